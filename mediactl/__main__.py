@@ -1,0 +1,3 @@
+from mediactl.cli import main
+
+main()

@@ -1,0 +1,206 @@
+"""The root command: global options, the error boundary, and one sub-app per verb group."""
+
+from __future__ import annotations
+
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import click
+import typer
+from typer.core import TyperGroup
+
+from mediactl import __version__
+from mediactl.errors import ExitCode, MediactlError
+from mediactl.runtime import Runtime, env_defaults
+
+
+class OutputMode(StrEnum):
+    table = "table"
+    json = "json"
+    jsonl = "jsonl"
+    plain = "plain"
+
+
+class MediactlGroup(TyperGroup):
+    """Runs every command inside the one error boundary (exit codes of DESIGN.md §1)."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        return super().parse_args(ctx, hoist_global_options(args))
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except MediactlError as exc:
+            report_error(ctx, exc)
+            ctx.exit(int(exc.code))
+        except KeyboardInterrupt:
+            rt = _runtime_of(ctx)
+            print("interrupted", file=rt.stderr, flush=True)
+            ctx.exit(int(ExitCode.INTERRUPTED))
+        except (click.exceptions.Exit, click.ClickException, click.exceptions.Abort):
+            raise
+        except Exception as exc:  # a bug: say so, briefly, and only show the traceback with -vv
+            rt = _runtime_of(ctx)
+            if rt.verbose >= 2:
+                import traceback
+
+                traceback.print_exc(file=rt.stderr)
+            err = MediactlError(
+                f"internal error: {type(exc).__name__}: {exc}",
+                hint="this is a bug in mediactl; please report it with the output of -vv",
+            )
+            report_error(ctx, err)
+            ctx.exit(int(ExitCode.INTERNAL))
+
+
+# Global options a user may also write after the verb (`mediactl otherpage upload x.png -o json`).
+_GLOBAL_FLAGS = {"--json", "-q", "--quiet", "--no-progress", "-y", "--yes"}
+_GLOBAL_WITH_VALUE = {"-o", "--output", "--timeout", "--retries", "--profile", "--config-dir"}
+
+
+def hoist_global_options(args: list[str]) -> list[str]:
+    """Move global options found after the command name to the front, so they work anywhere."""
+    # skip the options before the command name (the token after one that takes a value is its value)
+    i = 0
+    while i < len(args) and args[i].startswith("-") and args[i] != "--":
+        i += 2 if args[i] in _GLOBAL_WITH_VALUE else 1
+    head, rest, tail, moved = list(args[:i]), args[i:], [], []
+    j = 0
+    while j < len(rest):
+        arg = rest[j]
+        if arg == "--":
+            tail.extend(rest[j:])
+            break
+        name = arg.split("=", 1)[0]
+        if arg in _GLOBAL_FLAGS or (arg.startswith("-v") and set(arg[1:]) == {"v"}):
+            moved.append(arg)
+        elif name in _GLOBAL_WITH_VALUE and "=" in arg:
+            moved.append(arg)
+        elif arg in _GLOBAL_WITH_VALUE and j + 1 < len(rest):
+            moved.extend(rest[j:j + 2])
+            j += 1
+        else:
+            tail.append(arg)
+        j += 1
+    return head + moved + tail
+
+
+def _runtime_of(ctx: click.Context) -> Runtime:
+    obj = ctx.find_root().obj
+    return obj if isinstance(obj, Runtime) else Runtime()
+
+
+def report_error(ctx: click.Context, exc: MediactlError) -> None:
+    from mediactl.output import render_error
+
+    rt = _runtime_of(ctx)
+    message = exc.message
+    redactor = getattr(rt, "redactor", None)
+    if redactor is not None:
+        message = redactor.text(message)
+    print(f"error: {message}", file=rt.stderr, flush=True)
+    if exc.hint:
+        print(f"hint: {exc.hint}", file=rt.stderr, flush=True)
+    render_error(rt, {**exc.to_json(), "error": {**exc.to_json()["error"], "message": message}})
+
+
+app = typer.Typer(
+    cls=MediactlGroup,
+    name="mediactl",
+    help="Upload, list, show, delete and complete media on Other Page, NationBuilder, OFAuth and BitBadges.",
+    epilog="Examples:  mediactl sandbox demo  ·  mediactl otherpage upload logo.png -o json",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    pretty_exceptions_show_locals=False,
+    add_completion=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"mediactl {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    ctx: typer.Context,
+    profile: Annotated[str, typer.Option(
+        "--profile", envvar="MEDIACTL_PROFILE", help="Named profile in the config.")] = "default",
+    config_dir: Annotated[Path | None, typer.Option(
+        "--config-dir", envvar="MEDIACTL_CONFIG_DIR", help="Where config.toml and credentials.toml live.",
+        file_okay=False)] = None,
+    output: Annotated[OutputMode | None, typer.Option(
+        "--output", "-o", help="table, json, jsonl or plain (env MEDIACTL_OUTPUT).",
+        case_sensitive=False)] = None,
+    json_: Annotated[bool, typer.Option("--json", help="Same as -o json.")] = False,
+    quiet: Annotated[bool, typer.Option(
+        "--quiet", "-q", help="Print only the primary value of each result (id, or URL for uploads).")] = False,
+    verbose: Annotated[int, typer.Option(
+        "--verbose", "-v", count=True,
+        help="Log requests on stderr, secrets redacted; -vv adds headers and bodies (env MEDIACTL_DEBUG=1).")] = 0,
+    no_progress: Annotated[bool, typer.Option(
+        "--no-progress", help="No progress display (env MEDIACTL_NO_PROGRESS=1).")] = False,
+    timeout: Annotated[float, typer.Option(
+        "--timeout", envvar="MEDIACTL_TIMEOUT", min=0.1, help="Per-request read timeout in seconds.")] = 30.0,
+    retries: Annotated[int, typer.Option(
+        "--retries", envvar="MEDIACTL_RETRIES", min=0, help="Retry budget for transient failures.")] = 5,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not prompt before deleting.")] = False,
+    version: Annotated[bool, typer.Option(
+        "--version", callback=_version, is_eager=True, help="Show the version and exit.")] = False,
+) -> None:
+    """mediactl: media uploads to four platforms, from a terminal, a script or CI."""
+    env = env_defaults()
+    mode = (OutputMode.json.value if json_ else None) or (output.value if output else None) \
+        or env.get("output") or "table"
+    if mode not in ("table", "json", "jsonl", "plain"):
+        raise typer.BadParameter(f"MEDIACTL_OUTPUT must be table, json, jsonl or plain, not '{mode}'")
+    source = ctx.get_parameter_source("profile")
+    settings = {
+        "output": mode,
+        "quiet": quiet,
+        "verbose": max(verbose, env.get("verbose", 0)),
+        "no_progress": no_progress or env.get("no_progress", False),
+        "yes": yes,
+        "profile": profile,
+        "profile_explicit": source not in (None, click.core.ParameterSource.DEFAULT),
+        "config_dir": config_dir,
+        "timeout": timeout,
+        "retries": retries,
+    }
+    if isinstance(ctx.obj, Runtime):  # a test handed its own streams in
+        for key, value in settings.items():
+            setattr(ctx.obj, key, value)
+    else:
+        ctx.obj = Runtime(**settings)
+
+
+def _register() -> None:
+    from mediactl.commands import auth_cmd, config_cmd
+    from mediactl.providers.bitbadges import commands as bitbadges
+    from mediactl.providers.nationbuilder import commands as nationbuilder
+    from mediactl.providers.ofauth import commands as ofauth
+    from mediactl.providers.otherpage import commands as otherpage
+    from mediactl.sandbox import commands as sandbox
+
+    app.add_typer(otherpage.app, name="otherpage")
+    app.add_typer(nationbuilder.app, name="nationbuilder")
+    app.add_typer(ofauth.app, name="ofauth")
+    app.add_typer(bitbadges.app, name="bitbadges")
+    app.add_typer(config_cmd.app, name="config")
+    app.add_typer(auth_cmd.app, name="auth")
+    app.add_typer(sandbox.app, name="sandbox")
+
+
+_register()
+
+
+def main() -> None:
+    try:
+        app(prog_name="mediactl")
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        sys.exit(int(ExitCode.INTERRUPTED))

@@ -1,0 +1,101 @@
+"""`mediactl auth`: store, check and remove each provider's credentials."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from mediactl import runtime
+from mediactl.config import Settings
+from mediactl.errors import UsageError
+from mediactl.output import ResultWriter
+from mediactl.providers import PROVIDERS
+
+app = typer.Typer(help="Store, check and remove provider credentials.", no_args_is_help=True)
+
+
+def _complete_provider(incomplete: str) -> list[str]:
+    return [p for p in PROVIDERS if p.startswith(incomplete)]
+
+
+ProviderArg = Annotated[str, typer.Argument(
+    help=f"One of: {', '.join(PROVIDERS)}.", autocompletion=_complete_provider, show_default=False)]
+
+
+def _provider(name: str):
+    if name not in PROVIDERS:
+        raise UsageError(f"unknown provider '{name}': choose one of {', '.join(PROVIDERS)}")
+    return PROVIDERS[name]
+
+
+@app.command("login")
+def login(
+    provider: ProviderArg,
+    with_token: Annotated[bool, typer.Option(
+        "--with-token", help="Read one secret from stdin instead of prompting (for CI).")] = False,
+    secret: Annotated[str | None, typer.Option(
+        "--secret", help="Which secret --with-token sets (default: the provider's first, e.g. api_key).")] = None,
+) -> None:
+    """Store a provider's secrets in credentials.toml (0600), prompting with hidden input.
+
+    Examples: mediactl auth login otherpage  ·  echo "$TOKEN" | mediactl auth login nationbuilder --with-token
+    """
+    rt = runtime.current()
+    spec = _provider(provider)
+    store = Settings(rt).store
+    changes: dict[str, str | None] = {}
+    if with_token:
+        names = [s.name for s in spec.secrets]
+        name = secret or names[0]
+        if name not in names:
+            raise UsageError(f"{provider} has no secret '{name}': choose one of {', '.join(names)}")
+        value = rt.stdin.readline().strip()
+        if not value:
+            raise UsageError("--with-token read an empty secret from stdin")
+        changes[name] = value
+    else:
+        for setting in spec.secrets:
+            required = setting is spec.secrets[0]
+            value = typer.prompt(
+                f"{spec.title} {setting.name}" + ("" if required else " (Enter to skip)"),
+                hide_input=True, default="" if not required else None, show_default=False,
+                err=True,
+            ).strip()
+            if value:
+                changes[setting.name] = value
+        if not changes:
+            raise UsageError("no secret entered")
+    store.update(True, rt.profile, provider, changes)
+    rt.info(f"saved {', '.join(changes)} for {provider} in {store.credentials_path} (profile {rt.profile})")
+
+
+@app.command("status")
+def status() -> None:
+    """Show, per provider, whether its secrets are configured and where they come from (never the values).
+
+    Example: mediactl auth status -o json
+    """
+    rt = runtime.current()
+    settings = Settings(rt)
+    settings.check_profile()
+    columns = [("PROVIDER", "provider"), ("CONFIGURED", "configured"), ("SOURCES", "summary")]
+    with ResultWriter(rt, columns, primary="provider") as out:
+        for name, spec in PROVIDERS.items():
+            sources = {s.name: settings.resolve(name, s.name).source for s in spec.secrets}
+            configured = sources[spec.secrets[0].name] != "unset"
+            summary = ", ".join(f"{k}: {v}" for k, v in sources.items())
+            out.add({"provider": name, "configured": configured, "sources": sources, "summary": summary})
+
+
+@app.command("logout")
+def logout(provider: ProviderArg) -> None:
+    """Remove a provider's secrets from credentials.toml for the active profile.
+
+    Example: mediactl auth logout otherpage
+    """
+    rt = runtime.current()
+    spec = _provider(provider)
+    store = Settings(rt).store
+    store.update(True, rt.profile, provider, {s.name: None for s in spec.secrets})
+    rt.info(f"removed {provider} credentials from {store.credentials_path} (profile {rt.profile})")

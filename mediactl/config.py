@@ -1,0 +1,242 @@
+"""Profiles and settings: config.toml (plain settings) and credentials.toml (secrets, 0600).
+
+Both files hold one table per profile and provider:
+
+    [default.otherpage]
+    community = "c-123"
+
+Precedence, highest first: command-line option, `MEDIACTL_<PROVIDER>_<SETTING>`, the profile's entry in
+config.toml / credentials.toml, the default. Writes are atomic (temp file + rename) under a file lock, so
+two processes running `config set` at once lose neither change, and a crash mid-write leaves the old file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import stat
+import tempfile
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+from mediactl.errors import LocalError, UsageError
+from mediactl.providers import PROVIDERS, Setting, all_settings, find_setting
+from mediactl.runtime import Runtime
+
+CONFIG_FILE = "config.toml"
+CREDENTIALS_FILE = "credentials.toml"
+MASK = "********"
+
+
+@dataclass(frozen=True)
+class Resolved:
+    value: str | None
+    source: str  # "option", "env", "config.toml", "credentials.toml", "default" or "unset"
+
+
+def env_name(provider: str, setting: str) -> str:
+    return f"MEDIACTL_{provider.upper()}_{setting.upper()}"
+
+
+def parse_key(key: str) -> tuple[str, Setting]:
+    """`provider.setting` -> (provider, Setting); an unknown key is a usage error naming the choices."""
+    provider, _, name = key.partition(".")
+    if provider not in PROVIDERS:
+        raise UsageError(
+            f"unknown setting key '{key}': the provider must be one of {', '.join(PROVIDERS)}"
+        )
+    setting = find_setting(provider, name)
+    if setting is None:
+        names = ", ".join(s.name for s in all_settings(provider))
+        raise UsageError(f"unknown setting key '{key}': {provider} settings are {names}")
+    return provider, setting
+
+
+def load_toml(path: Path) -> dict:
+    """Read a TOML file; a missing file is empty, a malformed one is a LocalError naming path and line."""
+    try:
+        with open(path, "rb") as fh:
+            return tomllib.load(fh)
+    except FileNotFoundError:
+        return {}
+    except tomllib.TOMLDecodeError as exc:
+        # tomllib's message ends with "(at line L, column C)".
+        raise LocalError(
+            f"{path}: not valid TOML: {exc}",
+            hint="fix or remove the file; mediactl will not overwrite it",
+        ) from None
+    except OSError as exc:
+        raise LocalError(f"{path}: cannot read: {exc.strerror}") from None
+
+
+class ConfigStore:
+    """The two files of one config directory, read lazily."""
+
+    def __init__(self, directory: Path, rt: Runtime | None = None) -> None:
+        self.directory = directory
+        self.rt = rt
+        self._cache: dict[str, dict] = {}
+
+    @property
+    def config_path(self) -> Path:
+        return self.directory / CONFIG_FILE
+
+    @property
+    def credentials_path(self) -> Path:
+        return self.directory / CREDENTIALS_FILE
+
+    def _path(self, secret: bool) -> Path:
+        return self.credentials_path if secret else self.config_path
+
+    def read(self, secret: bool) -> dict:
+        name = CREDENTIALS_FILE if secret else CONFIG_FILE
+        if name not in self._cache:
+            path = self._path(secret)
+            if secret:
+                self._warn_if_exposed(path)
+            self._cache[name] = load_toml(path)
+        return self._cache[name]
+
+    def _warn_if_exposed(self, path: Path) -> None:
+        try:
+            mode = path.stat().st_mode
+        except OSError:
+            return
+        if mode & (stat.S_IRWXG | stat.S_IRWXO) and self.rt is not None:
+            self.rt.warn(
+                f"{path} is readable by other users (mode {stat.S_IMODE(mode):04o}); run: chmod 600 {path}"
+            )
+
+    def profiles(self) -> list[str]:
+        names: list[str] = []
+        for secret in (False, True):
+            for name, table in self.read(secret).items():
+                if isinstance(table, dict) and name not in names:
+                    names.append(name)
+        return names
+
+    def get(self, profile: str, provider: str, setting: Setting) -> str | None:
+        table = self.read(setting.secret).get(profile, {})
+        value = table.get(provider, {}).get(setting.name) if isinstance(table, dict) else None
+        return None if value is None else str(value)
+
+    def update(self, secret: bool, profile: str, provider: str, changes: dict[str, str | None]) -> None:
+        """Set (or with None, remove) settings of one profile/provider in one atomic write."""
+        path = self._path(secret)
+        self.directory.mkdir(parents=True, exist_ok=True)
+        with _file_lock(self.directory / ".lock"):
+            data = load_toml(path)  # re-read under the lock: another process may have written
+            section = data.setdefault(profile, {}).setdefault(provider, {})
+            for key, value in changes.items():
+                if value is None:
+                    section.pop(key, None)
+                else:
+                    section[key] = value
+            if not section:
+                data[profile].pop(provider)
+            if not data.get(profile):
+                data.pop(profile, None)
+            atomic_write_toml(path, data, mode=0o600 if secret else 0o644)
+        self._cache.pop(CREDENTIALS_FILE if secret else CONFIG_FILE, None)
+
+
+def atomic_write_toml(path: Path, data: dict, *, mode: int) -> None:
+    """Write a temp file created with `mode` (never wider, whatever the umask), fsync it, rename it over."""
+    import tomli_w
+
+    payload = tomli_w.dumps(data).encode()
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        os.fchmod(fd, mode)  # mkstemp creates 0600; config.toml may be wider, secrets never are
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(payload)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+@contextlib.contextmanager
+def _file_lock(path: Path):
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows: no advisory lock, writes stay atomic
+        yield
+        return
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)
+
+
+class Settings:
+    """Resolves a provider's settings for the active profile."""
+
+    def __init__(self, rt: Runtime) -> None:
+        self.rt = rt
+        self.store = ConfigStore(rt.resolved_config_dir(), rt)
+
+    def check_profile(self) -> None:
+        """An explicitly chosen profile must exist in a config file."""
+        if self.rt.profile_explicit and self.rt.profile != "default":
+            known = self.store.profiles()
+            if self.rt.profile not in known:
+                listed = ", ".join(known) if known else "none yet"
+                raise LocalError(
+                    f"unknown profile '{self.rt.profile}' (profiles: {listed})",
+                    hint=f"create it with `mediactl --profile {self.rt.profile} config set KEY VALUE`",
+                )
+
+    def resolve(self, provider: str, name: str, option: str | None = None) -> Resolved:
+        setting = find_setting(provider, name)
+        if setting is None:
+            raise KeyError(f"{provider}.{name}")
+        if option not in (None, ""):
+            return Resolved(str(option), "option")
+        env = os.environ.get(env_name(provider, name))
+        if env:
+            return Resolved(env, "env")
+        value = self.store.get(self.rt.profile, provider, setting)
+        if value not in (None, ""):
+            return Resolved(value, CREDENTIALS_FILE if setting.secret else CONFIG_FILE)
+        if setting.default is not None:
+            return Resolved(setting.default, "default")
+        return Resolved(None, "unset")
+
+    def value(self, provider: str, name: str, option: str | None = None) -> str | None:
+        return self.resolve(provider, name, option).value
+
+    def require(self, provider: str, name: str, option: str | None = None, *, flag: str | None = None) -> str:
+        value = self.value(provider, name, option)
+        if value is None:
+            setting = find_setting(provider, name)
+            how = (
+                f"run `mediactl auth login {provider}`"
+                if setting is not None and setting.secret
+                else f"run `mediactl config set {provider}.{name} VALUE`"
+            )
+            ways = [how, f"set {env_name(provider, name)}"]
+            if flag:
+                ways.append(f"pass {flag}")
+            raise LocalError(f"{provider}.{name} is not set", hint="; or ".join(ways), provider=provider)
+        return value
+
+    def secret_values(self) -> list[str]:
+        """Every secret configured anywhere for this profile, so logs can redact them."""
+        values = []
+        for provider in PROVIDERS:
+            for setting in PROVIDERS[provider].secrets:
+                try:
+                    value = self.value(provider, setting.name)
+                except LocalError:
+                    continue
+                if value:
+                    values.append(value)
+        return values

@@ -1,0 +1,484 @@
+"""HTTP for every provider: base URL, auth headers, timeouts, retries, redirects and redacted logs.
+
+`ApiClient` is the only place requests are sent from. What it guarantees:
+- every request has a connect and a read timeout;
+- 429/502/503/504 and connection failures are retried with exponential backoff and full jitter, honouring
+  `Retry-After` (seconds or HTTP date) and `X-RateLimit-Reset`; a non-idempotent request (a create) is
+  retried only on 429 or when the connection failed before anything was sent, so retries never duplicate;
+- redirects are followed by hand, and the provider's credentials are dropped when one leaves the base
+  URL's host;
+- plain http:// is refused unless the host is loopback, so secrets never cross a network in clear text;
+- `-v` logs method, URL, status and time on stderr, `-vv` adds headers and bodies, every secret redacted.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import ipaddress
+import json
+import random
+import re
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
+
+import requests
+
+from mediactl import __version__
+from mediactl.errors import LocalError, MediactlError, RejectedError, TransientError, error_for_status
+from mediactl.runtime import Runtime
+
+USER_AGENT = f"mediactl/{__version__}"
+RETRY_STATUSES = frozenset({429, 502, 503, 504})
+REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+MAX_REDIRECTS = 5
+MAX_RETRY_WAIT = 60.0  # a Retry-After longer than this is reported rather than slept through
+BACKOFF_BASE = 0.2
+BACKOFF_CAP = 8.0
+
+# Names (case-insensitive) whose values are secrets wherever they appear: headers, query strings,
+# JSON bodies, form fields.
+SECRET_NAMES = frozenset(
+    name.lower()
+    for name in (
+        "authorization", "proxy-authorization", "cookie", "set-cookie", "x-api-key", "apikey", "api_key",
+        "access_token", "refresh_token", "client_secret", "token", "password", "secret",
+        "policy", "x-amz-signature", "x-amz-credential", "x-amz-security-token", "signature",
+        "awsaccesskeyid",
+    )
+)
+REDACTED = "***"
+
+
+class Redactor:
+    """Replaces secrets in anything that may be logged or shown."""
+
+    def __init__(self, secrets: Iterable[str] = ()) -> None:
+        self._values: set[str] = set()
+        self._lock = threading.Lock()
+        for value in secrets:
+            self.add(value)
+
+    def add(self, value: str | None) -> None:
+        if value and len(value) >= 4:
+            with self._lock:
+                self._values.add(value)
+
+    def text(self, text: str) -> str:
+        with self._lock:
+            values = sorted(self._values, key=len, reverse=True)
+        for value in values:
+            text = text.replace(value, REDACTED)
+        return text
+
+    def headers(self, headers: Mapping[str, str]) -> dict[str, str]:
+        return {
+            k: (REDACTED if k.lower() in SECRET_NAMES else self.text(str(v))) for k, v in headers.items()
+        }
+
+    def url(self, url: str) -> str:
+        parts = urlsplit(url)
+        if parts.query:
+            query = [
+                (k, REDACTED if k.lower() in SECRET_NAMES else v)
+                for k, v in parse_qsl(parts.query, keep_blank_values=True)
+            ]
+            parts = parts._replace(query=urlencode(query, safe="/:"))
+        if parts.password:
+            parts = parts._replace(netloc=parts.netloc.replace(f":{parts.password}@", f":{REDACTED}@"))
+        return self.text(urlunsplit(parts))
+
+    def data(self, obj: Any) -> Any:
+        if isinstance(obj, dict):
+            return {
+                k: (REDACTED if str(k).lower() in SECRET_NAMES else self.data(v)) for k, v in obj.items()
+            }
+        if isinstance(obj, list):
+            return [self.data(v) for v in obj]
+        if isinstance(obj, str):
+            return self.text(obj)
+        return obj
+
+    def body(self, raw: str | bytes | None, limit: int = 2000) -> str:
+        if raw is None:
+            return ""
+        if isinstance(raw, bytes):
+            raw = raw.decode("utf-8", "replace")
+        try:
+            shown = json.dumps(self.data(json.loads(raw)), ensure_ascii=False)
+        except ValueError:
+            shown = self.text(raw)
+        return shown if len(shown) <= limit else shown[:limit] + f"... ({len(shown)} chars)"
+
+
+def is_loopback(host: str | None) -> bool:
+    if not host:
+        return False
+    if host.lower() == "localhost" or host.lower().endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def check_url_scheme(url: str, *, what: str = "base_url") -> None:
+    """Refuse plain http:// unless the host is loopback, before any connection is made."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise LocalError(f"{what} '{url}' is not an http(s) URL")
+    if parts.scheme == "http" and not is_loopback(parts.hostname):
+        raise LocalError(
+            f"{what} '{url}' uses plain http:// to a non-loopback host; refusing to send credentials "
+            "in clear text",
+            hint="use https://",
+        )
+
+
+def excerpt(text: str | bytes | None, limit: int = 200) -> str:
+    """A short one-line excerpt of a body, with HTML tags dropped."""
+    if text is None:
+        return ""
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", "replace")
+    text = re.sub(r"<[^>]+>", " ", text)
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
+def default_error_message(resp: requests.Response) -> str:
+    """The message of an error body in the common shapes, else an excerpt of the body."""
+    try:
+        body = resp.json()
+    except ValueError:
+        body = None
+    if isinstance(body, dict):
+        for key in ("message", "errorMessage", "error", "detail"):
+            value = body.get(key)
+            if isinstance(value, str) and value:
+                code = body.get("code")
+                return f"{code}: {value}" if isinstance(code, str) and code and key == "message" else value
+            if isinstance(value, dict) and isinstance(value.get("message"), str):
+                return value["message"]
+    text = excerpt(resp.text)
+    return text or f"HTTP {resp.status_code} {resp.reason or ''}".strip()
+
+
+def retry_after_seconds(resp: requests.Response, now: float | None = None) -> float | None:
+    """Seconds to wait from Retry-After (delta or HTTP date) or X-RateLimit-Reset (delta or epoch)."""
+    now = time.time() if now is None else now
+    value = resp.headers.get("Retry-After")
+    if value:
+        value = value.strip()
+        try:
+            return max(0.0, float(value))
+        except ValueError:
+            pass
+        try:
+            when = email.utils.parsedate_to_datetime(value)
+            return max(0.0, when.timestamp() - now)
+        except (TypeError, ValueError, IndexError):
+            pass
+    value = resp.headers.get("X-RateLimit-Reset")
+    if value:
+        try:
+            reset = float(value.strip())
+        except ValueError:
+            return None
+        if reset > 1e12:  # epoch milliseconds
+            reset /= 1000
+        if reset > 1e9:  # epoch seconds
+            return max(0.0, reset - now)
+        return max(0.0, reset)
+    return None
+
+
+def _failed_before_send(exc: requests.RequestException) -> bool:
+    """True when the request certainly never reached the server (so even a create may be retried)."""
+    if isinstance(exc, requests.ConnectTimeout):
+        return True
+    seen: set[int] = set()
+    cur: BaseException | None = exc
+    while cur is not None and id(cur) not in seen:
+        seen.add(id(cur))
+        name = type(cur).__name__
+        if name in ("NewConnectionError", "ConnectTimeoutError", "NameResolutionError"):
+            return True
+        if isinstance(cur, ConnectionRefusedError):
+            return True
+        nxt = getattr(cur, "reason", None)
+        if not isinstance(nxt, BaseException):
+            nxt = cur.__cause__ or cur.__context__
+        if cur.args and isinstance(cur.args[0], BaseException) and nxt is None:
+            nxt = cur.args[0]
+        cur = nxt
+    return False
+
+
+def connection_error(exc: requests.RequestException, url: str, provider: str | None) -> MediactlError:
+    host = urlsplit(url).netloc
+    if isinstance(exc, requests.exceptions.SSLError):
+        return TransientError(
+            f"TLS verification failed for {host}: {excerpt(str(exc), 160)}",
+            hint="if the server uses a private CA, point REQUESTS_CA_BUNDLE or the ca_bundle setting at it",
+            provider=provider,
+        )
+    if isinstance(exc, requests.Timeout):
+        return TransientError(f"timed out talking to {host}", provider=provider,
+                              hint="raise --timeout, or retry later")
+    return TransientError(f"cannot reach {host}: {type(exc).__name__}", provider=provider)
+
+
+class Body:
+    """A request body that can be produced afresh for every attempt (retries re-stream from the start)."""
+
+    def __init__(self, factory: Callable[[], Any], length: int | None, content_type: str | None,
+                 description: str = "") -> None:
+        self.factory = factory
+        self.length = length
+        self.content_type = content_type
+        self.description = description
+
+
+class ApiClient:
+    """One provider's HTTP client: joins paths to base_url, adds auth, retries and logs."""
+
+    def __init__(
+        self,
+        rt: Runtime,
+        *,
+        provider: str | None,
+        base_url: str,
+        auth_headers: Mapping[str, str] | None = None,
+        api_root: str = "",
+        redactor: Redactor | None = None,
+        error_message: Callable[[requests.Response], str] = default_error_message,
+        ca_bundle: str | None = None,
+        pool_size: int = 10,
+    ) -> None:
+        check_url_scheme(base_url)
+        self.rt = rt
+        self.provider = provider
+        self.base_url = base_url.rstrip("/")
+        self.api_root = api_root.rstrip("/")
+        self.auth_headers = dict(auth_headers or {})
+        self.redactor = redactor or Redactor()
+        for value in self.auth_headers.values():
+            self.redactor.add(value)
+            self.redactor.add(value.split(" ", 1)[-1])
+        self.error_message = error_message
+        self.ca_bundle = ca_bundle
+        self.pool_size = pool_size
+        self.retries = max(0, rt.retries)
+        self.timeout = rt.timeout
+        self._local = threading.local()
+
+    # -- plumbing ------------------------------------------------------------------------------------
+
+    @property
+    def session(self) -> requests.Session:
+        session = getattr(self._local, "session", None)
+        if session is None:
+            session = requests.Session()
+            adapter = requests.adapters.HTTPAdapter(pool_connections=4, pool_maxsize=self.pool_size)
+            session.mount("http://", adapter)
+            session.mount("https://", adapter)
+            session.headers["User-Agent"] = USER_AGENT
+            session.trust_env = True  # honour HTTPS_PROXY / REQUESTS_CA_BUNDLE
+            if self.ca_bundle:
+                session.verify = self.ca_bundle
+            self._local.session = session
+        return session
+
+    def url(self, path: str) -> str:
+        """Resolve a path against base_url; the API's own root in a returned path stands for base_url's."""
+        if urlsplit(path).scheme:
+            return path
+        if self.api_root and (path == self.api_root or path.startswith(self.api_root + "/")
+                              or path.startswith(self.api_root + "?")):
+            path = path[len(self.api_root):]
+        if not path.startswith("/"):
+            path = "/" + path
+        return self.base_url + path
+
+    def _same_host(self, url: str) -> bool:
+        a, b = urlsplit(self.base_url), urlsplit(url)
+        return (a.scheme, a.hostname, a.port) == (b.scheme, b.hostname, b.port)
+
+    def _log_request(self, method: str, url: str, headers: Mapping[str, str], body_desc: str) -> None:
+        if self.rt.verbose >= 1:
+            print(f"> {method} {self.redactor.url(url)}", file=self.rt.stderr, flush=True)
+        if self.rt.verbose >= 2:
+            merged = {**self.session.headers, **headers}
+            for k, v in self.redactor.headers(merged).items():
+                print(f">   {k}: {v}", file=self.rt.stderr)
+            if body_desc:
+                print(f">   {body_desc}", file=self.rt.stderr, flush=True)
+
+    def _log_response(self, resp: requests.Response, elapsed: float, stream: bool) -> None:
+        if self.rt.verbose >= 1:
+            print(f"< {resp.status_code} {resp.reason or ''} ({elapsed * 1000:.0f} ms)".rstrip(),
+                  file=self.rt.stderr, flush=True)
+        if self.rt.verbose >= 2:
+            for k, v in self.redactor.headers(resp.headers).items():
+                print(f"<   {k}: {v}", file=self.rt.stderr)
+            if not stream:
+                print(f"<   {self.redactor.body(resp.content)}", file=self.rt.stderr, flush=True)
+
+    def _backoff(self, attempt: int) -> float:
+        return random.uniform(0, min(BACKOFF_CAP, BACKOFF_BASE * (2 ** attempt)))
+
+    def _sleep(self, seconds: float, why: str) -> None:
+        if self.rt.verbose >= 1:
+            print(f"  retrying in {seconds:.1f}s ({why})", file=self.rt.stderr, flush=True)
+        time.sleep(seconds)
+
+    # -- the one request path ------------------------------------------------------------------------
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json_body: Any = None,
+        body: Body | None = None,
+        headers: Mapping[str, str] | None = None,
+        idempotent: bool | None = None,
+        ok: Iterable[int] = (200, 201, 202, 204),
+        send_auth: bool = True,
+        stream: bool = False,
+        timeout: float | None = None,
+    ) -> requests.Response:
+        """Send one logical request (with retries and redirects); raise a MediactlError unless ok."""
+        method = method.upper()
+        if idempotent is None:
+            idempotent = method in ("GET", "HEAD", "PUT", "DELETE", "OPTIONS")
+        url = self.url(path)
+        check_url_scheme(url, what="URL")
+        if params:
+            sep = "&" if urlsplit(url).query else "?"
+            url = url + sep + urlencode({k: v for k, v in params.items() if v is not None}, doseq=True)
+        base_headers: dict[str, str] = {"Accept": "application/json"}
+        data_desc = ""
+        payload: bytes | None = None
+        if json_body is not None:
+            payload = json.dumps(json_body, ensure_ascii=False).encode()
+            base_headers["Content-Type"] = "application/json"
+            data_desc = self.redactor.body(payload)
+        elif body is not None:
+            if body.content_type:
+                base_headers["Content-Type"] = body.content_type
+            if body.length is not None:
+                base_headers["Content-Length"] = str(body.length)
+            data_desc = body.description or (
+                f"<{body.length} bytes streamed>" if body.length is not None else "<streamed body>")
+        base_headers.update(headers or {})
+        read_timeout = timeout if timeout is not None else self.timeout
+        timeouts = (min(10.0, read_timeout), read_timeout)
+
+        attempt = 0
+        redirects = 0
+        with_auth = send_auth
+        while True:
+            req_headers = dict(base_headers)
+            if with_auth:
+                req_headers.update(self.auth_headers)
+            data = payload if payload is not None else (body.factory() if body is not None else None)
+            self._log_request(method, url, req_headers, data_desc)
+            started = time.monotonic()
+            try:
+                resp = self.session.request(
+                    method, url, data=data, headers=req_headers, timeout=timeouts,
+                    allow_redirects=False, stream=stream,
+                )
+            except requests.RequestException as exc:
+                if isinstance(exc, requests.exceptions.SSLError):
+                    raise connection_error(exc, url, self.provider) from None
+                before_send = _failed_before_send(exc)
+                if self.rt.verbose >= 1:
+                    print(f"< {type(exc).__name__} ({(time.monotonic() - started) * 1000:.0f} ms)",
+                          file=self.rt.stderr, flush=True)
+                if attempt < self.retries and (idempotent or before_send):
+                    self._sleep(self._backoff(attempt), type(exc).__name__)
+                    attempt += 1
+                    continue
+                raise connection_error(exc, url, self.provider) from None
+            finally:
+                close = getattr(data, "close", None)
+                if callable(close):
+                    close()
+            self._log_response(resp, time.monotonic() - started, stream)
+
+            if resp.status_code in REDIRECT_STATUSES and "Location" in resp.headers:
+                redirects += 1
+                if redirects > MAX_REDIRECTS:
+                    raise RejectedError(f"too many redirects from {self.redactor.url(url)}",
+                                        provider=self.provider, status=resp.status_code)
+                url = urljoin(url, resp.headers["Location"])
+                check_url_scheme(url, what="redirect target")
+                if not self._same_host(url):
+                    with_auth = False  # never hand credentials to another host
+                if resp.status_code == 303 or (resp.status_code in (301, 302) and method == "POST"):
+                    method, payload, body, data_desc = "GET", None, None, ""
+                    base_headers.pop("Content-Type", None)
+                    base_headers.pop("Content-Length", None)
+                resp.close()
+                continue
+
+            if resp.status_code in RETRY_STATUSES and attempt < self.retries and (
+                idempotent or resp.status_code == 429
+            ):
+                wait = retry_after_seconds(resp)
+                if wait is not None and wait > MAX_RETRY_WAIT:
+                    break
+                wait = self._backoff(attempt) if wait is None else wait + random.uniform(0, 0.1)
+                resp.close()
+                self._sleep(wait, f"HTTP {resp.status_code}")
+                attempt += 1
+                continue
+            break
+
+        if resp.status_code in set(ok):
+            return resp
+        raise self.error_for(resp)
+
+    def error_for(self, resp: requests.Response) -> MediactlError:
+        message = self.redactor.text(self.error_message(resp))
+        if resp.status_code == 429:
+            wait = retry_after_seconds(resp)
+            extra = f"; the server asks to wait {wait:.0f}s" if wait else ""
+            message = f"rate limited (HTTP 429) after {self.retries} retries{extra}: {message}"
+        elif resp.status_code >= 500:
+            message = f"HTTP {resp.status_code} after {self.retries} retries: {message}"
+        return error_for_status(resp.status_code, message, provider=self.provider)
+
+    def json(self, method: str, path: str, *, expect: Iterable[str] = (), **kwargs: Any) -> Any:
+        """Send a request and return its JSON body, checking the keys the caller relies on."""
+        resp = self.request(method, path, **kwargs)
+        return parse_json(resp, expect=expect, provider=self.provider)
+
+
+def parse_json(resp: requests.Response, *, expect: Iterable[str] = (), provider: str | None = None) -> Any:
+    """The JSON of a success response; HTML, empty or truncated bodies and missing keys are errors."""
+    if resp.status_code == 204 or (not resp.content and not list(expect)):
+        return {}
+    try:
+        body = resp.json()
+    except ValueError:
+        ctype = resp.headers.get("Content-Type", "?")
+        shown = excerpt(resp.text) or "empty body"
+        raise TransientError(
+            f"unexpected answer from {urlsplit(resp.url).netloc} (HTTP {resp.status_code}, {ctype}): {shown}",
+            status=resp.status_code, provider=provider,
+        ) from None
+    missing = [key for key in expect if not isinstance(body, dict) or key not in body]
+    if missing:
+        raise RejectedError(
+            f"unexpected answer (HTTP {resp.status_code}): missing {', '.join(missing)} in "
+            f"{excerpt(resp.text)}",
+            status=resp.status_code, provider=provider,
+        )
+    return body

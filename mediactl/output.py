@@ -1,0 +1,293 @@
+"""Rendering results (stdout) and progress (stderr).
+
+Modes (DESIGN.md §1): `table` (rich, for people), `json` (one document: an object for `show`, an array for
+list/upload/delete), `jsonl` (one object per line, written as soon as it is known), `plain` (tab-separated
+rows, no header) and `-q` (the primary value of each result, one per line). Nothing but results goes to
+stdout.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+from mediactl.runtime import Runtime
+
+Column = tuple[str, str]  # (header, dotted path into the result)
+
+
+def dig(obj: Any, path: str) -> Any:
+    for part in path.split("."):
+        if isinstance(obj, dict):
+            obj = obj.get(part)
+        else:
+            return None
+    return obj
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    return str(value)
+
+
+def _write_json(rt: Runtime, obj: Any, *, indent: int | None) -> None:
+    rt.stdout.write(json.dumps(obj, ensure_ascii=False, indent=indent, default=str) + "\n")
+    rt.stdout.flush()
+
+
+class ResultWriter:
+    """Collects the results of one command and renders them per the output mode.
+
+    jsonl, plain and -q rows are written as each result arrives; json and table wait for `close()`.
+    Thread-safe, so batch workers may add results as they finish.
+    """
+
+    def __init__(
+        self,
+        rt: Runtime,
+        columns: Sequence[Column],
+        *,
+        primary: str = "id",
+        title: str | None = None,
+        single: bool = False,
+    ) -> None:
+        self.rt = rt
+        self.columns = list(columns)
+        self.primary = primary
+        self.title = title
+        self.single = single
+        self.items: list[dict] = []
+        self._lock = threading.Lock()
+        self._closed = False
+
+    def add(self, item: dict) -> None:
+        with self._lock:
+            self.items.append(item)
+            rt = self.rt
+            if rt.quiet:
+                value = dig(item, self.primary)
+                if value is not None:
+                    rt.stdout.write(f"{_cell(value)}\n")
+                    rt.stdout.flush()
+            elif rt.output == "jsonl":
+                _write_json(rt, item, indent=None)
+            elif rt.output == "plain":
+                rt.stdout.write("\t".join(_cell(dig(item, path)) for _, path in self.columns) + "\n")
+                rt.stdout.flush()
+
+    def extend(self, items: Iterable[dict]) -> None:
+        for item in items:
+            self.add(item)
+
+    def close(self) -> None:
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            rt = self.rt
+            if rt.quiet or rt.output in ("jsonl", "plain"):
+                return
+            if rt.output == "json":
+                if self.single:
+                    _write_json(rt, self.items[0] if self.items else None, indent=2)
+                else:
+                    _write_json(rt, self.items, indent=2)
+                return
+            if self.single and self.items:
+                render_record(rt, self.items[0], title=self.title)
+            else:
+                render_table(rt, self.columns, self.items, title=self.title)
+
+    def __enter__(self) -> ResultWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _console(rt: Runtime, stream=None):
+    from rich.console import Console
+
+    return Console(
+        file=stream or rt.stdout,
+        no_color=not rt.color,
+        force_terminal=bool(rt.color),
+        highlight=False,
+        soft_wrap=False,
+        width=None if rt.stdout_isatty else 200,
+    )
+
+
+def render_table(rt: Runtime, columns: Sequence[Column], items: Sequence[dict], *, title: str | None) -> None:
+    if not items:
+        rt.info("no results")
+        return
+    from rich.table import Table
+
+    table = Table(title=title, show_lines=False, title_justify="left")
+    for header, _ in columns:
+        table.add_column(header, overflow="fold")
+    for item in items:
+        table.add_row(*(_cell(dig(item, path)) for _, path in columns))
+    _console(rt).print(table)
+
+
+def render_record(rt: Runtime, item: dict, *, title: str | None = None) -> None:
+    from rich.table import Table
+
+    table = Table(title=title, show_header=False, title_justify="left")
+    table.add_column("field", style="bold")
+    table.add_column("value", overflow="fold")
+    for key, value in item.items():
+        table.add_row(str(key), _cell(value))
+    _console(rt).print(table)
+
+
+def emit_one(rt: Runtime, item: dict, *, primary: str = "id", title: str | None = None) -> None:
+    """Render one record (`show`): an object in json, one line in jsonl, key/value table for people."""
+    if rt.output == "plain" and not rt.quiet:
+        for key, value in item.items():
+            rt.stdout.write(f"{key}\t{_cell(value)}\n")
+        rt.stdout.flush()
+        return
+    with ResultWriter(rt, [], primary=primary, title=title, single=True) as writer:
+        writer.add(item)
+
+
+def render_error(rt: Runtime, error_json: dict) -> None:
+    """In json/jsonl mode an error also goes to stdout, so a pipeline reading stdout sees it."""
+    if rt.machine_output:
+        _write_json(rt, error_json, indent=2 if rt.output == "json" else None)
+
+
+# --- progress -------------------------------------------------------------------------------------------
+
+
+class Progress:
+    """Byte progress for one or many transfers, on stderr only.
+
+    On a TTY: a rich bar per file with bytes, rate and ETA, plus an overall N/M line for batches.
+    Otherwise: one plain line per file every 5 s or 10 %, and one at the end. Nothing with --no-progress/-q.
+    """
+
+    def __init__(self, rt: Runtime, total_files: int = 1) -> None:
+        self.rt = rt
+        self.enabled = rt.show_progress
+        self.total_files = total_files
+        self.done_files = 0
+        self._lock = threading.Lock()
+        self._rich = None
+        self._overall = None
+        if self.enabled and rt.stderr_isatty:
+            from rich.progress import (
+                BarColumn,
+                DownloadColumn,
+                TextColumn,
+                TimeRemainingColumn,
+                TransferSpeedColumn,
+            )
+            from rich.progress import Progress as RichProgress
+
+            self._rich = RichProgress(
+                TextColumn("{task.description}"),
+                BarColumn(),
+                DownloadColumn(),
+                TransferSpeedColumn(),
+                TimeRemainingColumn(),
+                console=_console(rt, rt.stderr),
+                transient=False,
+            )
+            self._rich.start()
+            if total_files > 1:
+                self._overall = self._rich.add_task(f"0/{total_files} files", total=total_files)
+
+    def task(self, name: str, total: int | None) -> Callable[[int], None]:
+        """Start tracking one transfer; returns the callback that transfer.py calls with each chunk size."""
+        if not self.enabled:
+            return _noop
+        if self._rich is not None:
+            task_id = self._rich.add_task(name, total=total)
+            rich = self._rich
+
+            def advance(n: int) -> None:
+                rich.advance(task_id, n)
+
+            return advance
+        return _PlainLine(self.rt, name, total)
+
+    def file_done(self) -> None:
+        with self._lock:
+            self.done_files += 1
+            if self._rich is not None and self._overall is not None:
+                self._rich.update(
+                    self._overall, completed=self.done_files,
+                    description=f"{self.done_files}/{self.total_files} files",
+                )
+
+    def close(self) -> None:
+        if self._rich is not None:
+            self._rich.stop()
+            self._rich = None
+
+    def __enter__(self) -> Progress:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _noop(_: int) -> None:
+    return None
+
+
+class _PlainLine:
+    """For logs: `name: 40% 4.0 MiB/10.0 MiB` every 5 s or 10 %, and a last line when done."""
+
+    def __init__(self, rt: Runtime, name: str, total: int | None) -> None:
+        self.rt = rt
+        self.name = name
+        self.total = total
+        self.sent = 0
+        self.started = time.monotonic()
+        self.last_time = self.started
+        self.last_decile = 0
+        self.finished = False
+
+    def __call__(self, n: int) -> None:
+        self.sent += n
+        now = time.monotonic()
+        decile = int(self.sent * 10 / self.total) if self.total else 0
+        done = self.total is not None and self.sent >= self.total
+        if done and not self.finished:
+            self.finished = True
+            self._line(now)
+        elif decile > self.last_decile or now - self.last_time >= 5:
+            self._line(now)
+        self.last_decile = max(self.last_decile, decile)
+
+    def _line(self, now: float) -> None:
+        self.last_time = now
+        elapsed = max(now - self.started, 1e-6)
+        rate = human_bytes(self.sent / elapsed) + "/s"
+        if self.total:
+            pct = min(100, int(self.sent * 100 / self.total))
+            text = f"{self.name}: {pct}% {human_bytes(self.sent)}/{human_bytes(self.total)} {rate}"
+        else:
+            text = f"{self.name}: {human_bytes(self.sent)} {rate}"
+        print(text, file=self.rt.stderr, flush=True)
+
+
+def human_bytes(n: float) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if abs(n) < 1024 or unit == "GiB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n:.1f} GiB"

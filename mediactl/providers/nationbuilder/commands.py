@@ -1,0 +1,3 @@
+import typer
+
+app = typer.Typer(help="NationBuilder page attachments.", no_args_is_help=True)

@@ -1,0 +1,116 @@
+"""The run's environment: streams, TTY flags, colour, output mode, verbosity and where files live.
+
+One `Runtime` is built by the root callback (or handed in by a test through Click's `obj`) and read by
+every command, so no module looks at `sys.stdout` or the environment on its own.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TextIO
+
+OUTPUT_MODES = ("table", "json", "jsonl", "plain")
+
+
+def _env_flag(name: str) -> bool:
+    return os.environ.get(name, "").strip().lower() not in ("", "0", "false", "no", "off")
+
+
+@dataclass
+class Runtime:
+    stdout: TextIO = field(default_factory=lambda: sys.stdout)
+    stderr: TextIO = field(default_factory=lambda: sys.stderr)
+    stdin: TextIO = field(default_factory=lambda: sys.stdin)
+    stdout_isatty: bool | None = None
+    stderr_isatty: bool | None = None
+    stdin_isatty: bool | None = None
+    output: str = "table"
+    quiet: bool = False
+    verbose: int = 0
+    no_progress: bool = False
+    yes: bool = False
+    profile: str = "default"
+    profile_explicit: bool = False
+    config_dir: Path | None = None
+    timeout: float = 30.0
+    retries: int = 5
+    color: bool | None = None
+
+    def __post_init__(self) -> None:
+        if self.stdout_isatty is None:
+            self.stdout_isatty = _isatty(self.stdout)
+        if self.stderr_isatty is None:
+            self.stderr_isatty = _isatty(self.stderr)
+        if self.stdin_isatty is None:
+            self.stdin_isatty = _isatty(self.stdin)
+        if self.color is None:
+            self.color = not os.environ.get("NO_COLOR") and bool(self.stdout_isatty)
+
+    @property
+    def machine_output(self) -> bool:
+        return self.output in ("json", "jsonl")
+
+    @property
+    def show_progress(self) -> bool:
+        return not (self.no_progress or self.quiet)
+
+    @property
+    def data_dir(self) -> Path:
+        env = os.environ.get("MEDIACTL_DATA_DIR")
+        if env:
+            return Path(env).expanduser()
+        import platformdirs
+
+        return Path(platformdirs.user_data_dir("mediactl", appauthor=False))
+
+    def resolved_config_dir(self) -> Path:
+        if self.config_dir is not None:
+            return Path(self.config_dir).expanduser()
+        env = os.environ.get("MEDIACTL_CONFIG_DIR")
+        if env:
+            return Path(env).expanduser()
+        import platformdirs
+
+        return Path(platformdirs.user_config_dir("mediactl", appauthor=False))
+
+    def warn(self, message: str) -> None:
+        print(f"warning: {message}", file=self.stderr, flush=True)
+
+    def info(self, message: str) -> None:
+        """A human note on stderr; silent with -q."""
+        if not self.quiet:
+            print(message, file=self.stderr, flush=True)
+
+
+def _isatty(stream: TextIO) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def env_defaults() -> dict:
+    """Global option defaults taken from the environment (DESIGN.md §1)."""
+    out: dict = {}
+    if os.environ.get("MEDIACTL_OUTPUT"):
+        out["output"] = os.environ["MEDIACTL_OUTPUT"].strip().lower()
+    if _env_flag("MEDIACTL_DEBUG"):
+        out["verbose"] = 1
+    if _env_flag("MEDIACTL_NO_PROGRESS"):
+        out["no_progress"] = True
+    return out
+
+
+def current() -> Runtime:
+    """The Runtime of the command being run (set up by the root callback)."""
+    import click
+
+    ctx = click.get_current_context()
+    obj = ctx.find_root().obj
+    if not isinstance(obj, Runtime):
+        obj = Runtime()
+        ctx.find_root().obj = obj
+    return obj

@@ -1,0 +1,172 @@
+"""http.py against a real loopback server: retries, Retry-After, redirects, redaction, refusals."""
+
+from __future__ import annotations
+
+import io
+import time
+
+import pytest
+import requests
+import responses
+
+from mediactl.errors import ExitCode, LocalError, MediactlError
+from mediactl.http import ApiClient, Redactor, check_url_scheme, retry_after_seconds
+from mediactl.runtime import Runtime
+from tests.httpserver import Reply, ScriptedServer
+
+
+def runtime(verbose: int = 0, retries: int = 5) -> Runtime:
+    return Runtime(stdout=io.StringIO(), stderr=io.StringIO(), verbose=verbose, retries=retries, timeout=5)
+
+
+def test_retries_429_with_retry_after_then_503_then_succeeds():
+    def handler(req, i):
+        if i == 0:
+            return Reply(429, '{"message":"slow down"}', {"Retry-After": "1"})
+        if i == 1:
+            return Reply(503, "busy")
+        return Reply(200, '{"ok": true}', {"Content-Type": "application/json"})
+
+    with ScriptedServer(handler) as srv:
+        client = ApiClient(runtime(), provider="t", base_url=srv.url)
+        body = client.json("GET", "/thing")
+    assert body == {"ok": True}
+    assert len(srv.requests) == 3
+    assert srv.requests[1].time - srv.requests[0].time >= 1.0  # Retry-After honoured
+
+
+def test_post_not_retried_on_503_but_retried_on_429():
+    with ScriptedServer(lambda req, i: Reply(503, "down")) as srv:
+        client = ApiClient(runtime(), provider="t", base_url=srv.url)
+        with pytest.raises(MediactlError) as err:
+            client.request("POST", "/create", json_body={"a": 1})
+    assert err.value.code == ExitCode.TRANSIENT
+    assert len(srv.requests) == 1
+
+    def handler(req, i):
+        return Reply(429, "", {"Retry-After": "0"}) if i < 2 else Reply(201, "{}")
+
+    with ScriptedServer(handler) as srv:
+        client = ApiClient(runtime(), provider="t", base_url=srv.url)
+        client.request("POST", "/create", json_body={"a": 1})
+    assert len(srv.requests) == 3
+
+
+def test_retry_budget_exhausted_gives_exit_7_with_status():
+    with ScriptedServer(lambda req, i: Reply(502, "<html><body>Bad gateway</body></html>")) as srv:
+        client = ApiClient(runtime(retries=2), provider="t", base_url=srv.url)
+        with pytest.raises(MediactlError) as err:
+            client.request("GET", "/x")
+    assert len(srv.requests) == 3
+    assert err.value.code == ExitCode.TRANSIENT and err.value.status == 502
+    assert "Bad gateway" in err.value.message and "<html>" not in err.value.message
+
+
+def test_connection_refused_is_retried_then_exit_7():
+    with ScriptedServer(lambda req, i: Reply(200)) as srv:
+        url = srv.url
+    client = ApiClient(runtime(retries=1), provider="t", base_url=url)
+    with pytest.raises(MediactlError) as err:
+        client.request("POST", "/create", json_body={})  # refused before sending: safe to retry
+    assert err.value.code == ExitCode.TRANSIENT and "cannot reach" in err.value.message
+
+
+def test_cross_host_redirect_drops_credentials():
+    with ScriptedServer(lambda req, i: Reply(200, "{}"), host="127.0.0.2") as other:
+        with ScriptedServer(lambda req, i: Reply(302, "", {"Location": other.url + "/landing"})) as srv:
+            client = ApiClient(runtime(), provider="t", base_url=srv.url,
+                               auth_headers={"X-Api-Key": "k-secret", "Authorization": "Bearer t-secret"})
+            client.request("GET", "/start")
+        assert srv.requests[0].headers["x-api-key"] == "k-secret"
+        landed = other.requests[0].headers
+        assert "x-api-key" not in landed and "authorization" not in landed
+
+
+def test_same_host_redirect_keeps_credentials():
+    def handler(req, i):
+        return Reply(307, "", {"Location": "/second"}) if i == 0 else Reply(200, "{}")
+
+    with ScriptedServer(handler) as srv:
+        client = ApiClient(runtime(), provider="t", base_url=srv.url, auth_headers={"apiKey": "k-1234"})
+        client.request("GET", "/first")
+    assert srv.requests[1].headers["apikey"] == "k-1234"
+
+
+@pytest.mark.parametrize("url", ["http://example.com/api", "http://10.0.0.5:8080/v1"])
+def test_plain_http_to_non_loopback_refused_before_connecting(url):
+    with pytest.raises(LocalError):
+        ApiClient(runtime(), provider="t", base_url=url, auth_headers={"X-Api-Key": "k"})
+
+
+@pytest.mark.parametrize("url", ["http://127.0.0.1:1/x", "http://localhost:1", "http://[::1]:1", "https://a.b"])
+def test_loopback_http_and_https_allowed(url):
+    check_url_scheme(url)
+
+
+def test_vv_log_redacts_every_secret_kind():
+    secrets = {
+        "X-Api-Key": "opk-123456789",
+        "Authorization": "Bearer nbt-abcdefgh",
+        "apiKey": "ofk-zzzzzzzz",
+    }
+
+    def handler(req, i):
+        return Reply(200, '{"access_token": "at-returned-1", "refresh_token": "rt-returned-2", "fine": 1}',
+                     {"Content-Type": "application/json", "Set-Cookie": "sid=cookie-secret-9"})
+
+    rt = runtime(verbose=2)
+    with ScriptedServer(handler) as srv:
+        client = ApiClient(rt, provider="t", base_url=srv.url, auth_headers=secrets)
+        client.request(
+            "POST", "/x?access_token=qs-token-777&X-Amz-Signature=sig-888&page=2",
+            json_body={"upload": {"Policy": "pol-999999", "X-Amz-Credential": "cred-1111",
+                                  "X-Amz-Security-Token": "sts-2222", "key": "visible-key"}},
+        )
+    log = rt.stderr.getvalue()
+    for leaked in ("opk-123456789", "nbt-abcdefgh", "ofk-zzzzzzzz", "at-returned-1", "rt-returned-2",
+                   "cookie-secret-9", "qs-token-777", "sig-888", "pol-999999", "cred-1111", "sts-2222"):
+        assert leaked not in log, leaked
+    assert "visible-key" in log and "page=2" in log and "POST" in log and "200" in log
+
+
+def test_redactor_replaces_known_values_anywhere():
+    r = Redactor(["supersecret"])
+    assert r.text("error: key supersecret rejected") == "error: key *** rejected"
+
+
+@responses.activate
+def test_truncated_json_body_is_exit_7_with_excerpt():
+    responses.add(responses.GET, "https://api.example.com/v1/x", body='{"list": [1, 2', status=200,
+                  content_type="application/json")
+    client = ApiClient(runtime(), provider="t", base_url="https://api.example.com/v1")
+    with pytest.raises(MediactlError) as err:
+        client.json("GET", "/x")
+    assert err.value.code == ExitCode.TRANSIENT and '{"list": [1, 2' in err.value.message
+
+
+@responses.activate
+def test_missing_expected_field_is_exit_6():
+    responses.add(responses.GET, "https://api.example.com/v1/x", json={"other": 1})
+    client = ApiClient(runtime(), provider="t", base_url="https://api.example.com/v1")
+    with pytest.raises(MediactlError) as err:
+        client.json("GET", "/x", expect=["list"])
+    assert err.value.code == ExitCode.REJECTED and "missing list" in err.value.message
+
+
+def test_retry_after_http_date_and_ratelimit_reset():
+    resp = requests.Response()
+    now = time.time()
+    resp.headers["Retry-After"] = time.strftime("%a, %d %b %Y %H:%M:%S GMT", time.gmtime(now + 30))
+    assert 28 <= retry_after_seconds(resp, now) <= 31
+    resp = requests.Response()
+    resp.headers["X-RateLimit-Reset"] = str(int(now + 12))
+    assert 10 <= retry_after_seconds(resp, now) <= 13
+    resp = requests.Response()
+    resp.headers["X-RateLimit-Reset"] = "4"
+    assert retry_after_seconds(resp, now) == 4
+
+
+def test_api_root_in_returned_paths_maps_onto_base_url():
+    client = ApiClient(runtime(), provider="nb", base_url="http://127.0.0.1:9/nb/api/v1", api_root="/api/v1")
+    assert client.url("/api/v1/sites?__nonce=a&__token=b") == "http://127.0.0.1:9/nb/api/v1/sites?__nonce=a&__token=b"
+    assert client.url("/sites") == "http://127.0.0.1:9/nb/api/v1/sites"

@@ -1,0 +1,364 @@
+"""Phase 2 of every upload: the bytes. Nothing here reads a whole file into memory.
+
+- `presigned_post`: multipart/form-data to an S3 presigned POST form, fields in the given order and the
+  file last, streamed by requests-toolbelt's MultipartEncoder with an exact Content-Length, through a
+  client that carries no provider credentials.
+- `Base64JsonBody`: `prefix + base64(file) + suffix` produced lazily (NationBuilder's attachment body).
+- `FileSlice`: a file or a byte range of it, for raw PUTs and multipart parts.
+
+Every reader hashes (MD5 and SHA-256) as it streams and reports progress, so no second read is needed.
+A retried request gets a fresh reader, and the progress it had reported is taken back.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+import uuid
+import xml.etree.ElementTree as ET
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from mediactl.errors import LocalError, RejectedError, TransientError
+from mediactl.http import ApiClient, Body, Redactor
+from mediactl.runtime import Runtime
+
+ProgressFn = Callable[[int], None]
+CHUNK = 256 * 1024
+B64_CHUNK = 3 * 64 * 1024  # a multiple of 3, so chunks encode without padding until the last
+
+
+def _noop(_: int) -> None:
+    return None
+
+
+@dataclass
+class Digests:
+    size: int
+    md5: str
+    sha256: str
+
+
+def open_for_upload(path: Path) -> BinaryIO:
+    """Open a local file, turning the usual failures into exit-code-3 errors that name the file."""
+    try:
+        if path.is_dir():
+            raise LocalError(f"{path} is a directory", hint="pass -r to upload a directory's files")
+        return open(path, "rb")
+    except FileNotFoundError:
+        raise LocalError(f"{path}: no such file") from None
+    except PermissionError:
+        raise LocalError(f"{path}: permission denied (cannot read the file)") from None
+    except OSError as exc:
+        raise LocalError(f"{path}: cannot read: {exc.strerror}") from None
+
+
+def file_digests(path: Path) -> Digests:
+    """Hash a file in chunks (used where the hash is needed before sending, e.g. --skip-existing)."""
+    md5, sha = hashlib.md5(usedforsecurity=False), hashlib.sha256()
+    size = 0
+    with open_for_upload(path) as fh:
+        while chunk := fh.read(CHUNK):
+            md5.update(chunk)
+            sha.update(chunk)
+            size += len(chunk)
+    return Digests(size, md5.hexdigest(), sha.hexdigest())
+
+
+class _Attempts:
+    """Hands out a fresh reader per attempt and takes back the progress a failed attempt reported."""
+
+    def __init__(self, make: Callable[[ProgressFn], Any], progress: ProgressFn) -> None:
+        self.make = make
+        self.progress = progress
+        self.current: Any = None
+        self.reported = 0
+
+    def _count(self, n: int) -> None:
+        self.reported += n
+        self.progress(n)
+
+    def __call__(self) -> Any:
+        if self.reported:
+            self.progress(-self.reported)
+            self.reported = 0
+        self.current = self.make(self._count)
+        return self.current
+
+
+class FileSlice:
+    """A read-only view of `length` bytes of a file from `offset`, hashing and reporting as it is read.
+
+    Has `len` and `tell()` so requests and MultipartEncoder send an exact Content-Length.
+    """
+
+    def __init__(self, path: Path, offset: int = 0, length: int | None = None,
+                 progress: ProgressFn = _noop) -> None:
+        self._fh = open_for_upload(path)
+        size = os.fstat(self._fh.fileno()).st_size
+        self.offset = offset
+        self.length = size - offset if length is None else min(length, size - offset)
+        self._fh.seek(offset)
+        self._pos = 0
+        self._progress = progress
+        self._md5 = hashlib.md5(usedforsecurity=False)
+        self._sha = hashlib.sha256()
+
+    @property
+    def len(self) -> int:
+        return self.length - self._pos
+
+    def tell(self) -> int:
+        return self._pos
+
+    def read(self, size: int = -1) -> bytes:
+        remaining = self.length - self._pos
+        if remaining <= 0:
+            return b""
+        size = remaining if size is None or size < 0 else min(size, remaining)
+        data = self._fh.read(size)
+        if data:
+            self._pos += len(data)
+            self._md5.update(data)
+            self._sha.update(data)
+            self._progress(len(data))
+        return data
+
+    def __iter__(self):
+        while chunk := self.read(CHUNK):
+            yield chunk
+
+    def digests(self) -> Digests:
+        if self._pos != self.length:
+            raise TransientError(f"only {self._pos} of {self.length} bytes were read")
+        return Digests(self.length, self._md5.hexdigest(), self._sha.hexdigest())
+
+    def close(self) -> None:
+        self._fh.close()
+
+
+# --- base64 inside JSON ---------------------------------------------------------------------------------
+
+_SENTINEL = "\x00mediactl-content\x00"
+
+
+def json_envelope(document: dict, content_path: Sequence[str]) -> tuple[bytes, bytes]:
+    """Split `document` into the JSON before and after the base64 content at `content_path`.
+
+    The envelope is ASCII-only JSON (`ensure_ascii`), so it stays valid whatever the file name holds:
+    quotes, backslashes, any unicode, even undecodable bytes from the file system.
+    """
+    doc = json.loads(json.dumps(document))
+    target = doc
+    for key in content_path[:-1]:
+        target = target[key]
+    target[content_path[-1]] = _SENTINEL
+    text = json.dumps(doc, ensure_ascii=True, separators=(",", ":"))
+    marker = json.dumps(_SENTINEL, ensure_ascii=True)
+    prefix, suffix = text.split(marker)
+    return (prefix + '"').encode("ascii"), ('"' + suffix).encode("ascii")
+
+
+def base64_length(n: int) -> int:
+    return 4 * ((n + 2) // 3)
+
+
+class Base64JsonBody:
+    """A file-like body yielding `prefix + base64(file) + suffix` lazily, RFC 4648 standard alphabet,
+    padded, no line breaks; `len` is exact before the first byte is read."""
+
+    def __init__(self, path: Path, prefix: bytes, suffix: bytes, progress: ProgressFn = _noop,
+                 chunk: int = B64_CHUNK) -> None:
+        if chunk % 3:
+            raise ValueError("chunk must be a multiple of 3")
+        self._src = FileSlice(path, progress=progress)
+        self.size = self._src.length
+        self.total = len(prefix) + base64_length(self.size) + len(suffix)
+        self._suffix = suffix
+        self._chunk = chunk
+        self._buf = bytearray(prefix)
+        self._sent = 0
+        self._content_done = False
+
+    @property
+    def len(self) -> int:
+        return self.total - self._sent
+
+    def tell(self) -> int:
+        return self._sent
+
+    def _fill(self, want: int) -> None:
+        while len(self._buf) < want and not self._content_done:
+            raw = self._src.read(self._chunk)
+            while raw and len(raw) % 3 and self._src.len:  # keep chunks a multiple of 3 until EOF
+                more = self._src.read(3 - len(raw) % 3)
+                if not more:
+                    break
+                raw += more
+            if raw:
+                self._buf += base64.b64encode(raw)
+            else:
+                self._content_done = True
+                self._buf += self._suffix
+
+    def read(self, size: int = -1) -> bytes:
+        want = self.total - self._sent if size is None or size < 0 else size
+        self._fill(want)
+        out = bytes(self._buf[:want])
+        del self._buf[:want]
+        self._sent += len(out)
+        return out
+
+    def __iter__(self):
+        while chunk := self.read(CHUNK):
+            yield chunk
+
+    def digests(self) -> Digests:
+        return self._src.digests()
+
+    def close(self) -> None:
+        self._src.close()
+
+
+def send_base64_json(client: ApiClient, method: str, path: str, file: Path, document: dict,
+                     content_path: Sequence[str], progress: ProgressFn = _noop, **kwargs: Any):
+    """Send `document` with the file's base64 at `content_path`, streamed; returns (response, digests)."""
+    prefix, suffix = json_envelope(document, content_path)
+    attempts = _Attempts(lambda p: Base64JsonBody(file, prefix, suffix, progress=p), progress)
+    size = os.stat(file).st_size
+    length = len(prefix) + base64_length(size) + len(suffix)
+    shown = Redactor().body(prefix + b"<base64 of %d bytes>" % size + suffix)
+    body = Body(attempts, length, "application/json", description=shown)
+    resp = client.request(method, path, body=body, **kwargs)
+    return resp, attempts.current.digests()
+
+
+# --- raw PUT ---------------------------------------------------------------------------------------------
+
+
+def put_file(client: ApiClient, path: str, file: Path, *, offset: int = 0, length: int | None = None,
+             content_type: str = "application/octet-stream", progress: ProgressFn = _noop, **kwargs: Any):
+    """PUT a file, or `length` bytes of it from `offset`, streamed; returns (response, digests)."""
+    attempts = _Attempts(lambda p: FileSlice(file, offset, length, progress=p), progress)
+    probe = FileSlice(file, offset, length)
+    probe.close()
+    body = Body(attempts, probe.length, content_type)
+    resp = client.request("PUT", path, body=body, idempotent=True, **kwargs)
+    return resp, attempts.current.digests()
+
+
+# --- presigned S3 POST ------------------------------------------------------------------------------------
+
+S3_FORM_SECRETS = ("policy", "x-amz-signature", "x-amz-credential", "x-amz-security-token", "signature",
+                   "awsaccesskeyid")
+
+
+@dataclass
+class PostResult:
+    status: int
+    location: str | None
+    bucket: str | None
+    key: str | None
+    etag: str | None
+    digests: Digests
+
+
+def s3_error(body: bytes | str) -> tuple[str, str] | None:
+    """(Code, Message) of an S3 XML <Error>, or None when the body is not one."""
+    try:
+        root = ET.fromstring(body)
+    except ET.ParseError:
+        return None
+    if root.tag.split("}")[-1] != "Error":
+        return None
+
+    def text(name: str) -> str:
+        el = next((c for c in root if c.tag.split("}")[-1] == name), None)
+        return (el.text or "").strip() if el is not None else ""
+
+    return text("Code") or "Error", text("Message")
+
+
+def _s3_message(resp) -> str:
+    from mediactl.http import excerpt
+
+    parsed = s3_error(resp.content)
+    if parsed:
+        code, message = parsed
+        return f"{code}: {message}" if message else code
+    return excerpt(resp.text) or f"HTTP {resp.status_code}"
+
+
+def presigned_post(
+    rt: Runtime,
+    url: str,
+    fields: Sequence[tuple[str, str]],
+    file: Path,
+    *,
+    filename: str,
+    content_type: str,
+    progress: ProgressFn = _noop,
+    provider: str | None = None,
+    redactor: Redactor | None = None,
+    check_etag: bool = True,
+) -> PostResult:
+    """POST `file` to a presigned S3 form; the same form is re-posted on 5xx and connection errors."""
+    from requests_toolbelt import MultipartEncoder
+
+    redactor = redactor or Redactor()
+    for name, value in fields:
+        if name.lower() in S3_FORM_SECRETS:
+            redactor.add(value)
+    # No provider credentials on this client: the form carries its own authorization.
+    client = ApiClient(rt, provider=provider, base_url=url, redactor=redactor)
+    boundary = uuid.uuid4().hex  # fixed across attempts, so Content-Type and Content-Length are too
+
+    def make_encoder(report: ProgressFn) -> MultipartEncoder:
+        part = FileSlice(file, progress=report)
+        return MultipartEncoder(fields=[*fields, ("file", (filename, part, content_type))], boundary=boundary)
+
+    attempts = _Attempts(make_encoder, progress)
+    sizing = make_encoder(_noop)
+    length = sizing.len
+    sizing.fields[-1][1][1].close()
+    described = "multipart form: " + ", ".join(
+        f"{k}={'***' if k.lower() in S3_FORM_SECRETS else v}" for k, v in fields
+    ) + f", file=<{filename}, {content_type}>"
+
+    def close_current() -> None:
+        if attempts.current is not None:
+            attempts.current.fields[-1][1][1].close()
+
+    body = Body(attempts, length, sizing.content_type, description=described)
+    try:
+        resp = client.request("POST", "", body=body, idempotent=True, ok=range(200, 500), send_auth=False,
+                              headers={"Accept": "*/*"})
+    finally:
+        close_current()
+    if resp.status_code not in (200, 201, 204):
+        raise RejectedError(f"S3 rejected the upload: {redactor.text(_s3_message(resp))}",
+                            status=resp.status_code, provider=provider)
+    digests = attempts.current.fields[-1][1][1].digests()
+    location = bucket = key = None
+    etag = resp.headers.get("ETag")
+    if resp.status_code == 201 and resp.content:
+        try:
+            root = ET.fromstring(resp.content)
+        except ET.ParseError:
+            raise TransientError(f"S3 answered 201 with a body that is not XML: {resp.text[:200]}",
+                                 provider=provider) from None
+        values = {c.tag.split("}")[-1]: (c.text or "") for c in root}
+        location, bucket, key = values.get("Location"), values.get("Bucket"), values.get("Key")
+        etag = values.get("ETag") or etag
+    if etag:
+        etag = etag.strip().strip('"')
+    if check_etag and etag and "-" not in etag and etag != digests.md5:
+        raise TransientError(
+            f"checksum mismatch: S3 stored ETag {etag} but the file's MD5 is {digests.md5}",
+            hint="the bytes were corrupted on the way; upload again", provider=provider,
+        )
+    return PostResult(resp.status_code, location, bucket, key, etag, digests)

@@ -58,8 +58,10 @@ class ResultWriter:
         primary: str = "id",
         title: str | None = None,
         single: bool = False,
+        empty_note: str | None = None,
     ) -> None:
         self.rt = rt
+        self.empty_note = empty_note
         self.columns = list(columns)
         self.primary = primary
         self.title = title
@@ -104,7 +106,7 @@ class ResultWriter:
             if self.single and self.items:
                 render_record(rt, self.items[0], title=self.title)
             else:
-                render_table(rt, self.columns, self.items, title=self.title)
+                render_table(rt, self.columns, self.items, title=self.title, empty_note=self.empty_note)
 
     def __enter__(self) -> ResultWriter:
         return self
@@ -126,9 +128,11 @@ def _console(rt: Runtime, stream=None):
     )
 
 
-def render_table(rt: Runtime, columns: Sequence[Column], items: Sequence[dict], *, title: str | None) -> None:
+def render_table(rt: Runtime, columns: Sequence[Column], items: Sequence[dict], *, title: str | None,
+                 empty_note: str | None = None) -> None:
     if not items:
-        rt.info("no results")
+        if empty_note:
+            rt.info(empty_note)
         return
     from rich.table import Table
 

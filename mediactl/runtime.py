@@ -10,7 +10,7 @@ import os
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 OUTPUT_MODES = ("table", "json", "jsonl", "plain")
 
@@ -38,6 +38,7 @@ class Runtime:
     timeout: float = 30.0
     retries: int = 5
     color: bool | None = None
+    redactor: Any = None  # set by the first provider client, so the error boundary redacts with it
 
     def __post_init__(self) -> None:
         if self.stdout_isatty is None:

@@ -43,6 +43,11 @@ class Digests:
     sha256: str
 
 
+def local_info(path: Path, size: int, sha256: str | None) -> dict:
+    """The `local` object mediactl adds to upload results."""
+    return {"path": os.fsdecode(Path(path).absolute()), "size": size, "sha256": sha256}
+
+
 def open_for_upload(path: Path) -> BinaryIO:
     """Open a local file, turning the usual failures into exit-code-3 errors that name the file."""
     try:
@@ -265,6 +270,20 @@ class PostResult:
     key: str | None
     etag: str | None
     digests: Digests
+
+
+def policy_expiration(fields: Sequence[tuple[str, str]]):
+    """When a presigned form's policy expires (a timezone-aware datetime), or None if it cannot tell."""
+    import datetime as dt
+
+    value = next((v for k, v in fields if k.lower() == "policy"), None)
+    if not value:
+        return None
+    try:
+        expiration = json.loads(base64.b64decode(value))["expiration"]
+        return dt.datetime.fromisoformat(expiration.replace("Z", "+00:00"))
+    except (ValueError, KeyError, TypeError):
+        return None
 
 
 def s3_error(body: bytes | str) -> tuple[str, str] | None:

@@ -1,3 +1,200 @@
+"""`mediactl otherpage ...`: community files (record + presigned S3 POST) and image CDN URLs."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
 import typer
 
-app = typer.Typer(help="Other Page community files.", no_args_is_help=True)
+from mediactl import runtime
+from mediactl.errors import LocalError
+from mediactl.providers.common import (
+    Concurrency,
+    Exclude,
+    Files,
+    Include,
+    Recursive,
+    SkipExisting,
+)
+
+PROVIDER = "otherpage"
+app = typer.Typer(
+    help="Other Page community files: upload (file record + presigned S3 POST), CDN URLs, and the local "
+         "record of uploads (the API has no listing).",
+    no_args_is_help=True,
+)
+
+Community = Annotated[str | None, typer.Option(
+    "--community", help="Community id (setting otherpage.community).", show_default=False)]
+UPLOAD_COLUMNS = [("ID", "id"), ("NAME", "name"), ("SIZE", "local.size"), ("URL", "url")]
+LIST_COLUMNS = [("ID", "id"), ("NAME", "name"), ("STATUS", "status"), ("SIZE", "local.size"),
+                ("COMMUNITY", "communityId"), ("CREATED", "createdAt")]
+
+
+def _complete_journal_id(incomplete: str) -> list[str]:
+    try:
+        from mediactl.journal import Journal
+        from mediactl.runtime import Runtime
+
+        entries = Journal(Runtime().data_dir).list(provider=PROVIDER, limit=50)
+    except Exception:
+        return []
+    ids = [e["remote_id"] or e["id"] for e in entries]
+    return [i for i in ids if i.startswith(incomplete)]
+
+
+def _service():
+    from mediactl.config import Settings
+    from mediactl.journal import open_journal
+    from mediactl.providers.common import make_client
+    from mediactl.providers.otherpage.api import OtherPage
+
+    rt = runtime.current()
+    settings = Settings(rt)
+    settings.check_profile()
+    api_key = settings.require(PROVIDER, "api_key")
+    client = make_client(rt, PROVIDER, settings, base_url=settings.require(PROVIDER, "base_url"),
+                         auth_headers={"X-Api-Key": api_key}, pool_size=16)
+    return rt, settings, OtherPage(rt, client, open_journal(rt), rt.profile)
+
+
+@app.command("upload")
+def upload(
+    files: Files,
+    community: Community = None,
+    name: Annotated[str | None, typer.Option(
+        "--name", help="Name to upload under, with its extension (default: the file's name).")] = None,
+    recursive: Recursive = False,
+    include: Include = None,
+    exclude: Exclude = None,
+    concurrency: Concurrency = 4,
+    skip_existing: SkipExisting = False,
+) -> None:
+    """Upload files: create each file record, then POST its bytes to the presigned S3 form.
+
+    The API key goes only to Other Page, never to S3. -q prints each file's URL.
+
+    Examples: mediactl otherpage upload logo.png --community c-123  ·  mediactl otherpage upload -r assets/ -j 8
+    """
+    from mediactl.output import Progress, ResultWriter
+    from mediactl.providers.common import batch_exit, check_size, collect_items, run_batch
+    from mediactl.providers.otherpage.api import require_extension
+    from mediactl.transfer import file_digests, local_info
+
+    rt, settings, service = _service()
+    target = settings.require(PROVIDER, "community", community, flag="--community")
+    items = collect_items(rt, files, recursive=recursive, include=include, exclude=exclude, name=name)
+    for item in items:
+        require_extension(item.name)
+    with ResultWriter(rt, UPLOAD_COLUMNS, primary="url") as out, Progress(rt, len(items)) as progress:
+        def one(item):
+            size = check_size(rt, settings, PROVIDER, item)
+            sha = None
+            if skip_existing:
+                sha = file_digests(item.path).sha256
+                earlier = service.journal.completed_with(PROVIDER, target, sha)
+                if earlier is not None:
+                    progress.file_done()
+                    return {**earlier["result"], "local": local_info(item.path, size, sha), "skipped": True}
+            result = service.upload(item.path, item.name, target, size=size, sha256=sha,
+                                    progress=progress.task(item.name, size))
+            progress.file_done()
+            return result
+
+        outcomes = run_batch(rt, items, one, concurrency=concurrency, on_result=out.add,
+                             describe=lambda item: str(item.path))
+    batch_exit(outcomes)
+
+
+@app.command("url")
+def url(
+    key: Annotated[str, typer.Argument(help="The file's key, as returned by upload.", show_default=False)],
+    format: Annotated[str | None, typer.Option(
+        "--format", help="Image format: png, jpg, webp or auto.")] = None,
+    size: Annotated[int | None, typer.Option("--size", min=1, max=4096, help="Maximum size in pixels.")] = None,
+) -> None:
+    """Print the image CDN URL of a file key, optionally converted and resized (no request is made).
+
+    Example: mediactl otherpage url c-123/logo-png --format png --size 100
+    """
+    from mediactl.config import Settings
+    from mediactl.output import emit_one
+    from mediactl.providers.otherpage.api import CDN_FORMATS, cdn_url
+
+    rt = runtime.current()
+    if format is not None and format not in CDN_FORMATS:
+        raise typer.BadParameter(f"must be one of {', '.join(CDN_FORMATS)}", param_hint="--format")
+    settings = Settings(rt)
+    link = cdn_url(settings.require(PROVIDER, "cdn_url"), key, format, size)
+    if rt.machine_output:
+        emit_one(rt, {"key": key, "url": link, "provider": PROVIDER}, primary="url")
+    else:
+        rt.stdout.write(link + "\n")
+
+
+@app.command("list")
+def list_cmd(
+    community: Community = None,
+    limit: Annotated[int | None, typer.Option("--limit", min=1, help="At most this many, newest first.")] = None,
+) -> None:
+    """List uploads recorded in the local journal (Other Page's API has no listing endpoint).
+
+    Example: mediactl otherpage list --community c-123 -o json
+    """
+    from mediactl.config import Settings
+    from mediactl.journal import open_journal
+    from mediactl.output import ResultWriter
+    from mediactl.providers.otherpage.api import journal_record
+
+    rt = runtime.current()
+    settings = Settings(rt)
+    cdn = settings.require(PROVIDER, "cdn_url")
+    entries = open_journal(rt).list(provider=PROVIDER, target=community, limit=limit)
+    with ResultWriter(rt, LIST_COLUMNS, primary="id", empty_note="no recorded uploads") as out:
+        for entry in entries:
+            out.add(journal_record(entry, cdn))
+
+
+@app.command("show")
+def show(
+    file_id: Annotated[str, typer.Argument(
+        help="File id (or journal id) of a recorded upload.", autocompletion=_complete_journal_id,
+        show_default=False)],
+) -> None:
+    """Show a recorded upload and its CDN URLs, from the local journal (the API has no get endpoint).
+
+    Example: mediactl otherpage show 3f2a9c1e-...
+    """
+    from mediactl.config import Settings
+    from mediactl.journal import open_journal
+    from mediactl.output import emit_one
+    from mediactl.providers.otherpage.api import journal_record
+
+    rt = runtime.current()
+    entry = open_journal(rt).get(PROVIDER, file_id)
+    if entry is None:
+        raise LocalError(f"no recorded Other Page upload '{file_id}' in the journal",
+                         hint="`mediactl otherpage list` shows recorded uploads")
+    emit_one(rt, journal_record(entry, Settings(rt).require(PROVIDER, "cdn_url")), primary="url")
+
+
+@app.command("complete")
+def complete(
+    file_ids: Annotated[list[str], typer.Argument(
+        help="File ids (or journal ids) whose S3 POST failed.", autocompletion=_complete_journal_id,
+        show_default=False)],
+) -> None:
+    """Re-send the bytes of recorded uploads whose S3 POST failed, while their forms are still valid.
+
+    The file must be unchanged since the upload started (same SHA-256).
+
+    Example: mediactl otherpage complete 3f2a9c1e-...
+    """
+    from mediactl.output import Progress, ResultWriter
+    from mediactl.providers.common import batch_exit, run_batch
+
+    rt, _, service = _service()
+    with ResultWriter(rt, UPLOAD_COLUMNS, primary="url") as out, Progress(rt, len(file_ids)) as progress:
+        outcomes = run_batch(rt, file_ids, lambda key: service.complete(key, progress.task(key, None)),
+                             concurrency=1, on_result=out.add)
+    batch_exit(outcomes)

@@ -1,0 +1,183 @@
+"""The upload journal: a local SQLite record of every upload, written before and after each phase.
+
+It lets `complete` and `resume` finish interrupted uploads, `--skip-existing` avoid re-sending a file,
+`history` list what happened, and Other Page's `list`/`show` (its API has neither) work at all.
+
+Secrets never go into it. The one thing a resume needs that is secret — Other Page's presigned form
+(Policy, Signature, Credential, Security-Token) — is kept beside it in `pending/<id>.json`, mode 0600,
+and deleted as soon as the upload completes.
+
+WAL mode and a busy timeout make it safe across threads and concurrent processes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+import os
+import sqlite3
+import threading
+import uuid
+from pathlib import Path
+from typing import Any
+
+PHASES = ("pending", "created", "sent", "completed", "failed", "interrupted")
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS uploads (
+    id          TEXT PRIMARY KEY,
+    provider    TEXT NOT NULL,
+    profile     TEXT NOT NULL,
+    target      TEXT NOT NULL,
+    path        TEXT NOT NULL,
+    name        TEXT,
+    size        INTEGER,
+    mtime_ns    INTEGER,
+    sha256      TEXT,
+    phase       TEXT NOT NULL,
+    remote_id   TEXT,
+    url         TEXT,
+    resume      TEXT,
+    result      TEXT,
+    error       TEXT,
+    created_at  TEXT NOT NULL,
+    updated_at  TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS uploads_remote ON uploads (provider, remote_id);
+CREATE INDEX IF NOT EXISTS uploads_dedupe ON uploads (provider, target, sha256, phase);
+"""
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+class Journal:
+    def __init__(self, data_dir: Path) -> None:
+        self.data_dir = data_dir
+        self.path = data_dir / "journal.sqlite3"
+        self.pending_dir = data_dir / "pending"
+        self._local = threading.local()
+        data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        with self._conn() as conn:
+            conn.executescript(_SCHEMA)
+
+    @contextlib.contextmanager
+    def _conn(self):
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            new = not self.path.exists()
+            conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+            if new:
+                os.chmod(self.path, 0o600)
+            conn.row_factory = sqlite3.Row
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute("PRAGMA busy_timeout=30000")
+            self._local.conn = conn
+        yield conn
+
+    # -- writes ---------------------------------------------------------------------------------------
+
+    def start(self, *, provider: str, profile: str, target: str, path: Path | str, name: str | None = None,
+              size: int | None = None, mtime_ns: int | None = None, sha256: str | None = None) -> str:
+        """Record an upload about to begin; returns its journal id."""
+        entry_id = uuid.uuid4().hex[:12]
+        now = _now()
+        with self._conn() as conn:
+            conn.execute(
+                "INSERT INTO uploads (id, provider, profile, target, path, name, size, mtime_ns, sha256, phase,"
+                " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?)",
+                (entry_id, provider, profile, target, str(path), name, size, mtime_ns, sha256, now, now),
+            )
+        return entry_id
+
+    def update(self, entry_id: str, **fields: Any) -> None:
+        allowed = {"phase", "remote_id", "url", "resume", "result", "error", "sha256", "size", "mtime_ns", "name"}
+        unknown = set(fields) - allowed
+        if unknown:
+            raise ValueError(f"unknown journal fields {unknown}")
+        if "phase" in fields and fields["phase"] not in PHASES:
+            raise ValueError(f"unknown phase {fields['phase']}")
+        for key in ("resume", "result"):
+            if key in fields and fields[key] is not None and not isinstance(fields[key], str):
+                fields[key] = json.dumps(fields[key])
+        fields["updated_at"] = _now()
+        sets = ", ".join(f"{k} = ?" for k in fields)
+        with self._conn() as conn:
+            conn.execute(f"UPDATE uploads SET {sets} WHERE id = ?", (*fields.values(), entry_id))
+
+    # -- the presigned form stash (0600, outside the database) -------------------------------------------
+
+    def stash(self, entry_id: str, secret: dict) -> None:
+        self.pending_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        path = self.pending_dir / f"{entry_id}.json"
+        tmp = path.with_suffix(".tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            json.dump(secret, fh)
+        os.replace(tmp, path)
+
+    def unstash(self, entry_id: str) -> dict | None:
+        try:
+            return json.loads((self.pending_dir / f"{entry_id}.json").read_text())
+        except (FileNotFoundError, ValueError):
+            return None
+
+    def drop_stash(self, entry_id: str) -> None:
+        with contextlib.suppress(FileNotFoundError):
+            (self.pending_dir / f"{entry_id}.json").unlink()
+
+    # -- reads ------------------------------------------------------------------------------------------
+
+    def get(self, provider: str, key: str) -> dict | None:
+        """An entry by journal id or by the provider's remote id (newest first)."""
+        with self._conn() as conn:
+            row = conn.execute(
+                "SELECT * FROM uploads WHERE provider = ? AND (id = ? OR remote_id = ?) "
+                "ORDER BY created_at DESC, rowid DESC LIMIT 1", (provider, key, key)).fetchone()
+        return _row(row)
+
+    def completed_with(self, provider: str, target: str, sha256: str) -> dict | None:
+        with self._conn() as conn:
+            row = conn.execute(
+                "SELECT * FROM uploads WHERE provider = ? AND target = ? AND sha256 = ? AND phase = 'completed' "
+                "ORDER BY rowid DESC LIMIT 1", (provider, target, sha256)).fetchone()
+        return _row(row)
+
+    def list(self, provider: str | None = None, phase: str | None = None, target: str | None = None,
+             limit: int | None = None, incomplete: bool = False) -> list[dict]:
+        sql, args = "SELECT * FROM uploads WHERE 1 = 1", []
+        if provider:
+            sql += " AND provider = ?"
+            args.append(provider)
+        if phase:
+            sql += " AND phase = ?"
+            args.append(phase)
+        if target:
+            sql += " AND target = ?"
+            args.append(target)
+        if incomplete:
+            sql += " AND phase NOT IN ('completed')"
+        sql += " ORDER BY rowid DESC"
+        if limit:
+            sql += " LIMIT ?"
+            args.append(limit)
+        with self._conn() as conn:
+            rows = conn.execute(sql, args).fetchall()
+        return [_row(r) for r in rows]
+
+
+def _row(row: sqlite3.Row | None) -> dict | None:
+    if row is None:
+        return None
+    out = dict(row)
+    for key in ("resume", "result"):
+        if out.get(key):
+            out[key] = json.loads(out[key])
+    return out
+
+
+def open_journal(rt) -> Journal:
+    return Journal(rt.data_dir)

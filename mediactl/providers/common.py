@@ -1,0 +1,247 @@
+"""What every provider's commands share: building the HTTP client from settings, picking the files of a
+batch, running a batch concurrently, and the exit code of a batch."""
+
+from __future__ import annotations
+
+import fnmatch
+import mimetypes
+import os
+import shutil
+import sys
+import tempfile
+import threading
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from mediactl.config import Settings
+from mediactl.errors import ExitCode, LocalError, MediactlError, UsageError
+from mediactl.runtime import Runtime
+
+# Options shared by every provider's `upload` (issue: batch uploads).
+Recursive = Annotated[bool, typer.Option("--recursive", "-r", help="Upload the files inside directories.")]
+Include = Annotated[list[str] | None, typer.Option(
+    "--include", help="Only files whose name or relative path matches this glob (repeatable).")]
+Exclude = Annotated[list[str] | None, typer.Option(
+    "--exclude", help="Skip files whose name or relative path matches this glob (repeatable).")]
+Concurrency = Annotated[int, typer.Option(
+    "--concurrency", "-j", min=1, max=64, help="Uploads in parallel.")]
+SkipExisting = Annotated[bool, typer.Option(
+    "--skip-existing", help="Skip files already uploaded (same SHA-256) to the same provider and target.")]
+Files = Annotated[list[str], typer.Argument(
+    help="Files to upload; directories with -r; '-' reads stdin (needs --name).", show_default=False)]
+
+
+def make_client(rt: Runtime, provider: str, settings: Settings, *, base_url: str, auth_headers: dict[str, str],
+                api_root: str = "", error_message=None, pool_size: int = 10):
+    """The provider's ApiClient, with every configured secret registered for redaction."""
+    from mediactl.http import ApiClient, Redactor, default_error_message
+
+    redactor = getattr(rt, "redactor", None)
+    if redactor is None:
+        redactor = Redactor(settings.secret_values())
+        rt.redactor = redactor  # the error boundary redacts messages with it too
+    return ApiClient(
+        rt, provider=provider, base_url=base_url, auth_headers=auth_headers, api_root=api_root,
+        redactor=redactor, error_message=error_message or default_error_message,
+        ca_bundle=settings.value(provider, "ca_bundle"), pool_size=pool_size,
+    )
+
+
+def guess_type(name: str, path: Path | None = None) -> str:
+    """Content type from the name, else from the first bytes, else application/octet-stream."""
+    guessed = mimetypes.guess_type(name)[0]
+    if guessed:
+        return guessed
+    if path is not None:
+        try:
+            with open(path, "rb") as fh:
+                head = fh.read(16)
+        except OSError:
+            head = b""
+        for magic, ctype in ((b"\x89PNG\r\n\x1a\n", "image/png"), (b"\xff\xd8\xff", "image/jpeg"),
+                             (b"GIF87a", "image/gif"), (b"GIF89a", "image/gif"), (b"%PDF-", "application/pdf"),
+                             (b"PK\x03\x04", "application/zip"), (b"ID3", "audio/mpeg"),
+                             (b"OggS", "audio/ogg"), (b"\x1aE\xdf\xa3", "video/webm")):
+            if head.startswith(magic):
+                return ctype
+        if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+            return "image/webp"
+        if head[4:8] == b"ftyp":
+            return "video/mp4"
+    return "application/octet-stream"
+
+
+def display_name(path: Path) -> str:
+    """The file's base name as text; undecodable bytes become U+FFFD rather than breaking JSON or HTTP."""
+    name = path.name
+    return name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
+@dataclass
+class Item:
+    """One file of a batch: where it is and the name it is uploaded under."""
+
+    path: Path
+    name: str
+
+
+def _matches(rel: str, patterns: Sequence[str]) -> bool:
+    base = rel.rsplit("/", 1)[-1]
+    return any(fnmatch.fnmatch(rel, p) or fnmatch.fnmatch(base, p) for p in patterns)
+
+
+def collect_items(rt: Runtime, paths: Sequence[str], *, recursive: bool = False,
+                  include: Sequence[str] | None = None, exclude: Sequence[str] | None = None,
+                  name: str | None = None) -> list[Item]:
+    """Expand the command line into files; '-' spools stdin to a temp file (uploads need a length)."""
+    include, exclude = list(include or []), list(exclude or [])
+    if not paths:
+        raise UsageError("no files given")
+    if name is not None and (len(paths) > 1 or recursive):
+        raise UsageError("--name applies to a single file")
+    items: list[Item] = []
+    for raw in paths:
+        if raw == "-":
+            if name is None:
+                raise UsageError("reading stdin ('-') needs --name NAME")
+            items.append(Item(_spool_stdin(rt), name))
+            continue
+        path = Path(raw)
+        if path.is_dir():
+            if not recursive:
+                raise LocalError(f"{raw} is a directory", hint="pass -r/--recursive to upload the files in it")
+            found = []
+            for root, dirs, files in os.walk(path):
+                dirs.sort()
+                for file in sorted(files):
+                    full = Path(root) / file
+                    rel = full.relative_to(path).as_posix()
+                    if include and not _matches(rel, include):
+                        continue
+                    if exclude and _matches(rel, exclude):
+                        continue
+                    found.append(Item(full.absolute(), display_name(full)))
+            items.extend(found)
+            continue
+        if not path.exists():
+            raise LocalError(f"{raw}: no such file")
+        if (include and not _matches(path.name, include)) or (exclude and _matches(path.name, exclude)):
+            continue
+        items.append(Item(path.absolute(), name or display_name(path)))
+    if not items:
+        raise LocalError("no files matched")
+    return items
+
+
+def _spool_stdin(rt: Runtime) -> Path:
+    tmp = tempfile.NamedTemporaryFile(prefix="mediactl-stdin-", delete=False)
+    stream = getattr(rt.stdin, "buffer", None) or sys.stdin.buffer
+    with tmp:
+        shutil.copyfileobj(stream, tmp, 1024 * 1024)
+    return Path(tmp.name)
+
+
+def check_size(rt: Runtime, settings: Settings, provider: str, item: Item) -> int:
+    try:
+        st = item.path.stat()
+    except FileNotFoundError:
+        raise LocalError(f"{item.path}: no such file") from None
+    except OSError as exc:
+        raise LocalError(f"{item.path}: {exc.strerror}") from None
+    if not os.access(item.path, os.R_OK):
+        raise LocalError(f"{item.path}: permission denied (cannot read the file)")
+    limit = settings.value(provider, "max_size")
+    if limit:
+        try:
+            max_size = int(limit)
+        except ValueError:
+            raise LocalError(f"{provider}.max_size must be a number of bytes, not '{limit}'") from None
+        if st.st_size > max_size:
+            raise LocalError(f"{item.path}: {st.st_size} bytes is over {provider}.max_size ({max_size} bytes)")
+    return st.st_size
+
+
+@dataclass
+class Outcome:
+    item: Any
+    result: dict | None = None
+    error: MediactlError | None = None
+
+
+def run_batch(rt: Runtime, items: Sequence[Any], worker: Callable[[Any], dict], *, concurrency: int,
+              on_result: Callable[[dict], None], describe: Callable[[Any], str] = str) -> list[Outcome]:
+    """Run `worker` on each item (in parallel up to `concurrency`), reporting results as they finish.
+
+    A failed item is reported on stderr and does not stop the batch. Ctrl-C stops starting new items;
+    the in-flight ones are interrupted by the process exiting and are recorded as such by the worker.
+    """
+    outcomes: list[Outcome] = []
+    lock = threading.Lock()
+
+    def finish(item: Any, result: dict | None, error: MediactlError | None) -> None:
+        with lock:
+            outcomes.append(Outcome(item, result, error))
+            if result is not None:
+                on_result(result)
+            if error is not None:
+                if rt.machine_output:  # the contract: in json/jsonl an error is on stdout too
+                    body = error.to_json()
+                    body["error"]["item"] = describe(item)
+                    on_result(body)
+                print(f"error: {describe(item)}: {error.message}", file=rt.stderr, flush=True)
+                if error.hint and len(items) == 1:
+                    print(f"hint: {error.hint}", file=rt.stderr, flush=True)
+
+    def call(item: Any) -> None:
+        try:
+            finish(item, worker(item), None)
+        except MediactlError as exc:
+            finish(item, None, exc)
+
+    if concurrency <= 1 or len(items) <= 1:
+        for item in items:
+            call(item)
+        return outcomes
+    pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="upload")
+    pending: set[Future] = set()
+    queue = list(items)
+    try:
+        while queue or pending:
+            while queue and len(pending) < concurrency:
+                pending.add(pool.submit(call, queue.pop(0)))
+            done, pending = wait(pending, return_when=FIRST_COMPLETED)
+            for fut in done:
+                fut.result()  # re-raise bugs
+    except KeyboardInterrupt:
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown(wait=True)
+    return outcomes
+
+
+def batch_exit(outcomes: Iterable[Outcome]) -> None:
+    """0 when all succeeded, 8 when some failed, the failure's own code when all failed."""
+    outcomes = list(outcomes)
+    failed = [o for o in outcomes if o.error is not None]
+    if not failed:
+        return
+    if len(failed) < len(outcomes):
+        raise typer.Exit(int(ExitCode.PARTIAL))
+    codes = {int(o.error.code) for o in failed}
+    raise typer.Exit(codes.pop() if len(codes) == 1 else int(failed[0].error.code))
+
+
+def confirm_delete(rt: Runtime, what: str) -> None:
+    """Ask before deleting; without a TTY (or in JSON mode) and without --yes, refuse with exit 2."""
+    if rt.yes:
+        return
+    if not rt.stdin_isatty or rt.machine_output:
+        raise UsageError(f"refusing to delete {what} without confirmation", hint="pass --yes (-y)")
+    answer = typer.prompt(f"Delete {what}? [y/N]", default="", show_default=False, err=True)
+    if answer.strip().lower() not in ("y", "yes"):
+        raise UsageError("not deleted")

@@ -1,0 +1,348 @@
+"""The sandbox server: one loopback WSGI app that mounts the four API emulators and the S3 endpoint.
+
+Mount points (all under one host and port):
+    /otherpage/v1/...          Other Page            /s3/<bucket>      S3 presigned POST endpoint
+    /nationbuilder/api/v1/...  NationBuilder         /cdn/<key>        Other Page's image CDN
+    /ofauth/v2/access/...      OFAuth                /files/...        uploaded bytes, served back
+    /bitbadges/api/v0/...      BitBadges             /_sandbox/...     state and controls, for tests
+
+State lives in memory, or with a data dir in `state.json` plus a blob folder, so it survives restarts.
+Fault injection (latency, 5xx, 429 rate limit, dropped connections) is drawn from one seeded RNG.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import secrets
+import socket
+import tempfile
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
+from werkzeug.routing import Map, Rule, Submount
+from werkzeug.wrappers import Request, Response
+
+PREFIXES = {
+    "otherpage": "/otherpage/v1",
+    "nationbuilder": "/nationbuilder/api/v1",
+    "ofauth": "/ofauth",
+    "bitbadges": "/bitbadges/api/v0",
+}
+
+
+@dataclass
+class Faults:
+    fail_rate: float = 0.0
+    drop_rate: float = 0.0
+    latency_ms: int = 0
+    rate_limit: float = 0.0  # requests per second; 0 = unlimited
+    seed: int | None = None
+
+
+@dataclass
+class Options:
+    data_dir: Path | None = None
+    faults: Faults = field(default_factory=Faults)
+    ofauth_part_size: int = 5 * 1024 * 1024
+    ofauth_legacy_init: bool = False  # plan only in x-ofauth-upload-* headers, as older API versions
+    otherpage_max_size: int = 512 * 1024 * 1024
+    form_ttl: int = 3600  # seconds a presigned form stays valid
+    page_size: int = 10  # BitBadges search page size
+    credentials: dict[str, str] | None = None
+    s3_fail_next: int = 0  # the next N S3 POSTs answer 503 (to exercise `otherpage complete`)
+    # Sign Other Page forms for a real S3 instead of the sandbox's own endpoint:
+    # {"endpoint", "bucket", "region", "access_key", "secret_key"}.
+    external_s3: dict | None = None
+
+
+def json_response(body: Any, status: int = 200, headers: dict | None = None) -> Response:
+    return Response(json.dumps(body), status=status, headers=headers, mimetype="application/json")
+
+
+class DropConnection(Exception):
+    """Raised by the fault layer: close the socket without an answer."""
+
+
+def new_credentials() -> dict[str, str]:
+    def tok(prefix: str) -> str:
+        return f"{prefix}_{secrets.token_urlsafe(18)}"
+
+    return {
+        "otherpage_api_key": tok("op"),
+        "nationbuilder_access_token": tok("nb"),
+        "ofauth_api_key": tok("ofk"),
+        "ofauth_connection_id": tok("conn"),
+        "bitbadges_api_key": tok("bbk"),
+        "bitbadges_access_token": tok("bbat"),
+        "bitbadges_refresh_token": tok("bbrt"),
+        "bitbadges_client_id": tok("bbcid"),
+        "bitbadges_client_secret": tok("bbcs"),
+        "s3_access_key": "AKIA" + secrets.token_hex(8).upper(),
+        "s3_secret_key": secrets.token_urlsafe(30),
+    }
+
+
+class State:
+    """All emulator records, guarded by one lock; saved after each change when there is a data dir."""
+
+    def __init__(self, data_dir: Path | None) -> None:
+        self.lock = threading.RLock()
+        self.data_dir = data_dir
+        if data_dir is None:
+            self._tmp = tempfile.TemporaryDirectory(prefix="mediactl-sandbox-")
+            self.blob_dir = Path(self._tmp.name)
+        else:
+            data_dir.mkdir(parents=True, exist_ok=True)
+            self.blob_dir = data_dir / "blobs"
+        self.blob_dir.mkdir(parents=True, exist_ok=True)
+        self.data: dict[str, Any] = {
+            "credentials": None,
+            "otherpage": {"files": {}, "objects": {}},
+            "nationbuilder": {"sites": {}, "attachments": {}, "next_id": 1},
+            "ofauth": {"uploads": {}, "media": {}, "next_id": 1000},
+            "bitbadges": {"pages": {}, "order": [], "credits": None, "expired_tokens": []},
+        }
+        if data_dir is not None and (data_dir / "state.json").exists():
+            self.data.update(json.loads((data_dir / "state.json").read_text()))
+
+    def save(self) -> None:
+        if self.data_dir is None:
+            return
+        with self.lock:
+            payload = json.dumps(self.data)
+            fd, tmp = tempfile.mkstemp(dir=self.data_dir, prefix=".state.", suffix=".tmp")
+            with os.fdopen(fd, "w") as fh:
+                fh.write(payload)
+            os.replace(tmp, self.data_dir / "state.json")
+
+    def blob_path(self, name: str) -> Path:
+        return self.blob_dir / name
+
+    def close(self) -> None:
+        tmp = getattr(self, "_tmp", None)
+        if tmp is not None:
+            tmp.cleanup()
+
+
+class Sandbox:
+    """The WSGI application."""
+
+    def __init__(self, options: Options | None = None) -> None:
+        from mediactl.sandbox import bitbadges, nationbuilder, ofauth, otherpage, s3
+
+        self.options = options or Options()
+        self.state = State(self.options.data_dir)
+        with self.state.lock:
+            if self.state.data.get("credentials") is None:
+                self.state.data["credentials"] = self.options.credentials or new_credentials()
+                self.state.save()
+        self.creds: dict[str, str] = self.state.data["credentials"]
+        self.base_url = ""  # set once the server knows its port
+        self.faults = self.options.faults
+        self._rng = random.Random(self.faults.seed)
+        self._rng_lock = threading.Lock()
+        self._rate_times: list[float] = []
+        self.fault_log: list[str] = []
+        self.modules = {"otherpage": otherpage, "nationbuilder": nationbuilder, "ofauth": ofauth,
+                        "bitbadges": bitbadges}
+        rules = [Rule("/_sandbox/state", endpoint="state"), Rule("/_sandbox/health", endpoint="health"),
+                 Rule("/_sandbox/control", endpoint="control", methods=["POST"])]
+        for name, module in self.modules.items():
+            rules.append(Submount(PREFIXES[name], module.rules()))
+            rules.extend(getattr(module, "extra_rules", list)())
+        rules.extend(s3.rules())
+        self.url_map = Map(rules, strict_slashes=False, merge_slashes=False)
+        self.handlers = {"state": self._state, "health": lambda req: json_response({"ok": True}),
+                         "control": self._control}
+        for module in [*self.modules.values(), s3]:
+            self.handlers.update(module.handlers(self))
+
+    # -- plumbing ------------------------------------------------------------------------------------------
+
+    def url(self, path: str) -> str:
+        return self.base_url + path
+
+    def env_settings(self) -> dict[str, str]:
+        """The MEDIACTL_* settings that point mediactl at this sandbox."""
+        c = self.creds
+        return {
+            "MEDIACTL_OTHERPAGE_BASE_URL": self.url(PREFIXES["otherpage"]),
+            "MEDIACTL_OTHERPAGE_API_KEY": c["otherpage_api_key"],
+            "MEDIACTL_OTHERPAGE_COMMUNITY": "sandbox-community",
+            "MEDIACTL_OTHERPAGE_CDN_URL": self.url("/cdn"),
+            "MEDIACTL_NATIONBUILDER_BASE_URL": self.url(PREFIXES["nationbuilder"]),
+            "MEDIACTL_NATIONBUILDER_ACCESS_TOKEN": c["nationbuilder_access_token"],
+            "MEDIACTL_NATIONBUILDER_NATION": "sandbox",
+            "MEDIACTL_NATIONBUILDER_SITE": "sandbox",
+            "MEDIACTL_OFAUTH_BASE_URL": self.url(PREFIXES["ofauth"]),
+            "MEDIACTL_OFAUTH_API_KEY": c["ofauth_api_key"],
+            "MEDIACTL_OFAUTH_CONNECTION_ID": c["ofauth_connection_id"],
+            "MEDIACTL_BITBADGES_BASE_URL": self.url(PREFIXES["bitbadges"]),
+            "MEDIACTL_BITBADGES_API_KEY": c["bitbadges_api_key"],
+            "MEDIACTL_BITBADGES_ACCESS_TOKEN": c["bitbadges_access_token"],
+            "MEDIACTL_BITBADGES_REFRESH_TOKEN": c["bitbadges_refresh_token"],
+            "MEDIACTL_BITBADGES_CLIENT_ID": c["bitbadges_client_id"],
+            "MEDIACTL_BITBADGES_CLIENT_SECRET": c["bitbadges_client_secret"],
+        }
+
+    def new_id(self) -> str:
+        return str(uuid.uuid4())
+
+    # -- faults ----------------------------------------------------------------------------------------------
+
+    def _draw_fault(self, path: str) -> str | None:
+        """One seeded draw per provider request: None, 'latency', '429', '5xx', 'drop-before' or 'drop-after'."""
+        f = self.faults
+        if path.startswith("/_sandbox") or not (f.fail_rate or f.drop_rate or f.rate_limit):
+            return None
+        with self._rng_lock:
+            if f.rate_limit:
+                now = time.monotonic()
+                self._rate_times = [t for t in self._rate_times if now - t < 1.0]
+                if len(self._rate_times) >= f.rate_limit:
+                    self.fault_log.append("429")
+                    return "429"
+                self._rate_times.append(now)
+            roll = self._rng.random()
+            kind = None
+            if roll < f.fail_rate:
+                kind = self._rng.choice(["500", "502", "503", "504", "429"])
+            elif roll < f.fail_rate + f.drop_rate:
+                kind = self._rng.choice(["drop-before", "drop-after"])
+            if kind:
+                self.fault_log.append(kind)
+            return kind
+
+    # -- WSGI ----------------------------------------------------------------------------------------------
+
+    def __call__(self, environ, start_response):
+        request = Request(environ)
+        if self.faults.latency_ms:
+            time.sleep(self.faults.latency_ms / 1000)
+        fault = self._draw_fault(request.path)
+        try:
+            if fault == "429":
+                response = json_response({"message": "Too Many Requests", "error": "rate_limited"}, 429,
+                                         {"Retry-After": "1", "X-RateLimit-Reset": "1"})
+            elif fault in ("500", "502", "503", "504"):
+                response = Response(f"<html><body><h1>{fault} injected fault</h1></body></html>",
+                                    status=int(fault), mimetype="text/html")
+            elif fault == "drop-before":
+                raise DropConnection
+            else:
+                response = self.dispatch(request)
+                if fault == "drop-after":
+                    raise DropConnection
+        except DropConnection:
+            self._drop(environ, request)
+            start_response("500 Dropped", [("Content-Length", "0"), ("Connection", "close")])
+            return [b""]
+        return response(environ, start_response)
+
+    def _drop(self, environ, request: Request) -> None:
+        """Read a little of the body, then shut the socket: the client sees the connection die."""
+        sock = environ.get("werkzeug.socket")
+        try:
+            request.stream.read(1024)
+        except Exception:
+            pass
+        if sock is not None:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def dispatch(self, request: Request) -> Response:
+        adapter = self.url_map.bind_to_environ(request.environ)
+        try:
+            endpoint, args = adapter.match()
+        except NotFound:
+            return self.not_found(request)
+        except MethodNotAllowed as exc:
+            return exc.get_response(request.environ)
+        except HTTPException as exc:
+            return exc.get_response(request.environ)
+        return self.handlers[endpoint](request, **args)
+
+    def not_found(self, request: Request) -> Response:
+        for name, prefix in PREFIXES.items():
+            if request.path.startswith(prefix):
+                return self.modules[name].not_found()
+        return json_response({"message": "Not Found"}, 404)
+
+    # -- test helpers --------------------------------------------------------------------------------------
+
+    def _state(self, request: Request) -> Response:
+        with self.state.lock:
+            data = {k: v for k, v in self.state.data.items() if k != "credentials"}
+            data["faults"] = list(self.fault_log)
+            return json_response(data)
+
+    def _control(self, request: Request) -> Response:
+        """Change behaviour at run time (tests): {"bitbadges_credits": 0}, {"expire_bitbadges_token": true},
+        {"faults": {...}}, {"form_ttl": 1}, {"ofauth_part_size": 1024}."""
+        body = request.get_json(silent=True) or {}
+        with self.state.lock:
+            if "bitbadges_credits" in body:
+                self.state.data["bitbadges"]["credits"] = body["bitbadges_credits"]
+            if body.get("expire_bitbadges_token"):
+                self.state.data["bitbadges"]["expired_tokens"].append(self.creds["bitbadges_access_token"])
+            for key in ("form_ttl", "ofauth_part_size", "ofauth_legacy_init", "otherpage_max_size", "page_size",
+                        "s3_fail_next"):
+                if key in body:
+                    setattr(self.options, key, body[key])
+            if "faults" in body:
+                for key, value in body["faults"].items():
+                    setattr(self.faults, key, value)
+                if "seed" in body["faults"]:
+                    self._rng = random.Random(body["faults"]["seed"])
+            self.state.save()
+        return json_response({"ok": True})
+
+
+# --- serving ----------------------------------------------------------------------------------------------
+
+
+class RunningSandbox:
+    """A sandbox served by werkzeug's threaded server on a background thread."""
+
+    def __init__(self, sandbox: Sandbox, host: str = "127.0.0.1", port: int = 0, log=None) -> None:
+        from werkzeug.serving import WSGIRequestHandler, make_server
+
+        class QuietHandler(WSGIRequestHandler):
+            def log_request(self, *args, **kwargs) -> None:
+                if log is not None:
+                    log(f"{self.command} {self.path} -> {args[0] if args else ''}")
+
+            def log_error(self, *args) -> None:
+                pass
+
+        self.sandbox = sandbox
+        self.server = make_server(host, port, sandbox, threaded=True, request_handler=QuietHandler)
+        self.server.daemon_threads = True
+        self.port = self.server.server_port
+        shown = f"[{host}]" if ":" in host else host
+        sandbox.base_url = f"http://{shown}:{self.port}"
+        self.thread = threading.Thread(target=self.server.serve_forever, name="sandbox", daemon=True)
+
+    def start(self) -> RunningSandbox:
+        self.thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        self.sandbox.state.close()
+
+    def __enter__(self) -> RunningSandbox:
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()

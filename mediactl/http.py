@@ -381,7 +381,7 @@ class ApiClient:
 
         attempt = 0
         redirects = 0
-        with_auth = send_auth
+        with_auth = send_auth and self._same_host(url)  # a path handed back may name another host
         while True:
             req_headers = dict(base_headers)
             if with_auth:

@@ -1,3 +1,185 @@
+"""`mediactl nationbuilder ...`: page attachments (base64 JSON upload, paged list, show, delete)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
 import typer
 
-app = typer.Typer(help="NationBuilder page attachments.", no_args_is_help=True)
+from mediactl import runtime
+from mediactl.providers.common import Concurrency, Exclude, Files, Include, Recursive, SkipExisting
+
+PROVIDER = "nationbuilder"
+app = typer.Typer(help="NationBuilder page attachments: upload, list, show, delete; sites and pages to find "
+                       "slugs.", no_args_is_help=True)
+
+Site = Annotated[str | None, typer.Option("--site", help="Site slug (setting nationbuilder.site).",
+                                          show_default=False)]
+Page = Annotated[str, typer.Option("--page", help="Page slug (see `nationbuilder pages`).", show_default=False)]
+Limit = Annotated[int | None, typer.Option("--limit", min=1, max=100, help="Results per request, 1..100.")]
+All = Annotated[bool, typer.Option("--all", help="Follow `next` until every result is listed.")]
+COLUMNS = [("ID", "id"), ("FILENAME", "filename"), ("TYPE", "content_type"), ("UPDATED", "updated_at"),
+           ("URL", "url")]
+
+
+def _service():
+    from mediactl.config import Settings
+    from mediactl.journal import open_journal
+    from mediactl.providers.common import make_client
+    from mediactl.providers.nationbuilder.api import API_ROOT, NationBuilder, base_url_for
+
+    rt = runtime.current()
+    settings = Settings(rt)
+    settings.check_profile()
+    token = settings.require(PROVIDER, "access_token")
+    base = base_url_for(settings.value(PROVIDER, "nation"), settings.value(PROVIDER, "base_url"))
+    if base is None:
+        settings.require(PROVIDER, "nation")
+    client = make_client(rt, PROVIDER, settings, base_url=base, api_root=API_ROOT, pool_size=16,
+                         auth_headers={"Authorization": f"Bearer {token}"})
+    return rt, settings, NationBuilder(rt, client, open_journal(rt), rt.profile)
+
+
+def _site(settings, site: str | None) -> str:
+    return settings.require(PROVIDER, "site", site, flag="--site")
+
+
+@app.command("upload")
+def upload(
+    files: Files,
+    page: Page,
+    site: Site = None,
+    content_type: Annotated[str | None, typer.Option(
+        "--content-type", help="MIME type (default: from the name, else the first bytes).")] = None,
+    name: Annotated[str | None, typer.Option("--name", help="File name to give a single file.")] = None,
+    recursive: Recursive = False,
+    include: Include = None,
+    exclude: Exclude = None,
+    concurrency: Concurrency = 4,
+    skip_existing: SkipExisting = False,
+) -> None:
+    """Attach files to a page; each is sent as streamed base64 inside JSON (never whole in memory).
+
+    Examples: mediactl nationbuilder upload flyer.pdf --site mysite --page events-2026  ·
+    mediactl nationbuilder upload -r photos/ --page gallery -o jsonl
+    """
+    from mediactl.output import Progress, ResultWriter
+    from mediactl.providers.common import batch_exit, check_size, collect_items, guess_type, run_batch
+    from mediactl.transfer import file_digests, local_info
+
+    rt, settings, service = _service()
+    site = _site(settings, site)
+    items = collect_items(rt, files, recursive=recursive, include=include, exclude=exclude, name=name)
+    target = f"{site}/{page}"
+    with ResultWriter(rt, COLUMNS, primary="url") as out, Progress(rt, len(items)) as progress:
+        def one(item):
+            size = check_size(rt, settings, PROVIDER, item)
+            sha = None
+            if skip_existing:
+                sha = file_digests(item.path).sha256
+                earlier = service.journal.completed_with(PROVIDER, target, sha)
+                if earlier is not None:
+                    progress.file_done()
+                    return {**earlier["result"], "local": local_info(item.path, size, sha), "skipped": True}
+            ctype = content_type or guess_type(item.name, item.path)
+            result = service.upload(item.path, item.name, site, page, content_type=ctype, size=size, sha256=sha,
+                                    progress=progress.task(item.name, size))
+            progress.file_done()
+            return result
+
+        outcomes = run_batch(rt, items, one, concurrency=concurrency, on_result=out.add,
+                             describe=lambda item: str(item.path))
+    batch_exit(outcomes)
+
+
+def _stream(pages, columns, empty_note: str) -> None:
+    from mediactl.output import ResultWriter
+
+    rt = runtime.current()
+    with ResultWriter(rt, columns, primary="id", empty_note=empty_note) as out:
+        for rows in pages:
+            out.extend({**row, "provider": PROVIDER} for row in rows)
+
+
+@app.command("list")
+def list_cmd(page: Page, site: Site = None, limit: Limit = None, all_pages: All = False) -> None:
+    """List a page's attachments; --all follows `next` (rows stream out as each page arrives).
+
+    Example: mediactl nationbuilder list --page events-2026 --all -o jsonl
+    """
+    _, settings, service = _service()
+    _stream(service.attachments(_site(settings, site), page, limit, all_pages), COLUMNS, "no attachments")
+
+
+@app.command("show")
+def show(
+    attachment_id: Annotated[str, typer.Argument(help="Attachment id.", show_default=False)],
+    page: Page,
+    site: Site = None,
+) -> None:
+    """Show one attachment's metadata and URL.
+
+    Example: mediactl nationbuilder show 42 --page events-2026
+    """
+    from mediactl.output import emit_one
+
+    rt, settings, service = _service()
+    emit_one(rt, {**service.show(_site(settings, site), page, attachment_id), "provider": PROVIDER})
+
+
+@app.command("delete")
+def delete(
+    attachment_ids: Annotated[list[str], typer.Argument(help="Attachment ids.", show_default=False)],
+    page: Page,
+    site: Site = None,
+) -> None:
+    """Delete attachments (asks first unless --yes; without a terminal, --yes is required).
+
+    Example: mediactl --yes nationbuilder delete 42 43 --page events-2026
+    """
+    from mediactl.output import ResultWriter
+    from mediactl.providers.common import batch_exit, confirm_delete, run_batch
+
+    rt, settings, service = _service()
+    site = _site(settings, site)
+    confirm_delete(rt, f"{len(attachment_ids)} attachment(s) from {site}/{page}")
+
+    def one(attachment_id: str) -> dict:
+        service.delete(site, page, attachment_id)
+        return {"id": attachment_id, "deleted": True, "provider": PROVIDER}
+
+    with ResultWriter(rt, [("ID", "id"), ("DELETED", "deleted")], primary="id") as out:
+        outcomes = run_batch(rt, attachment_ids, one, concurrency=1, on_result=out.add)
+    batch_exit(outcomes)
+
+
+@app.command("sites")
+def sites(limit: Limit = None, all_pages: All = False) -> None:
+    """List the nation's sites (to find --site slugs).
+
+    Example: mediactl nationbuilder sites
+    """
+    _, _, service = _service()
+    _stream(service.sites(limit, all_pages), [("SLUG", "slug"), ("NAME", "name"), ("DOMAIN", "domain")],
+            "no sites")
+
+
+@app.command("pages")
+def pages(
+    site: Site = None,
+    page_type: Annotated[str, typer.Option(
+        "--type", help="basic_pages, blogs, events, calendars, petitions, surveys or donations.")] = "basic_pages",
+    limit: Limit = None,
+    all_pages: All = False,
+) -> None:
+    """List a site's pages of one type (to find --page slugs).
+
+    Example: mediactl nationbuilder pages --site mysite --type blogs
+    """
+    from mediactl.providers.nationbuilder.api import PAGE_TYPES
+
+    if page_type not in PAGE_TYPES:
+        raise typer.BadParameter(f"must be one of {', '.join(PAGE_TYPES)}", param_hint="--type")
+    _, settings, service = _service()
+    _stream(service.pages(_site(settings, site), page_type, limit, all_pages),
+            [("SLUG", "slug"), ("NAME", "name"), ("STATUS", "status")], "no pages")

@@ -245,3 +245,39 @@ def confirm_delete(rt: Runtime, what: str) -> None:
     answer = typer.prompt(f"Delete {what}? [y/N]", default="", show_default=False, err=True)
     if answer.strip().lower() not in ("y", "yes"):
         raise UsageError("not deleted")
+
+
+def upload_batch(rt: Runtime, settings: Settings, provider: str, items: Sequence[Item], *, target: str,
+                 journal, upload: Callable[..., dict], columns, concurrency: int,
+                 skip_existing: bool = False, precheck: Callable[[Item, int], dict | None] | None = None) -> None:
+    """The shared shape of every provider's `upload`: size checks, --skip-existing against the journal,
+    progress, results streamed to the output as they finish, and the batch exit code.
+
+    `upload(item, size=..., sha256=..., progress=...)` does one file; `precheck(item, size)` may answer
+    for a file without uploading it (e.g. a provider-side dedupe check).
+    """
+    from mediactl.output import Progress, ResultWriter
+    from mediactl.transfer import file_digests, local_info
+
+    with ResultWriter(rt, columns, primary="url") as out, Progress(rt, len(items)) as progress:
+        def one(item: Item) -> dict:
+            size = check_size(rt, settings, provider, item)
+            sha = None
+            if skip_existing:
+                sha = file_digests(item.path).sha256
+                earlier = journal.completed_with(provider, target, sha)
+                if earlier is not None:
+                    progress.file_done()
+                    return {**earlier["result"], "local": local_info(item.path, size, sha), "skipped": True}
+            if precheck is not None:
+                answered = precheck(item, size)
+                if answered is not None:
+                    progress.file_done()
+                    return answered
+            result = upload(item, size=size, sha256=sha, progress=progress.task(item.name, size))
+            progress.file_done()
+            return result
+
+        outcomes = run_batch(rt, items, one, concurrency=concurrency, on_result=out.add,
+                             describe=lambda item: str(item.path))
+    batch_exit(outcomes)

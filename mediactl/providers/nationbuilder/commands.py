@@ -63,33 +63,18 @@ def upload(
     Examples: mediactl nationbuilder upload flyer.pdf --site mysite --page events-2026  ·
     mediactl nationbuilder upload -r photos/ --page gallery -o jsonl
     """
-    from mediactl.output import Progress, ResultWriter
-    from mediactl.providers.common import batch_exit, check_size, collect_items, guess_type, run_batch
-    from mediactl.transfer import file_digests, local_info
+    from mediactl.providers.common import collect_items, guess_type, upload_batch
 
     rt, settings, service = _service()
     site = _site(settings, site)
     items = collect_items(rt, files, recursive=recursive, include=include, exclude=exclude, name=name)
-    target = f"{site}/{page}"
-    with ResultWriter(rt, COLUMNS, primary="url") as out, Progress(rt, len(items)) as progress:
-        def one(item):
-            size = check_size(rt, settings, PROVIDER, item)
-            sha = None
-            if skip_existing:
-                sha = file_digests(item.path).sha256
-                earlier = service.journal.completed_with(PROVIDER, target, sha)
-                if earlier is not None:
-                    progress.file_done()
-                    return {**earlier["result"], "local": local_info(item.path, size, sha), "skipped": True}
-            ctype = content_type or guess_type(item.name, item.path)
-            result = service.upload(item.path, item.name, site, page, content_type=ctype, size=size, sha256=sha,
-                                    progress=progress.task(item.name, size))
-            progress.file_done()
-            return result
 
-        outcomes = run_batch(rt, items, one, concurrency=concurrency, on_result=out.add,
-                             describe=lambda item: str(item.path))
-    batch_exit(outcomes)
+    def one(item, **kw):
+        ctype = content_type or guess_type(item.name, item.path)
+        return service.upload(item.path, item.name, site, page, content_type=ctype, **kw)
+
+    upload_batch(rt, settings, PROVIDER, items, target=f"{site}/{page}", journal=service.journal, upload=one,
+                 columns=COLUMNS, concurrency=concurrency, skip_existing=skip_existing)
 
 
 def _stream(pages, columns, empty_note: str) -> None:

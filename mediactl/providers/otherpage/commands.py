@@ -76,34 +76,20 @@ def upload(
 
     Examples: mediactl otherpage upload logo.png --community c-123  ·  mediactl otherpage upload -r assets/ -j 8
     """
-    from mediactl.output import Progress, ResultWriter
-    from mediactl.providers.common import batch_exit, check_size, collect_items, run_batch
+    from mediactl.providers.common import collect_items, upload_batch
     from mediactl.providers.otherpage.api import require_extension
-    from mediactl.transfer import file_digests, local_info
 
     rt, settings, service = _service()
     target = settings.require(PROVIDER, "community", community, flag="--community")
     items = collect_items(rt, files, recursive=recursive, include=include, exclude=exclude, name=name)
     for item in items:
         require_extension(item.name)
-    with ResultWriter(rt, UPLOAD_COLUMNS, primary="url") as out, Progress(rt, len(items)) as progress:
-        def one(item):
-            size = check_size(rt, settings, PROVIDER, item)
-            sha = None
-            if skip_existing:
-                sha = file_digests(item.path).sha256
-                earlier = service.journal.completed_with(PROVIDER, target, sha)
-                if earlier is not None:
-                    progress.file_done()
-                    return {**earlier["result"], "local": local_info(item.path, size, sha), "skipped": True}
-            result = service.upload(item.path, item.name, target, size=size, sha256=sha,
-                                    progress=progress.task(item.name, size))
-            progress.file_done()
-            return result
 
-        outcomes = run_batch(rt, items, one, concurrency=concurrency, on_result=out.add,
-                             describe=lambda item: str(item.path))
-    batch_exit(outcomes)
+    def one(item, **kw):
+        return service.upload(item.path, item.name, target, **kw)
+
+    upload_batch(rt, settings, PROVIDER, items, target=target, journal=service.journal, upload=one,
+                 columns=UPLOAD_COLUMNS, concurrency=concurrency, skip_existing=skip_existing)
 
 
 @app.command("url")

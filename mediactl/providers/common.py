@@ -249,7 +249,8 @@ def confirm_delete(rt: Runtime, what: str) -> None:
 
 def upload_batch(rt: Runtime, settings: Settings, provider: str, items: Sequence[Item], *, target: str,
                  journal, upload: Callable[..., dict], columns, concurrency: int,
-                 skip_existing: bool = False, precheck: Callable[[Item, int], dict | None] | None = None) -> None:
+                 skip_existing: bool = False, precheck: Callable[[Item, int], dict | None] | None = None,
+                 primary: str = "url") -> None:
     """The shared shape of every provider's `upload`: size checks, --skip-existing against the journal,
     progress, results streamed to the output as they finish, and the batch exit code.
 
@@ -259,7 +260,7 @@ def upload_batch(rt: Runtime, settings: Settings, provider: str, items: Sequence
     from mediactl.output import Progress, ResultWriter
     from mediactl.transfer import file_digests, local_info
 
-    with ResultWriter(rt, columns, primary="url") as out, Progress(rt, len(items)) as progress:
+    with ResultWriter(rt, columns, primary=primary) as out, Progress(rt, len(items)) as progress:
         def one(item: Item) -> dict:
             size = check_size(rt, settings, provider, item)
             sha = None

@@ -57,6 +57,7 @@ class Options:
     page_size: int = 10  # BitBadges search page size
     credentials: dict[str, str] | None = None
     s3_fail_next: int = 0  # the next N S3 POSTs answer 503 (to exercise `otherpage complete`)
+    fail_paths: dict[str, int] = field(default_factory=dict)  # path substring -> next N requests get 503
     # Sign Other Page forms for a real S3 instead of the sandbox's own endpoint:
     # {"endpoint", "bucket", "region", "access_key", "secret_key"}.
     external_s3: dict | None = None
@@ -220,13 +221,23 @@ class Sandbox:
                 self.fault_log.append(kind)
             return kind
 
+    def _targeted_fault(self, path: str) -> str | None:
+        """A 503 for the next N requests whose path contains a given text (set through /_sandbox/control)."""
+        with self._rng_lock:
+            for needle, count in self.options.fail_paths.items():
+                if count > 0 and needle in path:
+                    self.options.fail_paths[needle] = count - 1
+                    self.fault_log.append("503")
+                    return "503"
+        return None
+
     # -- WSGI ----------------------------------------------------------------------------------------------
 
     def __call__(self, environ, start_response):
         request = Request(environ)
         if self.faults.latency_ms:
             time.sleep(self.faults.latency_ms / 1000)
-        fault = self._draw_fault(request.path)
+        fault = self._draw_fault(request.path) or self._targeted_fault(request.path)
         try:
             if fault == "429":
                 response = json_response({"message": "Too Many Requests", "error": "rate_limited"}, 429,
@@ -295,7 +306,7 @@ class Sandbox:
             if body.get("expire_bitbadges_token"):
                 self.state.data["bitbadges"]["expired_tokens"].append(self.creds["bitbadges_access_token"])
             for key in ("form_ttl", "ofauth_part_size", "ofauth_legacy_init", "otherpage_max_size", "page_size",
-                        "s3_fail_next"):
+                        "s3_fail_next", "fail_paths"):
                 if key in body:
                     setattr(self.options, key, body[key])
             if "faults" in body:

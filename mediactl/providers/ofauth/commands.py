@@ -1,3 +1,149 @@
+"""`mediactl ofauth ...`: vault media uploads (init, PUT or parts, complete), the vault listing."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
 import typer
 
-app = typer.Typer(help="OFAuth vault media.", no_args_is_help=True)
+from mediactl import runtime
+from mediactl.providers.common import Concurrency, Exclude, Files, Include, Recursive, SkipExisting
+
+PROVIDER = "ofauth"
+app = typer.Typer(help="OFAuth vault media: upload (init, PUT single or parts, complete), complete, list, "
+                       "show.", no_args_is_help=True)
+UPLOAD_COLUMNS = [("MEDIA UPLOAD ID", "mediaUploadId"), ("MEDIA ID", "media.id"), ("TYPE", "media.type"),
+                  ("SIZE", "local.size")]
+MEDIA_COLUMNS = [("ID", "id"), ("TYPE", "type"), ("READY", "isReady"), ("CREATED", "createdAt"),
+                 ("URL", "files.full.url")]
+PartConcurrency = Annotated[int, typer.Option(
+    "--part-concurrency", min=1, max=4, help="Parts of one multipart upload sent in parallel (1..4).")]
+
+
+def _service():
+    from mediactl.config import Settings
+    from mediactl.journal import open_journal
+    from mediactl.providers.common import make_client
+    from mediactl.providers.ofauth.api import OFAuth, error_message
+
+    rt = runtime.current()
+    settings = Settings(rt)
+    settings.check_profile()
+    api_key = settings.require(PROVIDER, "api_key")
+    connection = settings.require(PROVIDER, "connection_id")
+    client = make_client(rt, PROVIDER, settings, base_url=settings.require(PROVIDER, "base_url"),
+                         auth_headers={"apiKey": api_key, "x-connection-id": connection},
+                         error_message=error_message, pool_size=16)
+    return rt, settings, OFAuth(rt, client, open_journal(rt), rt.profile, connection)
+
+
+@app.command("upload")
+def upload(
+    files: Files,
+    no_complete: Annotated[bool, typer.Option(
+        "--no-complete", help="Stop after sending the parts; finish later with `ofauth complete`.")] = False,
+    skip_existing: SkipExisting = False,
+    name: Annotated[str | None, typer.Option("--name", help="File name to give a single file.")] = None,
+    recursive: Recursive = False,
+    include: Include = None,
+    exclude: Exclude = None,
+    concurrency: Concurrency = 4,
+    part_concurrency: PartConcurrency = 2,
+) -> None:
+    """Upload files to the vault: init, then one PUT (small files) or byte-range parts plus complete.
+
+    --skip-existing also asks OFAuth whether the vault already holds the same bytes. -q prints the
+    mediaUploadId.
+
+    Examples: mediactl ofauth upload clip.mp4  ·  mediactl ofauth upload big.mov --no-complete -q
+    """
+    from mediactl.providers.common import collect_items, guess_type, upload_batch
+    from mediactl.transfer import file_digests, local_info
+
+    rt, settings, service = _service()
+    items = collect_items(rt, files, recursive=recursive, include=include, exclude=exclude, name=name)
+
+    def one(item, **kw):
+        return service.upload(item.path, item.name, content_type=guess_type(item.name, item.path),
+                              complete=not no_complete, part_concurrency=part_concurrency, **kw)
+
+    def already_in_vault(item, size):
+        digests = file_digests(item.path)
+        found = service.check(digests.md5, size)
+        if found.get("exists"):
+            return {"mediaUploadId": None, "media": found.get("media"),
+                    "local": local_info(item.path, size, digests.sha256), "provider": PROVIDER, "skipped": True}
+        return None
+
+    upload_batch(rt, settings, PROVIDER, items, target=service.target, journal=service.journal, upload=one,
+                 columns=UPLOAD_COLUMNS, concurrency=concurrency, skip_existing=skip_existing,
+                 precheck=already_in_vault if skip_existing else None, primary="mediaUploadId")
+
+
+@app.command("complete")
+def complete(
+    upload_ids: Annotated[list[str], typer.Argument(help="mediaUploadId values (upload:<uuid>).",
+                                                    show_default=False)],
+    part_concurrency: PartConcurrency = 2,
+) -> None:
+    """Finalize uploads (POST /v2/access/uploads/complete), first sending any parts the journal says
+    are missing, and print the media.
+
+    Example: mediactl ofauth complete upload:3f1c...
+    """
+    from mediactl.output import ResultWriter
+    from mediactl.providers.common import batch_exit, run_batch
+
+    rt, _, service = _service()
+    with ResultWriter(rt, UPLOAD_COLUMNS, primary="mediaUploadId") as out:
+        outcomes = run_batch(rt, upload_ids, lambda uid: service.complete(uid, part_concurrency=part_concurrency),
+                             concurrency=1, on_result=out.add)
+    batch_exit(outcomes)
+
+
+@app.command("list")
+def list_cmd(
+    limit: Annotated[int, typer.Option("--limit", min=1, max=40, help="Results per request, 1..40.")] = 20,
+    offset: Annotated[int, typer.Option("--offset", min=0, help="Skip this many.")] = 0,
+    all_pages: Annotated[bool, typer.Option("--all", help="Page with offset until hasMore is false.")] = False,
+    media_type: Annotated[str | None, typer.Option("--type", help="photo, video, audio or gif.")] = None,
+    query: Annotated[str | None, typer.Option("--query", help="Search text.")] = None,
+) -> None:
+    """List vault media (newest first).
+
+    Example: mediactl ofauth list --type photo --all -o jsonl
+    """
+    from mediactl.output import ResultWriter
+    from mediactl.providers.ofauth.api import MEDIA_TYPES
+
+    if media_type is not None and media_type not in MEDIA_TYPES:
+        raise typer.BadParameter(f"must be one of {', '.join(MEDIA_TYPES)}", param_hint="--type")
+    rt, _, service = _service()
+    with ResultWriter(rt, MEDIA_COLUMNS, primary="id", empty_note="no media") as out:
+        for rows in service.vault(limit=limit, offset=offset, media_type=media_type, query=query,
+                                  follow=all_pages):
+            out.extend({**row, "provider": PROVIDER} for row in rows)
+
+
+@app.command("show")
+def show(media_id: Annotated[str, typer.Argument(help="Vault media id.", show_default=False)]) -> None:
+    """Show one vault media item, found in the vault listing or, failing that, the local journal.
+
+    Example: mediactl ofauth show 1042
+    """
+    from mediactl.errors import NotFoundError
+    from mediactl.output import emit_one
+
+    rt, _, service = _service()
+    for rows in service.vault(limit=40, offset=0, media_type=None, query=None, follow=True):
+        for row in rows:
+            if str(row.get("id")) == media_id:
+                emit_one(rt, {**row, "provider": PROVIDER})
+                return
+    for entry in service.journal.list(provider=PROVIDER, phase="completed"):
+        media = (entry.get("result") or {}).get("media") or {}
+        if str(media.get("id")) == media_id:
+            emit_one(rt, {**media, "provider": PROVIDER, "source": "journal"})
+            return
+    raise NotFoundError(f"media {media_id} is neither in the vault listing nor in the local journal",
+                        provider=PROVIDER)

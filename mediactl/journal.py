@@ -108,6 +108,20 @@ class Journal:
         with self._conn() as conn:
             conn.execute(f"UPDATE uploads SET {sets} WHERE id = ?", (*fields.values(), entry_id))
 
+    @contextlib.contextmanager
+    def recording(self, entry_id: str):
+        """Mark the entry failed (with the error) or interrupted if the block raises."""
+        from mediactl.errors import MediactlError
+
+        try:
+            yield
+        except MediactlError as exc:
+            self.update(entry_id, phase="failed", error=exc.message)
+            raise
+        except KeyboardInterrupt:
+            self.update(entry_id, phase="interrupted", error="interrupted")
+            raise
+
     # -- the presigned form stash (0600, outside the database) -------------------------------------------
 
     def stash(self, entry_id: str, secret: dict) -> None:

@@ -8,7 +8,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import quote
 
-from mediactl.errors import MediactlError
 from mediactl.http import ApiClient, parse_json
 from mediactl.journal import Journal
 from mediactl.runtime import Runtime
@@ -48,16 +47,10 @@ class NationBuilder:
                                    "content": None}}
         entry = self.journal.start(provider=PROVIDER, profile=self.profile, target=f"{site}/{page}", path=path,
                                    name=name, size=size, mtime_ns=st.st_mtime_ns, sha256=sha256)
-        try:
+        with self.journal.recording(entry):
             resp, digests = send_base64_json(self.client, "POST", attachments_path(site, page), path, document,
                                              ["attachment", "content"], progress=progress or (lambda n: None))
             body = parse_json(resp, expect=("attachment",), provider=PROVIDER)
-        except MediactlError as exc:
-            self.journal.update(entry, phase="failed", error=exc.message)
-            raise
-        except KeyboardInterrupt:
-            self.journal.update(entry, phase="interrupted", error="interrupted")
-            raise
         attachment = body["attachment"]
         out = {**attachment, "local": local_info(path, digests.size, digests.sha256), "provider": PROVIDER}
         self.journal.update(entry, phase="completed", sha256=digests.sha256, remote_id=str(attachment.get("id")),

@@ -13,7 +13,7 @@ from urllib.parse import quote
 
 import requests
 
-from mediactl.errors import MediactlError, RejectedError
+from mediactl.errors import RejectedError
 from mediactl.http import ApiClient, excerpt, parse_json
 from mediactl.journal import Journal
 from mediactl.runtime import Runtime
@@ -114,19 +114,13 @@ class OFAuth:
         st = os.stat(path)
         entry = self.journal.start(provider=PROVIDER, profile=self.profile, target=self.target, path=path,
                                    name=name, size=size, mtime_ns=st.st_mtime_ns, sha256=sha256)
-        try:
+        with self.journal.recording(entry):
             resp = self.client.request("POST", f"{UPLOADS}/init",
                                        json_body={"filename": name, "size": size, "contentType": content_type})
             plan = read_plan(parse_json(resp, expect=("mediaUploadId",), provider=PROVIDER), resp.headers, size)
             self.journal.update(entry, phase="created", remote_id=plan.upload_id,
                                 resume={"plan": plan.to_json(), "parts_done": [], "content_type": content_type})
             return self._send(entry, path, plan, content_type, progress, complete, part_concurrency)
-        except MediactlError as exc:
-            self.journal.update(entry, phase="failed", error=exc.message)
-            raise
-        except KeyboardInterrupt:
-            self.journal.update(entry, phase="interrupted", error="interrupted")
-            raise
 
     def _send(self, entry: str, path: Path, plan: Plan, content_type: str, progress, complete: bool,
               part_concurrency: int, done: set[int] | None = None) -> dict:
@@ -186,13 +180,10 @@ class OFAuth:
                     "provider": PROVIDER}
         resume = entry["resume"]
         plan = Plan.from_json(resume["plan"])
-        try:
+        with self.journal.recording(entry["id"]):
             return self._send(entry["id"], Path(entry["path"]), plan, resume.get("content_type")
                               or "application/octet-stream", progress, True, part_concurrency,
                               set(resume.get("parts_done") or ()))
-        except MediactlError as exc:
-            self.journal.update(entry["id"], phase="failed", error=exc.message)
-            raise
 
     def vault(self, *, limit: int, offset: int, media_type: str | None, query: str | None,
               follow: bool) -> Iterator[list[dict]]:

@@ -60,12 +60,9 @@ class OtherPage:
         st = os.stat(path)
         entry = self.journal.start(provider=PROVIDER, profile=self.profile, target=community, path=path,
                                    name=name, size=size, mtime_ns=st.st_mtime_ns, sha256=sha256)
+        with self.journal.recording(entry):
+            record = self.create_file(community, name)
         try:
-            try:
-                record = self.create_file(community, name)
-            except MediactlError as exc:
-                self.journal.update(entry, phase="failed", error=exc.message)
-                raise
             form = record["upload"]
             expires = policy_expiration(list(form["body"].items()))
             self.journal.stash(entry, {"url": form["url"], "fields": list(form["body"].items())})

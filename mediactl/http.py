@@ -265,15 +265,18 @@ class ApiClient:
         self.api_root = api_root.rstrip("/")
         self.auth_headers = dict(auth_headers or {})
         self.redactor = redactor or Redactor()
-        for value in self.auth_headers.values():
-            self.redactor.add(value)
-            self.redactor.add(value.split(" ", 1)[-1])
+        self._register_secrets(self.auth_headers)
         self.error_message = error_message
         self.ca_bundle = ca_bundle
         self.pool_size = pool_size
         self.retries = max(0, rt.retries)
         self.timeout = rt.timeout
         self._local = threading.local()
+
+    def _register_secrets(self, headers: Mapping[str, str]) -> None:
+        for value in headers.values():
+            self.redactor.add(value)
+            self.redactor.add(value.split(" ", 1)[-1])
 
     # -- plumbing ------------------------------------------------------------------------------------
 
@@ -349,11 +352,17 @@ class ApiClient:
         idempotent: bool | None = None,
         ok: Iterable[int] = (200, 201, 202, 204),
         send_auth: bool = True,
+        auth: Mapping[str, str] | None = None,
         stream: bool = False,
         timeout: float | None = None,
     ) -> requests.Response:
-        """Send one logical request (with retries and redirects); raise a MediactlError unless ok."""
+        """Send one logical request (with retries and redirects); raise a MediactlError unless ok.
+
+        `auth` adds credentials for this request only (e.g. a bearer token on writes); like the client's
+        own, they go only to base_url's host.
+        """
         method = method.upper()
+        self._register_secrets(auth or {})
         if idempotent is None:
             idempotent = method in ("GET", "HEAD", "PUT", "DELETE", "OPTIONS")
         url = self.url(path)
@@ -386,6 +395,7 @@ class ApiClient:
             req_headers = dict(base_headers)
             if with_auth:
                 req_headers.update(self.auth_headers)
+                req_headers.update(auth or {})
             data = payload if payload is not None else (body.factory() if body is not None else None)
             self._log_request(method, url, req_headers, data_desc)
             started = time.monotonic()

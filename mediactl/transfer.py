@@ -333,7 +333,7 @@ def presigned_post(
         if name.lower() in S3_FORM_SECRETS:
             redactor.add(value)
     # No provider credentials on this client: the form carries its own authorization.
-    client = ApiClient(rt, provider=provider, base_url=url, redactor=redactor)
+    client = ApiClient(rt, provider=provider, base_url=url, redactor=redactor, error_message=_s3_message)
     boundary = uuid.uuid4().hex  # fixed across attempts, so Content-Type and Content-Length are too
 
     def make_encoder(report: ProgressFn) -> MultipartEncoder:

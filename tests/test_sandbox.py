@@ -1,0 +1,225 @@
+"""The sandbox itself: credentials, malformed bodies, the S3 endpoint's verdicts (checked against a real
+S3 server), seeded fault injection, persistence, and the demo."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import json
+import subprocess
+import sys
+import time
+
+import pytest
+import requests
+
+from mediactl.sandbox.s3 import sign_form
+from tests.s3_server import ACCESS_KEY, REGION, SECRET_KEY
+from tests.sandbox_fixtures import start_sandbox
+
+
+def test_each_emulator_rejects_missing_and_wrong_credentials(sandbox):
+    env, base = sandbox.env, sandbox.base_url
+    cases = [
+        ("POST", env["MEDIACTL_OTHERPAGE_BASE_URL"] + "/community/c/file", "X-Api-Key", {"name": "a.png"}),
+        ("GET", env["MEDIACTL_NATIONBUILDER_BASE_URL"] + "/sites", "Authorization", None),
+        ("GET", env["MEDIACTL_OFAUTH_BASE_URL"] + "/v2/access/vault/media", "apiKey", None),
+        ("GET", env["MEDIACTL_BITBADGES_BASE_URL"] + "/utilityPage/x", "x-api-key", None),
+    ]
+    for method, url, header, body in cases:
+        for headers in ({}, {header: "wrong"}):
+            resp = requests.request(method, url, json=body, headers=headers, timeout=10)
+            assert resp.status_code == 401, (url, headers, resp.text)
+    assert requests.get(base + "/otherpage/v1/community/c/file", timeout=10).status_code == 405
+    # provider-shaped 401 bodies
+    assert "statusCode" in requests.post(cases[0][1], json={}, timeout=10).json()
+    assert requests.get(cases[1][1], timeout=10).json()["code"] == "unauthorized"
+    of = requests.get(cases[2][1], timeout=10).json()
+    assert {"error", "type", "requestId"} <= set(of)
+    assert requests.get(cases[3][1], timeout=10).json()["unauthorized"] is True
+
+
+def test_malformed_bodies_rejected(sandbox):
+    env = sandbox.env
+    op = requests.post(env["MEDIACTL_OTHERPAGE_BASE_URL"] + "/community/c/file", json={"name": "noext"},
+                       headers={"X-Api-Key": env["MEDIACTL_OTHERPAGE_API_KEY"]}, timeout=10)
+    assert op.status_code == 400 and "extension" in op.json()["message"]
+    nb = requests.post(env["MEDIACTL_NATIONBUILDER_BASE_URL"] + "/sites/s/pages/p/attachments",
+                       json={"attachment": {"filename": "a.txt", "content": "not base64!"}},
+                       headers={"Authorization": "Bearer " + env["MEDIACTL_NATIONBUILDER_ACCESS_TOKEN"]}, timeout=10)
+    assert nb.status_code == 400 and "base64" in nb.json()["message"]
+    nb_limit = requests.get(env["MEDIACTL_NATIONBUILDER_BASE_URL"] + "/sites?limit=101",
+                            headers={"Authorization": "Bearer " + env["MEDIACTL_NATIONBUILDER_ACCESS_TOKEN"]},
+                            timeout=10)
+    assert nb_limit.status_code == 400
+    of_headers = {"apiKey": env["MEDIACTL_OFAUTH_API_KEY"], "x-connection-id": env["MEDIACTL_OFAUTH_CONNECTION_ID"]}
+    of = requests.post(env["MEDIACTL_OFAUTH_BASE_URL"] + "/v2/access/uploads/init", json={"filename": "a.png"},
+                       headers=of_headers, timeout=10)
+    assert of.status_code == 400 and of.json()["code"] == "VALIDATION_ERROR"
+    missing_conn = requests.get(env["MEDIACTL_OFAUTH_BASE_URL"] + "/v2/access/vault/media",
+                                headers={"apiKey": env["MEDIACTL_OFAUTH_API_KEY"]}, timeout=10)
+    assert missing_conn.status_code == 400
+    bb = requests.post(env["MEDIACTL_BITBADGES_BASE_URL"] + "/utilityPages", json={"metadata": {}},
+                       headers={"x-api-key": env["MEDIACTL_BITBADGES_API_KEY"],
+                                "Authorization": "Bearer " + env["MEDIACTL_BITBADGES_ACCESS_TOKEN"]}, timeout=10)
+    assert bb.status_code == 400 and "errorMessage" in bb.json()
+
+
+# -- S3 verdicts: the sandbox and SeaweedFS must agree -------------------------------------------------------
+
+
+def _sandbox_form(sandbox) -> tuple[str, list[tuple[str, str]]]:
+    env = sandbox.env
+    record = requests.post(env["MEDIACTL_OTHERPAGE_BASE_URL"] + "/community/parity/file", json={"name": "p.txt"},
+                           headers={"X-Api-Key": env["MEDIACTL_OTHERPAGE_API_KEY"]}, timeout=10).json()
+    return record["upload"]["url"], list(record["upload"]["body"].items())
+
+
+def _seaweed_form(s3_server, key: str, ttl: int = 300, max_size: int = 1 << 20):
+    fields = sign_form(access_key=ACCESS_KEY, secret_key=SECRET_KEY, session_token=None, bucket=s3_server.bucket,
+                       key=key, leading=[("success_action_status", "201"), ("key", key),
+                                         ("Content-Type", "text/plain"), ("bucket", s3_server.bucket)],
+                       trailing=[("x-amz-meta-file", "f1")], ttl=ttl, max_size=max_size, region=REGION)
+    return f"{s3_server.endpoint}/{s3_server.bucket}", fields
+
+
+def _post(url, fields, data=b"hello", file_last=True):
+    parts = [(k, (None, v)) for k, v in fields]
+    file_part = ("file", ("p.txt", data, "text/plain"))
+    parts = parts + [file_part] if file_last else [file_part] + parts
+    resp = requests.post(url, files=parts, timeout=20)
+    code = None
+    if resp.status_code >= 300:
+        code = resp.text.split("<Code>", 1)[1].split("</Code>", 1)[0]
+    return resp.status_code, code
+
+
+def _tamper_sig(fields):
+    return [(k, ("0" * len(v)) if k == "X-Amz-Signature" else v) for k, v in fields]
+
+
+def _change_type(fields):
+    return [(k, "image/png" if k == "Content-Type" else v) for k, v in fields]
+
+
+def _extra(fields):
+    return [*fields, ("x-amz-meta-extra", "1")]
+
+
+@pytest.mark.parametrize("mutate, expected", [
+    (lambda f: f, (201, None)),
+    (_tamper_sig, (403, "SignatureDoesNotMatch")),
+    (_change_type, (403, "AccessDenied")),
+    (_extra, (403, "AccessDenied")),
+])
+def test_s3_verdicts_match_real_s3(sandbox, s3_server, mutate, expected):
+    ours = _post(*(lambda u, f: (u, mutate(f)))(*_sandbox_form(sandbox)))
+    theirs = _post(*(lambda u, f: (u, mutate(f)))(*_seaweed_form(s3_server, f"parity/{time.time_ns()}")))
+    assert ours == theirs == expected
+
+
+def test_s3_expired_and_too_large_match_real_s3(sandbox_factory, s3_server):
+    server = sandbox_factory(apply=False)
+    server.control(form_ttl=1, otherpage_max_size=10)
+    url, fields = _sandbox_form(server)
+    big = _post(url, fields, data=b"x" * 100)
+    s3_url, s3_fields = _seaweed_form(s3_server, "parity/big", max_size=10)
+    assert big == _post(s3_url, s3_fields, data=b"x" * 100) == (400, "EntityTooLarge")
+    s3_url, s3_fields = _seaweed_form(s3_server, "parity/exp", ttl=1)
+    time.sleep(2.1)
+    ours, theirs = _post(url, fields), _post(s3_url, s3_fields)
+    assert ours == theirs == (403, "AccessDenied")
+
+
+def test_s3_file_must_be_last(sandbox):
+    url, fields = _sandbox_form(sandbox)
+    assert _post(url, fields, file_last=False) == (400, "InvalidArgument")
+
+
+def test_policy_is_sigv4_with_expiry(sandbox):
+    _, fields = _sandbox_form(sandbox)
+    policy = json.loads(base64.b64decode(dict(fields)["Policy"]))
+    expiry = dt.datetime.fromisoformat(policy["expiration"].replace("Z", "+00:00"))
+    assert expiry > dt.datetime.now(dt.UTC)
+    assert dict(fields)["X-Amz-Algorithm"] == "AWS4-HMAC-SHA256"
+    assert ["content-length-range", 0, 512 * 1024 * 1024] in policy["conditions"]
+
+
+# -- faults, persistence, serve --------------------------------------------------------------------------------
+
+
+def _statuses(server, n=40) -> list:
+    url = server.env["MEDIACTL_BITBADGES_BASE_URL"] + "/utilityPage/x"
+    out = []
+    for _ in range(n):
+        try:
+            out.append(requests.get(url, headers={"x-api-key": server.env["MEDIACTL_BITBADGES_API_KEY"]},
+                                    timeout=5).status_code)
+        except requests.ConnectionError:
+            out.append("dropped")
+    return out
+
+
+def test_fault_injection_is_reproducible_with_a_seed(sandbox_factory):
+    args = ("--fail-rate", "0.3", "--drop-rate", "0.1", "--seed", "42")
+    first = _statuses(sandbox_factory(*args, apply=False))
+    second = _statuses(sandbox_factory(*args, apply=False))
+    other = _statuses(sandbox_factory("--fail-rate", "0.3", "--drop-rate", "0.1", "--seed", "7", apply=False))
+    assert first == second
+    assert first != other
+    assert "dropped" in first and any(s in (500, 502, 503, 504, 429) for s in first) and 404 in first
+
+
+def test_latency_and_rate_limit(sandbox_factory):
+    server = sandbox_factory("--latency-ms", "200", "--rate-limit", "2", apply=False)
+    started = time.monotonic()
+    statuses = _statuses(server, 4)
+    assert time.monotonic() - started >= 0.8
+    assert 429 in statuses
+
+
+def test_data_dir_persists_state_and_credentials(tmp_path):
+    first = start_sandbox("--data-dir", str(tmp_path / "sb"))
+    try:
+        env = first.env
+        headers = {"Authorization": "Bearer " + env["MEDIACTL_NATIONBUILDER_ACCESS_TOKEN"]}
+        created = requests.post(env["MEDIACTL_NATIONBUILDER_BASE_URL"] + "/sites/s/pages/p/attachments",
+                                json={"attachment": {"filename": "a.txt", "content": "aGk="}}, headers=headers,
+                                timeout=10).json()["attachment"]
+    finally:
+        first.stop()
+    second = start_sandbox("--data-dir", str(tmp_path / "sb"))
+    try:
+        assert second.env["MEDIACTL_NATIONBUILDER_ACCESS_TOKEN"] == env["MEDIACTL_NATIONBUILDER_ACCESS_TOKEN"]
+        rows = requests.get(second.env["MEDIACTL_NATIONBUILDER_BASE_URL"] + "/sites/s/pages/p/attachments",
+                            headers=headers, timeout=10).json()["results"]
+        assert [r["id"] for r in rows] == [created["id"]]
+        assert requests.get(rows[0]["url"].replace(env["MEDIACTL_NATIONBUILDER_BASE_URL"].split("/nation")[0],
+                                                   second.base_url), timeout=10).content == b"hi"
+    finally:
+        second.stop()
+
+
+def test_serve_prints_export_lines_and_refuses_env_non_loopback():
+    proc = subprocess.Popen([sys.executable, "-m", "mediactl", "sandbox", "serve"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        lines = [proc.stdout.readline() for _ in range(17)]
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+    assert all(line.startswith("export MEDIACTL_") for line in lines)
+    assert any(line.startswith("export MEDIACTL_OTHERPAGE_COMMUNITY=") for line in lines)
+    env = {"MEDIACTL_SANDBOX_HOST": "0.0.0.0", "PATH": "/usr/bin:/bin"}
+    refused = subprocess.run([sys.executable, "-m", "mediactl", "sandbox", "serve"], capture_output=True, text=True,
+                             env=env, timeout=30)
+    assert refused.returncode == 2 and "non-loopback" in refused.stderr
+
+
+def test_demo_exits_zero(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "mediactl", "sandbox", "demo"], capture_output=True, text=True,
+                          timeout=300, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "all 20 steps succeeded" in proc.stdout
+    for provider in ("Other Page", "NationBuilder", "OFAuth", "BitBadges"):
+        assert f"━━ {provider}" in proc.stdout

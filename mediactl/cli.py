@@ -179,12 +179,12 @@ def root(
 
 
 def _register() -> None:
-    from mediactl.commands import auth_cmd, config_cmd
+    from mediactl.commands import auth_cmd, config_cmd, journal_cmd
+    from mediactl.commands import sandbox_cmd as sandbox
     from mediactl.providers.bitbadges import commands as bitbadges
     from mediactl.providers.nationbuilder import commands as nationbuilder
     from mediactl.providers.ofauth import commands as ofauth
     from mediactl.providers.otherpage import commands as otherpage
-    from mediactl.sandbox import commands as sandbox
 
     app.add_typer(otherpage.app, name="otherpage")
     app.add_typer(nationbuilder.app, name="nationbuilder")
@@ -193,6 +193,8 @@ def _register() -> None:
     app.add_typer(config_cmd.app, name="config")
     app.add_typer(auth_cmd.app, name="auth")
     app.add_typer(sandbox.app, name="sandbox")
+    app.command("history")(journal_cmd.history)
+    app.command("resume")(journal_cmd.resume)
 
 
 _register()

@@ -59,6 +59,8 @@ class Journal:
         self.path = data_dir / "journal.sqlite3"
         self.pending_dir = data_dir / "pending"
         self._local = threading.local()
+        self._in_flight: set[str] = set()
+        self._flight_lock = threading.Lock()
         data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         with self._conn() as conn:
             conn.executescript(_SCHEMA)
@@ -81,8 +83,26 @@ class Journal:
     # -- writes ---------------------------------------------------------------------------------------
 
     def start(self, *, provider: str, profile: str, target: str, path: Path | str, name: str | None = None,
-              size: int | None = None, mtime_ns: int | None = None, sha256: str | None = None) -> str:
-        """Record an upload about to begin; returns its journal id."""
+              size: int | None = None, mtime_ns: int | None = None, sha256: str | None = None,
+              entry: str | None = None) -> str:
+        """Record an upload about to begin (or, given `entry`, one registered earlier); returns its id."""
+        if entry is not None:
+            fields = {k: v for k, v in (("size", size), ("mtime_ns", mtime_ns), ("sha256", sha256), ("name", name))
+                      if v is not None}
+            self.update(entry, **fields)
+            with self._flight_lock:
+                self._in_flight.add(entry)
+            return entry
+        entry_id = self.register(provider=provider, profile=profile, target=target, path=path, name=name,
+                                 size=size, mtime_ns=mtime_ns, sha256=sha256)
+        with self._flight_lock:
+            self._in_flight.add(entry_id)
+        return entry_id
+
+    def register(self, *, provider: str, profile: str, target: str, path: Path | str, name: str | None = None,
+                 size: int | None = None, mtime_ns: int | None = None, sha256: str | None = None) -> str:
+        """Record an upload that has not started (a batch registers all its files first, so an interrupted
+        batch can be resumed in full)."""
         entry_id = uuid.uuid4().hex[:12]
         now = _now()
         with self._conn() as conn:
@@ -107,6 +127,22 @@ class Journal:
         sets = ", ".join(f"{k} = ?" for k in fields)
         with self._conn() as conn:
             conn.execute(f"UPDATE uploads SET {sets} WHERE id = ?", (*fields.values(), entry_id))
+        if fields.get("phase") in ("completed", "failed", "interrupted", "sent"):
+            with self._flight_lock:
+                self._in_flight.discard(entry_id)
+
+    def delete(self, entry_id: str) -> None:
+        with self._conn() as conn:
+            conn.execute("DELETE FROM uploads WHERE id = ?", (entry_id,))
+        self.drop_stash(entry_id)
+
+    def interrupt_in_flight(self) -> int:
+        """Mark every upload this process has under way as interrupted (Ctrl-C); returns how many."""
+        with self._flight_lock:
+            entries = list(self._in_flight)
+        for entry_id in entries:
+            self.update(entry_id, phase="interrupted", error="interrupted (Ctrl-C)")
+        return len(entries)
 
     @contextlib.contextmanager
     def recording(self, entry_id: str):

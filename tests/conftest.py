@@ -50,7 +50,7 @@ def cli():
     def run(*args: str, input: str | None = None, tty: bool = False) -> Run:
         runner = CliRunner()
         out, err = io.StringIO(), io.StringIO()
-        rt = Runtime(stdout=out, stderr=err, stdin=io.StringIO(input or ""),
+        rt = Runtime(stdout=out, stderr=err, stdin=io.TextIOWrapper(io.BytesIO((input or "").encode())),
                      stdout_isatty=tty, stderr_isatty=tty, stdin_isatty=tty)
         result = runner.invoke(app, list(args), obj=rt, input=input, catch_exceptions=False)
         return Run(result.exit_code, out.getvalue() + _runner_stdout(result), err.getvalue() + _runner_stderr(result))

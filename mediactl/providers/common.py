@@ -6,12 +6,12 @@ from __future__ import annotations
 import fnmatch
 import mimetypes
 import os
+import queue
 import shutil
 import sys
 import tempfile
 import threading
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
@@ -174,11 +174,13 @@ class Outcome:
 
 
 def run_batch(rt: Runtime, items: Sequence[Any], worker: Callable[[Any], dict], *, concurrency: int,
-              on_result: Callable[[dict], None], describe: Callable[[Any], str] = str) -> list[Outcome]:
+              on_result: Callable[[dict], None], describe: Callable[[Any], str] = str,
+              journal=None) -> list[Outcome]:
     """Run `worker` on each item (in parallel up to `concurrency`), reporting results as they finish.
 
-    A failed item is reported on stderr and does not stop the batch. Ctrl-C stops starting new items;
-    the in-flight ones are interrupted by the process exiting and are recorded as such by the worker.
+    A failed item is reported on stderr and does not stop the batch. Ctrl-C stops starting new items,
+    marks the in-flight ones interrupted in the journal, prints a summary and exits 130 (through the
+    error boundary); a second Ctrl-C exits at once.
     """
     outcomes: list[Outcome] = []
     lock = threading.Lock()
@@ -197,31 +199,67 @@ def run_batch(rt: Runtime, items: Sequence[Any], worker: Callable[[Any], dict], 
                 if error.hint and len(items) == 1:
                     print(f"hint: {error.hint}", file=rt.stderr, flush=True)
 
+    bugs: list[BaseException] = []
+
     def call(item: Any) -> None:
         try:
             finish(item, worker(item), None)
         except MediactlError as exc:
             finish(item, None, exc)
 
-    if concurrency <= 1 or len(items) <= 1:
-        for item in items:
-            call(item)
-        return outcomes
-    pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="upload")
-    pending: set[Future] = set()
-    queue = list(items)
     try:
-        while queue or pending:
-            while queue and len(pending) < concurrency:
-                pending.add(pool.submit(call, queue.pop(0)))
-            done, pending = wait(pending, return_when=FIRST_COMPLETED)
-            for fut in done:
-                fut.result()  # re-raise bugs
+        if concurrency <= 1 or len(items) <= 1:
+            for item in items:
+                call(item)
+            return outcomes
+        # Daemon workers: on Ctrl-C the process may exit without waiting for in-flight transfers.
+        todo: queue.Queue = queue.Queue()
+        for item in items:
+            todo.put(item)
+        finished = threading.Event()
+
+        def work() -> None:
+            while True:
+                try:
+                    item = todo.get_nowait()
+                except queue.Empty:
+                    return
+                try:
+                    call(item)
+                except BaseException as exc:  # a bug: surface it in the main thread
+                    bugs.append(exc)
+                    return
+                finally:
+                    if len(outcomes) + len(bugs) >= len(items):
+                        finished.set()
+
+        threads = [threading.Thread(target=work, name=f"upload-{n}", daemon=True)
+                   for n in range(min(concurrency, len(items)))]
+        for thread in threads:
+            thread.start()
+        while not finished.wait(0.2):  # a timed wait, so Ctrl-C reaches the main thread at once
+            if bugs or not any(t.is_alive() for t in threads):
+                break
+        if bugs:
+            raise bugs[0]
+        return outcomes
     except KeyboardInterrupt:
-        pool.shutdown(wait=False, cancel_futures=True)
+        _interrupted(rt, outcomes, len(items), journal)
         raise
-    pool.shutdown(wait=True)
-    return outcomes
+
+
+def _interrupted(rt: Runtime, outcomes: list[Outcome], total: int, journal) -> None:
+    """First Ctrl-C: record in-flight uploads as interrupted, summarize; a second Ctrl-C exits at once."""
+    import signal
+
+    signal.signal(signal.SIGINT, lambda *_: os._exit(int(ExitCode.INTERRUPTED)))
+    marked = journal.interrupt_in_flight() if journal is not None else 0
+    done = sum(1 for o in outcomes if o.error is None)
+    failed = len(outcomes) - done
+    print(f"interrupted: {done} of {total} finished, {failed} failed, {marked} in flight marked interrupted, "
+          f"{total - len(outcomes) - marked} not started", file=rt.stderr, flush=True)
+    if journal is not None:
+        print("hint: `mediactl resume` finishes what can still be finished", file=rt.stderr, flush=True)
 
 
 def batch_exit(outcomes: Iterable[Outcome]) -> None:
@@ -260,25 +298,38 @@ def upload_batch(rt: Runtime, settings: Settings, provider: str, items: Sequence
     from mediactl.output import Progress, ResultWriter
     from mediactl.transfer import file_digests, local_info
 
+    # Register every file first: an interrupted batch then leaves a record of what never started too.
+    entries = {} if len(items) == 1 else {
+        id(item): journal.register(provider=provider, profile=rt.profile, target=target, path=item.path,
+                                   name=item.name) for item in items}
     with ResultWriter(rt, columns, primary=primary) as out, Progress(rt, len(items)) as progress:
         def one(item: Item) -> dict:
-            size = check_size(rt, settings, provider, item)
+            entry = entries.get(id(item))
+            try:
+                size = check_size(rt, settings, provider, item)
+            except MediactlError as exc:
+                if entry:
+                    journal.update(entry, phase="failed", error=exc.message)
+                raise
             sha = None
+            answered = None
             if skip_existing:
                 sha = file_digests(item.path).sha256
                 earlier = journal.completed_with(provider, target, sha)
                 if earlier is not None:
-                    progress.file_done()
-                    return {**earlier["result"], "local": local_info(item.path, size, sha), "skipped": True}
-            if precheck is not None:
+                    answered = {**earlier["result"], "local": local_info(item.path, size, sha), "skipped": True}
+            if answered is None and precheck is not None:
                 answered = precheck(item, size)
-                if answered is not None:
-                    progress.file_done()
-                    return answered
-            result = upload(item, size=size, sha256=sha, progress=progress.task(item.name, size))
+            if answered is not None:
+                if entry:
+                    journal.delete(entry)
+                progress.file_done()
+                return answered
+            kwargs = {"entry": entry} if entry else {}
+            result = upload(item, size=size, sha256=sha, progress=progress.task(item.name, size), **kwargs)
             progress.file_done()
             return result
 
         outcomes = run_batch(rt, items, one, concurrency=concurrency, on_result=out.add,
-                             describe=lambda item: str(item.path))
+                             describe=lambda item: str(item.path), journal=journal)
     batch_exit(outcomes)

@@ -92,10 +92,10 @@ def upload(
                                    source=str(item.path)) for item in items}  # all validated before sending
     journal = open_journal(rt)
 
-    def one(item, size, sha256, progress):
+    def one(item, size, sha256, progress, entry=None):
         schema, payload = prepared[item.path]
         entry = journal.start(provider=PROVIDER, profile=rt.profile, target="utilityPages", path=item.path,
-                              name=item.name, size=size, sha256=sha256)
+                              name=item.name, size=size, sha256=sha256, entry=entry)
         with journal.recording(entry):
             doc = service.update(payload) if schema == "iUpdateUtilityPagePayload" else service.create(payload)
         progress(size)

@@ -40,13 +40,13 @@ class NationBuilder:
         self.profile = profile
 
     def upload(self, path: Path, name: str, site: str, page: str, *, content_type: str, size: int,
-               progress=None, sha256: str | None = None) -> dict:
+               progress=None, sha256: str | None = None, entry: str | None = None) -> dict:
         st = os.stat(path)
         updated_at = dt.datetime.fromtimestamp(st.st_mtime).astimezone().isoformat(timespec="seconds")
         document = {"attachment": {"filename": name, "content_type": content_type, "updated_at": updated_at,
                                    "content": None}}
         entry = self.journal.start(provider=PROVIDER, profile=self.profile, target=f"{site}/{page}", path=path,
-                                   name=name, size=size, mtime_ns=st.st_mtime_ns, sha256=sha256)
+                                   name=name, size=size, mtime_ns=st.st_mtime_ns, sha256=sha256, entry=entry)
         with self.journal.recording(entry):
             resp, digests = send_base64_json(self.client, "POST", attachments_path(site, page), path, document,
                                              ["attachment", "content"], progress=progress or (lambda n: None))

@@ -110,10 +110,11 @@ class OFAuth:
                                 idempotent=True, expect=("exists",))
 
     def upload(self, path: Path, name: str, *, content_type: str, size: int, progress=None,
-               sha256: str | None = None, complete: bool = True, part_concurrency: int = 1) -> dict:
+               sha256: str | None = None, complete: bool = True, part_concurrency: int = 1,
+               entry: str | None = None) -> dict:
         st = os.stat(path)
         entry = self.journal.start(provider=PROVIDER, profile=self.profile, target=self.target, path=path,
-                                   name=name, size=size, mtime_ns=st.st_mtime_ns, sha256=sha256)
+                                   name=name, size=size, mtime_ns=st.st_mtime_ns, sha256=sha256, entry=entry)
         with self.journal.recording(entry):
             resp = self.client.request("POST", f"{UPLOADS}/init",
                                        json_body={"filename": name, "size": size, "contentType": content_type})

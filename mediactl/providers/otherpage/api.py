@@ -55,11 +55,11 @@ class OtherPage:
         return record
 
     def upload(self, path: Path, name: str, community: str, *, size: int, progress=None,
-               sha256: str | None = None) -> dict:
+               sha256: str | None = None, entry: str | None = None) -> dict:
         require_extension(name)
         st = os.stat(path)
         entry = self.journal.start(provider=PROVIDER, profile=self.profile, target=community, path=path,
-                                   name=name, size=size, mtime_ns=st.st_mtime_ns, sha256=sha256)
+                                   name=name, size=size, mtime_ns=st.st_mtime_ns, sha256=sha256, entry=entry)
         with self.journal.recording(entry):
             record = self.create_file(community, name)
         try:

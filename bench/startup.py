@@ -1,0 +1,74 @@
+"""Start-up time of mediactl against a minimal two-command Typer app, measured in the same run.
+
+    python bench/startup.py [--runs 10]
+
+Each case runs in a fresh interpreter; the figure is the median wall time of --runs runs, and the
+ratio is against the minimal app's median for the same kind of call (--help / a completion request).
+Target: every ratio <= 1.15. Also prints which heavy modules each call imported (there should be none).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+HEAVY = ("requests", "urllib3", "requests_toolbelt", "sqlite3", "werkzeug", "jsonschema", "mediactl.sandbox",
+         "mediactl.http", "mediactl.transfer", "mediactl.providers.otherpage.api")
+
+
+def timed(argv: list[str], env: dict, runs: int) -> float:
+    samples = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        subprocess.run(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+        samples.append(time.perf_counter() - started)
+    return statistics.median(samples)
+
+
+def imported(argv_tail: list[str], env: dict) -> list[str]:
+    code = ("import sys, runpy; sys.argv=['mediactl', *sys.argv[1:]]\n"
+            "try:\n    runpy.run_module('mediactl', run_name='__main__')\nexcept SystemExit:\n    pass\n"
+            "import json; print(json.dumps(sorted(sys.modules)), file=sys.stderr)")
+    proc = subprocess.run([sys.executable, "-c", code, *argv_tail], env=env, capture_output=True, text=True)
+    modules = json.loads(proc.stderr.strip().splitlines()[-1])
+    return [m for m in modules if any(m == h or m.startswith(h + ".") for h in HEAVY)]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=10)
+    args = parser.parse_args()
+    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
+    py = sys.executable
+    ref_help = timed([py, str(HERE / "minimal_app.py"), "--help"], env, args.runs)
+    complete_env = {**env, "_MINIMAL_APP.PY_COMPLETE": "complete_bash", "COMP_WORDS": "minimal_app.py he",
+                    "COMP_CWORD": "1"}
+    ref_complete = timed([py, str(HERE / "minimal_app.py")], complete_env, args.runs)
+    cases = [
+        ("mediactl --version", ["--version"], env, ref_help),
+        ("mediactl --help", ["--help"], env, ref_help),
+        ("mediactl otherpage --help", ["otherpage", "--help"], env, ref_help),
+        ("completion: mediactl oth<TAB>", [], {**env, "_MEDIACTL_COMPLETE": "complete_bash",
+                                               "COMP_WORDS": "mediactl oth", "COMP_CWORD": "1"}, ref_complete),
+    ]
+    print(f"python {sys.version.split()[0]}, {os.cpu_count()} cores, median of {args.runs} runs")
+    print(f"{'case':34} {'mediactl':>9} {'reference':>10} {'ratio':>6}  heavy imports")
+    worst = 0.0
+    for name, argv, case_env, ref in cases:
+        ours = timed([py, "-m", "mediactl", *argv], case_env, args.runs)
+        heavy = imported(argv, case_env)
+        ratio = ours / ref
+        worst = max(worst, ratio)
+        print(f"{name:34} {ours * 1000:7.0f}ms {ref * 1000:8.0f}ms {ratio:6.2f}  {', '.join(heavy) or 'none'}")
+    print(f"worst ratio {worst:.2f} (target <= 1.15)")
+
+
+if __name__ == "__main__":
+    main()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from enum import StrEnum
 from pathlib import Path
@@ -125,11 +126,22 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
+def _complete_profile(incomplete: str) -> list[str]:
+    from mediactl.config import ConfigStore
+
+    try:
+        names = ConfigStore(Runtime().resolved_config_dir()).profiles()
+    except Exception:
+        names = []
+    return [n for n in ["default", *names] if n.startswith(incomplete)]
+
+
 @app.callback()
 def root(
     ctx: typer.Context,
     profile: Annotated[str, typer.Option(
-        "--profile", envvar="MEDIACTL_PROFILE", help="Named profile in the config.")] = "default",
+        "--profile", envvar="MEDIACTL_PROFILE", help="Named profile in the config.",
+        autocompletion=_complete_profile)] = "default",
     config_dir: Annotated[Path | None, typer.Option(
         "--config-dir", envvar="MEDIACTL_CONFIG_DIR", help="Where config.toml and credentials.toml live.",
         file_okay=False)] = None,
@@ -195,12 +207,33 @@ def _register() -> None:
     app.add_typer(sandbox.app, name="sandbox")
     app.command("history")(journal_cmd.history)
     app.command("resume")(journal_cmd.resume)
+    app.command("completion")(completion)
+
+
+def completion(
+    shell: Annotated[str, typer.Argument(help="bash, zsh or fish.", show_default=False)],
+) -> None:
+    """Print the shell completion script (the same as the files in completions/).
+
+    Examples: mediactl completion bash > ~/.local/share/bash-completion/completions/mediactl  ·
+    mediactl completion fish > ~/.config/fish/completions/mediactl.fish
+    """
+    from mediactl.completions_gen import SHELLS, script
+
+    if shell not in SHELLS:
+        raise typer.BadParameter(f"must be one of {', '.join(SHELLS)}", param_hint="SHELL")
+    sys.stdout.write(script(shell))
 
 
 _register()
 
 
 def main() -> None:
+    if "_MEDIACTL_COMPLETE" in os.environ:
+        # Typer's completion classes answer with plain values, as the scripts in completions/ expect.
+        from typer.completion import completion_init
+
+        completion_init()
     try:
         app(prog_name="mediactl")
     except KeyboardInterrupt:

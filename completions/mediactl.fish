@@ -1,0 +1,1 @@
+complete --command mediactl --no-files --arguments "(env _MEDIACTL_COMPLETE=complete_fish _TYPER_COMPLETE_FISH_ACTION=get-args _TYPER_COMPLETE_ARGS=(commandline -cp) mediactl)" --condition "env _MEDIACTL_COMPLETE=complete_fish _TYPER_COMPLETE_FISH_ACTION=is-args _TYPER_COMPLETE_ARGS=(commandline -cp) mediactl"

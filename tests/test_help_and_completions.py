@@ -1,0 +1,86 @@
+"""Help on every command and option, completion scripts that are up to date, completion that works and
+stays light, and the import set of a bare start-up."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import click
+import typer
+
+from mediactl.cli import app
+from mediactl.completions_gen import SHELLS, script, write_all
+
+ROOT = Path(__file__).resolve().parents[1]
+HEAVY = ("requests", "urllib3", "requests_toolbelt", "sqlite3", "werkzeug", "jsonschema", "mediactl.sandbox",
+         "mediactl.http", "mediactl.transfer", "mediactl.journal")
+
+
+def walk(command: click.Command, path: tuple[str, ...] = ()):
+    yield path, command
+    if isinstance(command, click.Group):
+        for name, sub in command.commands.items():
+            yield from walk(sub, (*path, name))
+
+
+def test_every_command_and_option_has_help_and_every_command_an_example():
+    missing = []
+    for path, command in walk(typer.main.get_command(app)):
+        name = " ".join(("mediactl", *path))
+        if not (command.help or "").strip():
+            missing.append(f"{name}: no help")
+        if not isinstance(command, click.Group) and "example" not in (command.help or "").lower():
+            missing.append(f"{name}: no example")
+        for param in command.params:
+            if param.name == "help":
+                continue
+            if not (getattr(param, "help", None) or "").strip():
+                missing.append(f"{name} {param.name}: no help")
+    assert not missing, "\n".join(missing)
+
+
+def test_committed_completion_scripts_are_current(tmp_path):
+    write_all(tmp_path)
+    for filename in SHELLS.values():
+        assert (ROOT / "completions" / filename).read_text() == (tmp_path / filename).read_text(), \
+            f"completions/{filename} is stale: run python -m mediactl.completions_gen"
+
+
+def test_completion_command_prints_the_same_scripts(cli):
+    for shell in SHELLS:
+        run = cli("completion", shell)
+        assert run.code == 0 and run.stdout == script(shell)
+    assert cli("completion", "tcsh").code == 2
+
+
+def _complete(words: str, cword: int, env: dict | None = None) -> list[str]:
+    proc = subprocess.run([sys.executable, "-m", "mediactl"], capture_output=True, text=True,
+                          env={**os.environ, **(env or {}), "_MEDIACTL_COMPLETE": "complete_bash",
+                               "COMP_WORDS": words, "COMP_CWORD": str(cword)})
+    return proc.stdout.split()
+
+
+def test_completion_of_commands_setting_keys_and_profiles(isolated_env, cli):
+    assert _complete("mediactl oth", 1) == ["otherpage"]
+    assert "upload" in _complete("mediactl otherpage ", 2)
+    assert _complete("mediactl config set ofauth.con", 3) == ["ofauth.connection_id"]
+    assert cli("--profile", "ci-prod", "config", "set", "otherpage.community", "c").code == 0
+    assert "ci-prod" in _complete("mediactl --profile ", 2)
+
+
+def test_completion_and_bare_startup_import_no_heavy_module():
+    code = ("import sys, os, runpy\nsys.argv = ['mediactl', *sys.argv[1:]]\n"
+            "try:\n    runpy.run_module('mediactl', run_name='__main__')\nexcept SystemExit:\n    pass\n"
+            "import json; print(json.dumps(sorted(sys.modules)), file=sys.stderr)")
+    cases = [(["--version"], {}), (["--help"], {}), (["otherpage", "--help"], {}),
+             ([], {"_MEDIACTL_COMPLETE": "complete_bash", "COMP_WORDS": "mediactl otherpage up", "COMP_CWORD": "2"})]
+    for argv, env in cases:
+        proc = subprocess.run([sys.executable, "-c", code, *argv], capture_output=True, text=True,
+                              env={**os.environ, **env})
+        modules = json.loads(proc.stderr.strip().splitlines()[-1])
+        heavy = [m for m in modules if any(m == h or m.startswith(h + ".") for h in HEAVY)]
+        assert heavy == [], (argv, env, heavy)

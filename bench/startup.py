@@ -47,10 +47,14 @@ def main() -> None:
     args = parser.parse_args()
     env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
     py = sys.executable
-    ref_help = timed([py, str(HERE / "minimal_app.py"), "--help"], env, args.runs)
-    complete_env = {**env, "_MINIMAL_APP.PY_COMPLETE": "complete_bash", "COMP_WORDS": "minimal_app.py he",
-                    "COMP_CWORD": "1"}
-    ref_complete = timed([py, str(HERE / "minimal_app.py")], complete_env, args.runs)
+    # Both programs start the way users start them: a console-script-like launcher that imports the app.
+    reference = [py, "-c", f"import sys; sys.path.insert(0, {str(HERE)!r}); from minimal_app import app; "
+                 "app(prog_name='minimal')"]
+    ours_cmd = [str(Path(py).parent / "mediactl")] if (Path(py).parent / "mediactl").exists() else [py, "-m",
+                                                                                                     "mediactl"]
+    ref_help = timed([*reference, "--help"], env, args.runs)
+    complete_env = {**env, "_MINIMAL_COMPLETE": "complete_bash", "COMP_WORDS": "minimal he", "COMP_CWORD": "1"}
+    ref_complete = timed(reference, complete_env, args.runs)
     cases = [
         ("mediactl --version", ["--version"], env, ref_help),
         ("mediactl --help", ["--help"], env, ref_help),
@@ -62,7 +66,7 @@ def main() -> None:
     print(f"{'case':34} {'mediactl':>9} {'reference':>10} {'ratio':>6}  heavy imports")
     worst = 0.0
     for name, argv, case_env, ref in cases:
-        ours = timed([py, "-m", "mediactl", *argv], case_env, args.runs)
+        ours = timed([*ours_cmd, *argv], case_env, args.runs)
         heavy = imported(argv, case_env)
         ratio = ours / ref
         worst = max(worst, ratio)

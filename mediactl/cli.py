@@ -1,7 +1,5 @@
 """The root command: global options, the error boundary, and one sub-app per verb group."""
 
-from __future__ import annotations
-
 import os
 import sys
 from enum import StrEnum
@@ -29,6 +27,22 @@ class MediactlGroup(TyperGroup):
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         return super().parse_args(ctx, hoist_global_options(args))
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return [*SUBAPPS, *(name for name in super().list_commands(ctx) if name not in SUBAPPS)]
+
+    def shell_complete(self, ctx: click.Context, incomplete: str):
+        """Complete the verb-group names without importing any of them."""
+        if incomplete.startswith("-"):
+            return super().shell_complete(ctx, incomplete)
+        from click.shell_completion import CompletionItem
+
+        return [CompletionItem(name) for name in self.list_commands(ctx) if name.startswith(incomplete)]
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name in SUBAPPS and name not in self.commands:
+            self.add_command(_load_subapp(name), name)
+        return super().get_command(ctx, name)
 
     def invoke(self, ctx: click.Context):
         try:
@@ -190,24 +204,35 @@ def root(
         ctx.obj = Runtime(**settings)
 
 
-def _register() -> None:
-    from mediactl.commands import auth_cmd, config_cmd, journal_cmd
-    from mediactl.commands import sandbox_cmd as sandbox
-    from mediactl.providers.bitbadges import commands as bitbadges
-    from mediactl.providers.nationbuilder import commands as nationbuilder
-    from mediactl.providers.ofauth import commands as ofauth
-    from mediactl.providers.otherpage import commands as otherpage
+# The verb groups, loaded only when asked for: completing `mediactl oth<TAB>` or running one provider's
+# verb imports that group's module alone (start-up and completion speed, see bench/startup.py).
+SUBAPPS = {
+    "otherpage": "mediactl.providers.otherpage.commands",
+    "nationbuilder": "mediactl.providers.nationbuilder.commands",
+    "ofauth": "mediactl.providers.ofauth.commands",
+    "bitbadges": "mediactl.providers.bitbadges.commands",
+    "config": "mediactl.commands.config_cmd",
+    "auth": "mediactl.commands.auth_cmd",
+    "sandbox": "mediactl.commands.sandbox_cmd",
+    # single commands: module:function
+    "history": "mediactl.commands.journal_cmd:history",
+    "resume": "mediactl.commands.journal_cmd:resume",
+    "completion": "mediactl.cli:completion",
+}
 
-    app.add_typer(otherpage.app, name="otherpage")
-    app.add_typer(nationbuilder.app, name="nationbuilder")
-    app.add_typer(ofauth.app, name="ofauth")
-    app.add_typer(bitbadges.app, name="bitbadges")
-    app.add_typer(config_cmd.app, name="config")
-    app.add_typer(auth_cmd.app, name="auth")
-    app.add_typer(sandbox.app, name="sandbox")
-    app.command("history")(journal_cmd.history)
-    app.command("resume")(journal_cmd.resume)
-    app.command("completion")(completion)
+
+def _load_subapp(name: str) -> click.Command:
+    import importlib
+
+    module_name, _, function = SUBAPPS[name].partition(":")
+    module = importlib.import_module(module_name)
+    if function:
+        single = typer.Typer()
+        single.command(name)(getattr(module, function))
+        return typer.main.get_command(single)
+    command = typer.main.get_command(module.app)
+    command.name = name
+    return command
 
 
 def completion(
@@ -223,9 +248,6 @@ def completion(
     if shell not in SHELLS:
         raise typer.BadParameter(f"must be one of {', '.join(SHELLS)}", param_hint="SHELL")
     sys.stdout.write(script(shell))
-
-
-_register()
 
 
 def main() -> None:

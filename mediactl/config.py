@@ -15,7 +15,6 @@ from __future__ import annotations
 import contextlib
 import os
 import stat
-import tempfile
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -143,6 +142,8 @@ class ConfigStore:
 
 def atomic_write_toml(path: Path, data: dict, *, mode: int) -> None:
     """Write a temp file created with `mode` (never wider, whatever the umask), fsync it, rename it over."""
+    import tempfile
+
     import tomli_w
 
     payload = tomli_w.dumps(data).encode()

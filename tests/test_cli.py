@@ -49,12 +49,12 @@ def test_env_output_mode(cli, monkeypatch):
 
 
 def test_internal_error_is_one_line_without_traceback(cli, monkeypatch):
-    from mediactl.commands import config_cmd
+    from mediactl import output
 
     def boom(*a, **k):
         raise RuntimeError("kaboom")
 
-    monkeypatch.setattr(config_cmd, "emit_one", boom)
+    monkeypatch.setattr(output, "emit_one", boom)
     run = cli("config", "path")
     assert run.code == 1
     assert "internal error: RuntimeError: kaboom" in run.stderr and "Traceback" not in run.stderr

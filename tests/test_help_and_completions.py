@@ -23,8 +23,9 @@ HEAVY = ("requests", "urllib3", "requests_toolbelt", "sqlite3", "werkzeug", "jso
 def walk(command: click.Command, path: tuple[str, ...] = ()):
     yield path, command
     if isinstance(command, click.Group):
-        for name, sub in command.commands.items():
-            yield from walk(sub, (*path, name))
+        ctx = click.Context(command)
+        for name in command.list_commands(ctx):
+            yield from walk(command.get_command(ctx, name), (*path, name))
 
 
 def test_every_command_and_option_has_help_and_every_command_an_example():

@@ -1,15 +1,11 @@
 """`mediactl auth`: store, check and remove each provider's credentials."""
 
-from __future__ import annotations
-
 from typing import Annotated
 
 import typer
 
 from mediactl import runtime
-from mediactl.config import Settings
 from mediactl.errors import UsageError
-from mediactl.output import ResultWriter
 from mediactl.providers import PROVIDERS
 
 app = typer.Typer(help="Store, check and remove provider credentials.", no_args_is_help=True)
@@ -41,6 +37,8 @@ def login(
 
     Examples: mediactl auth login otherpage  ·  echo "$TOKEN" | mediactl auth login nationbuilder --with-token
     """
+    from mediactl.config import Settings
+
     rt = runtime.current()
     spec = _provider(provider)
     store = Settings(rt).store
@@ -76,6 +74,9 @@ def status() -> None:
 
     Example: mediactl auth status -o json
     """
+    from mediactl.config import Settings
+    from mediactl.output import ResultWriter
+
     rt = runtime.current()
     settings = Settings(rt)
     settings.check_profile()
@@ -94,6 +95,8 @@ def logout(provider: ProviderArg) -> None:
 
     Example: mediactl auth logout otherpage
     """
+    from mediactl.config import Settings
+
     rt = runtime.current()
     spec = _provider(provider)
     store = Settings(rt).store

@@ -1,15 +1,10 @@
 """`mediactl config`: read and write settings of the active profile."""
 
-from __future__ import annotations
-
 from typing import Annotated
 
 import typer
 
 from mediactl import runtime
-from mediactl.config import MASK, Settings, parse_key
-from mediactl.errors import LocalError
-from mediactl.output import ResultWriter, emit_one
 from mediactl.providers import PROVIDERS, all_settings, setting_keys
 
 app = typer.Typer(
@@ -34,6 +29,9 @@ def path_cmd() -> None:
 
     Example: mediactl config path
     """
+    from mediactl.config import Settings
+    from mediactl.output import emit_one
+
     rt = runtime.current()
     store = Settings(rt).store
     emit_one(rt, {
@@ -53,6 +51,9 @@ def list_cmd(
 
     Example: mediactl config list --provider otherpage
     """
+    from mediactl.config import MASK, Settings
+    from mediactl.output import ResultWriter
+
     rt = runtime.current()
     settings = Settings(rt)
     settings.check_profile()
@@ -75,6 +76,10 @@ def get_cmd(key: Key, show_secrets: ShowSecrets = False) -> None:
 
     Example: mediactl config get otherpage.community
     """
+    from mediactl.config import MASK, Settings, parse_key
+    from mediactl.errors import LocalError
+    from mediactl.output import emit_one
+
     rt = runtime.current()
     provider, setting = parse_key(key)
     settings = Settings(rt)
@@ -99,6 +104,8 @@ def set_cmd(
 
     Example: mediactl config set otherpage.community c-123
     """
+    from mediactl.config import Settings, parse_key
+
     rt = runtime.current()
     provider, setting = parse_key(key)
     if value == "-":
@@ -117,6 +124,8 @@ def unset_cmd(key: Key) -> None:
 
     Example: mediactl config unset otherpage.community
     """
+    from mediactl.config import Settings, parse_key
+
     rt = runtime.current()
     provider, setting = parse_key(key)
     store = Settings(rt).store

@@ -1,7 +1,5 @@
 """`mediactl history` and `mediactl resume`: read the upload journal, and finish what was left undone."""
 
-from __future__ import annotations
-
 from pathlib import Path
 from typing import Annotated
 

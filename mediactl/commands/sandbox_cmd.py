@@ -1,7 +1,5 @@
 """`mediactl sandbox`: serve the local emulator of the four APIs, or run the end-to-end demo on it."""
 
-from __future__ import annotations
-
 import json
 import os
 import signal

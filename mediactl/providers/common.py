@@ -14,26 +14,13 @@ import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
 import typer
 
 from mediactl.config import Settings
 from mediactl.errors import ExitCode, LocalError, MediactlError, UsageError
 from mediactl.runtime import Runtime
-
-# Options shared by every provider's `upload` (issue: batch uploads).
-Recursive = Annotated[bool, typer.Option("--recursive", "-r", help="Upload the files inside directories.")]
-Include = Annotated[list[str] | None, typer.Option(
-    "--include", help="Only files whose name or relative path matches this glob (repeatable).")]
-Exclude = Annotated[list[str] | None, typer.Option(
-    "--exclude", help="Skip files whose name or relative path matches this glob (repeatable).")]
-Concurrency = Annotated[int, typer.Option(
-    "--concurrency", "-j", min=1, max=64, help="Uploads in parallel.")]
-SkipExisting = Annotated[bool, typer.Option(
-    "--skip-existing", help="Skip files already uploaded (same SHA-256) to the same provider and target.")]
-Files = Annotated[list[str], typer.Argument(
-    help="Files to upload; directories with -r; '-' reads stdin (needs --name).", show_default=False)]
 
 
 def make_client(rt: Runtime, provider: str, settings: Settings, *, base_url: str, auth_headers: dict[str, str],

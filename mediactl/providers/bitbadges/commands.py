@@ -1,13 +1,11 @@
 """`mediactl bitbadges ...`: utility pages managed from JSON/YAML documents."""
 
-from __future__ import annotations
-
 from typing import Annotated
 
 import typer
 
 from mediactl import runtime
-from mediactl.providers.common import Concurrency, Exclude, Include, Recursive, SkipExisting
+from mediactl.providers.options import Concurrency, Exclude, Include, Recursive, SkipExisting
 
 PROVIDER = "bitbadges"
 app = typer.Typer(

@@ -1,13 +1,11 @@
 """`mediactl nationbuilder ...`: page attachments (base64 JSON upload, paged list, show, delete)."""
 
-from __future__ import annotations
-
 from typing import Annotated
 
 import typer
 
 from mediactl import runtime
-from mediactl.providers.common import Concurrency, Exclude, Files, Include, Recursive, SkipExisting
+from mediactl.providers.options import Concurrency, Exclude, Files, Include, Recursive, SkipExisting
 
 PROVIDER = "nationbuilder"
 app = typer.Typer(help="NationBuilder page attachments: upload, list, show, delete; sites and pages to find "

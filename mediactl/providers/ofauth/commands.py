@@ -1,13 +1,11 @@
 """`mediactl ofauth ...`: vault media uploads (init, PUT or parts, complete), the vault listing."""
 
-from __future__ import annotations
-
 from typing import Annotated
 
 import typer
 
 from mediactl import runtime
-from mediactl.providers.common import Concurrency, Exclude, Files, Include, Recursive, SkipExisting
+from mediactl.providers.options import Concurrency, Exclude, Files, Include, Recursive, SkipExisting
 
 PROVIDER = "ofauth"
 app = typer.Typer(help="OFAuth vault media: upload (init, PUT single or parts, complete), complete, list, "

@@ -1,14 +1,12 @@
 """`mediactl otherpage ...`: community files (record + presigned S3 POST) and image CDN URLs."""
 
-from __future__ import annotations
-
 from typing import Annotated
 
 import typer
 
 from mediactl import runtime
 from mediactl.errors import LocalError
-from mediactl.providers.common import (
+from mediactl.providers.options import (
     Concurrency,
     Exclude,
     Files,

@@ -1,0 +1,37 @@
+"""Shared by the benchmarks: run a command in a child process and report its wall time and peak RSS."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # for the tests' SeaweedFS and sandbox launchers
+
+_WRAPPER = """
+import json, resource, subprocess, sys, time
+started = time.perf_counter()
+proc = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+wall = time.perf_counter() - started
+rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss  # KiB on Linux; this child only
+print(json.dumps({"wall": wall, "rss_kib": rss, "code": proc.returncode, "stderr": proc.stderr.decode()[-2000:]}))
+"""
+
+
+def measure(cmd: list[str], env: dict | None = None) -> dict:
+    """Wall seconds and peak RSS (MiB) of `cmd`, measured from a wrapper so that only `cmd` is counted."""
+    out = subprocess.run([sys.executable, "-c", _WRAPPER, *cmd], capture_output=True, text=True, env=env,
+                         check=True)
+    result = json.loads(out.stdout)
+    if result["code"] != 0:
+        raise RuntimeError(f"{cmd[:3]}... exited {result['code']}: {result['stderr']}")
+    return {"wall": result["wall"], "rss_mib": result["rss_kib"] / 1024}
+
+
+def table(rows: list[tuple], headers: tuple) -> str:
+    widths = [max(len(str(r[i])) for r in [headers, *rows]) for i in range(len(headers))]
+    lines = ["  ".join(str(h).ljust(w) for h, w in zip(headers, widths, strict=True))]
+    lines += ["  ".join(str(c).ljust(w) for c, w in zip(r, widths, strict=True)) for r in rows]
+    return "\n".join(lines)

@@ -119,8 +119,9 @@ def main() -> None:
             while chunk := src.read(3 << 20):
                 out.write(base64.b64encode(chunk))
             out.write(b'"}}')
-        b_curl = measure(["curl", "-sS", "-f", "-o", "/dev/null", "-H", "Content-Type: application/json",
-                          "--data-binary", f"@{encoded}", f"{base}/attachments"], env)
+        # -T streams the file (--data-binary @file would read it whole into memory)
+        b_curl = measure(["curl", "-sS", "-f", "-o", "/dev/null", "-X", "POST", "-H", "Content-Type: application/json",
+                          "-T", str(encoded), f"{base}/attachments"], env)
         b_ours = measure([py, "-c", MEDIACTL_B64, base, str(big)], env)
         receiver.terminate()
 

@@ -109,7 +109,7 @@ class Journal:
             conn.execute(
                 "INSERT INTO uploads (id, provider, profile, target, path, name, size, mtime_ns, sha256, phase,"
                 " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?)",
-                (entry_id, provider, profile, target, str(path), name, size, mtime_ns, sha256, now, now),
+                (entry_id, provider, profile, target, _stored_path(path), name, size, mtime_ns, sha256, now, now),
             )
         return entry_id
 
@@ -219,10 +219,22 @@ class Journal:
         return [_row(r) for r in rows]
 
 
+def _stored_path(path: Path | str) -> str | bytes:
+    """A path as SQLite can keep it: text, or the raw bytes when the name is not valid UTF-8."""
+    text = os.fsdecode(path)
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        return os.fsencode(path)
+
+
 def _row(row: sqlite3.Row | None) -> dict | None:
     if row is None:
         return None
     out = dict(row)
+    if isinstance(out.get("path"), bytes):
+        out["path"] = os.fsdecode(out["path"])
     for key in ("resume", "result"):
         if out.get(key):
             out[key] = json.loads(out[key])

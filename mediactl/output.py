@@ -29,6 +29,10 @@ def dig(obj: Any, path: str) -> Any:
 
 
 def _cell(value: Any) -> str:
+    return printable(_text(value))
+
+
+def _text(value: Any) -> str:
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -38,9 +42,22 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
-def _write_json(rt: Runtime, obj: Any, *, indent: int | None) -> None:
-    rt.stdout.write(json.dumps(obj, ensure_ascii=False, indent=indent, default=str) + "\n")
+def printable(text: str) -> str:
+    """Text safe to write as UTF-8: bytes of undecodable file names (surrogate escapes) become U+FFFD."""
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
+def _write(rt: Runtime, text: str) -> None:
+    rt.stdout.write(printable(text))
     rt.stdout.flush()
+
+
+def _write_json(rt: Runtime, obj: Any, *, indent: int | None) -> None:
+    _write(rt, json.dumps(obj, ensure_ascii=False, indent=indent, default=str) + "\n")
 
 
 class ResultWriter:
@@ -77,13 +94,11 @@ class ResultWriter:
             if rt.quiet:
                 value = dig(item, self.primary)
                 if value is not None:
-                    rt.stdout.write(f"{_cell(value)}\n")
-                    rt.stdout.flush()
+                    _write(rt, f"{_cell(value)}\n")
             elif rt.output == "jsonl":
                 _write_json(rt, item, indent=None)
             elif rt.output == "plain":
-                rt.stdout.write("\t".join(_cell(dig(item, path)) for _, path in self.columns) + "\n")
-                rt.stdout.flush()
+                _write(rt, "\t".join(_cell(dig(item, path)) for _, path in self.columns) + "\n")
 
     def extend(self, items: Iterable[dict]) -> None:
         for item in items:
@@ -159,8 +174,7 @@ def emit_one(rt: Runtime, item: dict, *, primary: str = "id", title: str | None 
     """Render one record (`show`): an object in json, one line in jsonl, key/value table for people."""
     if rt.output == "plain" and not rt.quiet:
         for key, value in item.items():
-            rt.stdout.write(f"{key}\t{_cell(value)}\n")
-        rt.stdout.flush()
+            _write(rt, f"{key}\t{_cell(value)}\n")
         return
     with ResultWriter(rt, [], primary=primary, title=title, single=True) as writer:
         writer.add(item)

@@ -28,8 +28,8 @@ from mediactl.http import ApiClient, Body, Redactor
 from mediactl.runtime import Runtime
 
 ProgressFn = Callable[[int], None]
-CHUNK = 256 * 1024
-B64_CHUNK = 3 * 64 * 1024  # a multiple of 3, so chunks encode without padding until the last
+CHUNK = 1024 * 1024
+B64_CHUNK = 3 * 256 * 1024  # a multiple of 3, so chunks encode without padding until the last
 
 
 def _noop(_: int) -> None:
@@ -102,7 +102,7 @@ class FileSlice:
     """
 
     def __init__(self, path: Path, offset: int = 0, length: int | None = None,
-                 progress: ProgressFn = _noop) -> None:
+                 progress: ProgressFn = _noop, md5: bool = True) -> None:
         self._fh = open_for_upload(path)
         size = os.fstat(self._fh.fileno()).st_size
         self.offset = offset
@@ -110,7 +110,7 @@ class FileSlice:
         self._fh.seek(offset)
         self._pos = 0
         self._progress = progress
-        self._md5 = hashlib.md5(usedforsecurity=False)
+        self._md5 = hashlib.md5(usedforsecurity=False) if md5 else None  # only S3 ETag checks need it
         self._sha = hashlib.sha256()
 
     @property
@@ -128,7 +128,8 @@ class FileSlice:
         data = self._fh.read(size)
         if data:
             self._pos += len(data)
-            self._md5.update(data)
+            if self._md5 is not None:
+                self._md5.update(data)
             self._sha.update(data)
             self._progress(len(data))
         return data
@@ -140,7 +141,7 @@ class FileSlice:
     def digests(self) -> Digests:
         if self._pos != self.length:
             raise TransientError(f"only {self._pos} of {self.length} bytes were read")
-        return Digests(self.length, self._md5.hexdigest(), self._sha.hexdigest())
+        return Digests(self.length, self._md5.hexdigest() if self._md5 is not None else "", self._sha.hexdigest())
 
     def close(self) -> None:
         self._fh.close()
@@ -173,21 +174,24 @@ def base64_length(n: int) -> int:
 
 
 class Base64JsonBody:
-    """A file-like body yielding `prefix + base64(file) + suffix` lazily, RFC 4648 standard alphabet,
-    padded, no line breaks; `len` is exact before the first byte is read."""
+    """A body yielding `prefix + base64(file) + suffix` lazily, RFC 4648 standard alphabet, padded, no line
+    breaks; `len` is exact before the first byte is read.
+
+    Iterating yields whole encoded chunks (what the HTTP client sends, with few calls); `read(n)` serves
+    file-like callers from the current chunk without copying the rest of it.
+    """
 
     def __init__(self, path: Path, prefix: bytes, suffix: bytes, progress: ProgressFn = _noop,
                  chunk: int = B64_CHUNK) -> None:
         if chunk % 3:
             raise ValueError("chunk must be a multiple of 3")
-        self._src = FileSlice(path, progress=progress)
+        self._src = FileSlice(path, progress=progress, md5=False)
         self.size = self._src.length
         self.total = len(prefix) + base64_length(self.size) + len(suffix)
-        self._suffix = suffix
-        self._chunk = chunk
-        self._buf = bytearray(prefix)
+        self._pieces = self._generate(prefix, suffix, chunk)
+        self._cur = b""
+        self._off = 0
         self._sent = 0
-        self._content_done = False
 
     @property
     def len(self) -> int:
@@ -196,37 +200,66 @@ class Base64JsonBody:
     def tell(self) -> int:
         return self._sent
 
-    def _fill(self, want: int) -> None:
-        while len(self._buf) < want and not self._content_done:
-            raw = self._src.read(self._chunk)
-            while raw and len(raw) % 3 and self._src.len:  # keep chunks a multiple of 3 until EOF
-                more = self._src.read(3 - len(raw) % 3)
-                if not more:
-                    break
-                raw += more
-            if raw:
-                self._buf += base64.b64encode(raw)
-            else:
-                self._content_done = True
-                self._buf += self._suffix
+    def _generate(self, prefix: bytes, suffix: bytes, chunk: int):
+        yield prefix
+        while raw := self._src.read(chunk):
+            while len(raw) % 3 and self._src.len:  # keep chunks a multiple of 3 until the end
+                raw += self._src.read(3 - len(raw) % 3)
+            yield base64.b64encode(raw)
+        yield suffix
+
+    def _next_piece(self) -> bytes:
+        if self._off < len(self._cur):
+            piece = self._cur[self._off:] if self._off else self._cur
+        else:
+            piece = next(self._pieces, b"")
+        self._cur, self._off = b"", 0
+        return piece
 
     def read(self, size: int = -1) -> bytes:
-        want = self.total - self._sent if size is None or size < 0 else size
-        self._fill(want)
-        out = bytes(self._buf[:want])
-        del self._buf[:want]
+        if size is None or size < 0:
+            out = b"".join(iter(self._next_piece, b""))
+            self._sent += len(out)
+            return out
+        parts, need = [], size
+        while need:
+            if self._off >= len(self._cur):
+                self._cur, self._off = next(self._pieces, b""), 0
+                if not self._cur:
+                    break
+            piece = self._cur[self._off:self._off + need]
+            self._off += len(piece)
+            need -= len(piece)
+            parts.append(piece)
+        out = b"".join(parts)
         self._sent += len(out)
         return out
 
     def __iter__(self):
-        while chunk := self.read(CHUNK):
-            yield chunk
+        while piece := self._next_piece():
+            self._sent += len(piece)
+            yield piece
 
     def digests(self) -> Digests:
         return self._src.digests()
 
     def close(self) -> None:
         self._src.close()
+
+
+class _Chunks:
+    """An iterable body with a length and no `read`, so the HTTP client sends our large chunks as they come
+    instead of reading 8 KiB at a time."""
+
+    def __init__(self, body) -> None:
+        self.body = body
+        self.len = body.len
+
+    def __iter__(self):
+        return iter(self.body)
+
+    def close(self) -> None:
+        self.body.close()
 
 
 def send_base64_json(client: ApiClient, method: str, path: str, file: Path, document: dict,
@@ -237,7 +270,7 @@ def send_base64_json(client: ApiClient, method: str, path: str, file: Path, docu
     size = os.stat(file).st_size
     length = len(prefix) + base64_length(size) + len(suffix)
     shown = Redactor().body(prefix + b"<base64 of %d bytes>" % size + suffix)
-    body = Body(attempts, length, "application/json", description=shown)
+    body = Body(lambda: _Chunks(attempts()), length, "application/json", description=shown)
     resp = client.request(method, path, body=body, **kwargs)
     return resp, attempts.current.digests()
 
@@ -248,10 +281,10 @@ def send_base64_json(client: ApiClient, method: str, path: str, file: Path, docu
 def put_file(client: ApiClient, path: str, file: Path, *, offset: int = 0, length: int | None = None,
              content_type: str = "application/octet-stream", progress: ProgressFn = _noop, **kwargs: Any):
     """PUT a file, or `length` bytes of it from `offset`, streamed; returns (response, digests)."""
-    attempts = _Attempts(lambda p: FileSlice(file, offset, length, progress=p), progress)
+    attempts = _Attempts(lambda p: FileSlice(file, offset, length, progress=p, md5=False), progress)
     probe = FileSlice(file, offset, length)
     probe.close()
-    body = Body(attempts, probe.length, content_type)
+    body = Body(lambda: _Chunks(attempts()), probe.length, content_type)
     resp = client.request("PUT", path, body=body, idempotent=True, **kwargs)
     return resp, attempts.current.digests()
 

@@ -82,8 +82,8 @@ def prepare(doc: dict, *, update: bool, overrides: dict, source: str) -> tuple[s
         schema = "iCreateUtilityPagePayload"
     found = problems(schema, payload)
     if found:
-        shown = "; ".join(f"{path}: {msg}" for path, msg in found[:5])
-        more = f" (and {len(found) - 5} more)" if len(found) > 5 else ""
+        shown = "; ".join(f"{path}: {msg}" for path, msg in found[:10])
+        more = f" (and {len(found) - 10} more)" if len(found) > 10 else ""
         hint = "an update needs listingId (in the file or --listing-id)" if is_update and "listingId" not in \
             payload else None
         raise LocalError(f"{source}: invalid {'update' if is_update else 'create'} document: {shown}{more}",

@@ -227,7 +227,7 @@ def _load_subapp(name: str) -> click.Command:
     module_name, _, function = SUBAPPS[name].partition(":")
     module = importlib.import_module(module_name)
     if function:
-        single = typer.Typer()
+        single = typer.Typer(add_completion=False)
         single.command(name)(getattr(module, function))
         return typer.main.get_command(single)
     command = typer.main.get_command(module.app)
@@ -251,6 +251,12 @@ def completion(
 
 
 def main() -> None:
+    if not sys.stdout.isatty() and "TYPER_USE_RICH" not in os.environ:
+        # Help and usage errors as plain text when piped or captured (no box drawing in logs, and half the
+        # start-up time); rich panels on a terminal.
+        import typer.core
+
+        typer.core.HAS_RICH = False
     if "_MEDIACTL_COMPLETE" in os.environ:
         # Typer's completion classes answer with plain values, as the scripts in completions/ expect.
         from typer.completion import completion_init

@@ -12,8 +12,6 @@ import time
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
 from mediactl.errors import ExitCode, MediactlError
 from mediactl.http import ApiClient
@@ -209,22 +207,6 @@ def test_sizes_around_chunk_boundaries(tmp_path, delta):
     content = json.loads(out)["a"]["content"]
     assert content == base64.b64encode(data).decode() and "\n" not in content
     assert declared == len(out)
-
-
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(data=st.binary(max_size=3000), name=st.text(max_size=40), read_size=st.integers(1, 5000))
-def test_fuzz_any_bytes_any_name_is_valid_json_with_exact_length(tmp_path, data, name, read_size):
-    path = make_file(tmp_path, "fz", data)
-    prefix, suffix = json_envelope({"attachment": {"filename": name, "content": None}}, ["attachment", "content"])
-    body = Base64JsonBody(path, prefix, suffix, chunk=9)
-    declared = body.len
-    out = bytearray()
-    while piece := body.read(read_size):
-        out += piece
-    doc = json.loads(bytes(out))
-    assert declared == len(out)
-    assert doc["attachment"]["filename"] == name
-    assert base64.b64decode(doc["attachment"]["content"], validate=True) == data
 
 
 def test_server_decodes_streamed_body_to_identical_bytes_and_retry_restreams(tmp_path):

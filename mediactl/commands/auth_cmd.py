@@ -8,7 +8,8 @@ from mediactl import runtime
 from mediactl.errors import UsageError
 from mediactl.providers import PROVIDERS
 
-app = typer.Typer(help="Store, check and remove provider credentials.", no_args_is_help=True)
+app = typer.Typer(
+    add_completion=False, help="Store, check and remove provider credentials.", no_args_is_help=True)
 
 
 def _complete_provider(incomplete: str) -> list[str]:

@@ -8,6 +8,7 @@ from mediactl import runtime
 from mediactl.providers import PROVIDERS, all_settings, setting_keys
 
 app = typer.Typer(
+    add_completion=False,
     help="Read and write settings (config.toml; secrets go to credentials.toml, mode 0600).",
     no_args_is_help=True,
 )

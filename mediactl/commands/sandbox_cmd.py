@@ -14,6 +14,7 @@ from mediactl import runtime
 from mediactl.errors import UsageError
 
 app = typer.Typer(
+    add_completion=False,
     help="A local emulator of the four APIs (and an S3 presigned-POST endpoint), for demos and tests.",
     no_args_is_help=True,
 )

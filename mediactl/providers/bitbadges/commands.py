@@ -9,6 +9,7 @@ from mediactl.providers.options import Concurrency, Exclude, Include, Recursive,
 
 PROVIDER = "bitbadges"
 app = typer.Typer(
+    add_completion=False,
     help="BitBadges utility pages: create or update from JSON/YAML documents, list, show, delete. Images are "
          "URLs in the document: BitBadges has no public media upload endpoint.",
     no_args_is_help=True,

@@ -8,7 +8,8 @@ from mediactl import runtime
 from mediactl.providers.options import Concurrency, Exclude, Files, Include, Recursive, SkipExisting
 
 PROVIDER = "nationbuilder"
-app = typer.Typer(help="NationBuilder page attachments: upload, list, show, delete; sites and pages to find "
+app = typer.Typer(
+    add_completion=False, help="NationBuilder page attachments: upload, list, show, delete; sites and pages to find "
                        "slugs.", no_args_is_help=True)
 
 Site = Annotated[str | None, typer.Option("--site", help="Site slug (setting nationbuilder.site).",

@@ -8,7 +8,8 @@ from mediactl import runtime
 from mediactl.providers.options import Concurrency, Exclude, Files, Include, Recursive, SkipExisting
 
 PROVIDER = "ofauth"
-app = typer.Typer(help="OFAuth vault media: upload (init, PUT single or parts, complete), complete, list, "
+app = typer.Typer(
+    add_completion=False, help="OFAuth vault media: upload (init, PUT single or parts, complete), complete, list, "
                        "show.", no_args_is_help=True)
 UPLOAD_COLUMNS = [("MEDIA UPLOAD ID", "mediaUploadId"), ("MEDIA ID", "media.id"), ("TYPE", "media.type"),
                   ("SIZE", "local.size")]

@@ -17,6 +17,7 @@ from mediactl.providers.options import (
 
 PROVIDER = "otherpage"
 app = typer.Typer(
+    add_completion=False,
     help="Other Page community files: upload (file record + presigned S3 POST), CDN URLs, and the local "
          "record of uploads (the API has no listing).",
     no_args_is_help=True,

@@ -12,6 +12,7 @@ from typer.core import TyperGroup
 
 from mediactl import __version__
 from mediactl.errors import ExitCode, MediactlError
+from mediactl.helptexts import GROUP_HELP
 from mediactl.runtime import Runtime, env_defaults
 
 
@@ -39,7 +40,16 @@ class MediactlGroup(TyperGroup):
 
         return [CompletionItem(name) for name in self.list_commands(ctx) if name.startswith(incomplete)]
 
+    def format_help(self, ctx: click.Context, formatter) -> None:
+        self._listing = True  # list the groups by their help text, without loading them
+        try:
+            super().format_help(ctx, formatter)
+        finally:
+            self._listing = False
+
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if getattr(self, "_listing", False) and name in GROUP_HELP and name not in self.commands:
+            return click.Group(name, help=GROUP_HELP[name])
         if name in SUBAPPS and name not in self.commands:
             self.add_command(_load_subapp(name), name)
         return super().get_command(ctx, name)

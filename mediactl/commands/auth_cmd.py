@@ -6,10 +6,11 @@ import typer
 
 from mediactl import runtime
 from mediactl.errors import UsageError
+from mediactl.helptexts import GROUP_HELP
 from mediactl.providers import PROVIDERS
 
 app = typer.Typer(
-    add_completion=False, help="Store, check and remove provider credentials.", no_args_is_help=True)
+    add_completion=False, help=GROUP_HELP["auth"], no_args_is_help=True)
 
 
 def _complete_provider(incomplete: str) -> list[str]:

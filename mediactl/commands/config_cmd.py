@@ -5,11 +5,12 @@ from typing import Annotated
 import typer
 
 from mediactl import runtime
+from mediactl.helptexts import GROUP_HELP
 from mediactl.providers import PROVIDERS, all_settings, setting_keys
 
 app = typer.Typer(
     add_completion=False,
-    help="Read and write settings (config.toml; secrets go to credentials.toml, mode 0600).",
+    help=GROUP_HELP["config"],
     no_args_is_help=True,
 )
 

@@ -12,10 +12,11 @@ import typer
 
 from mediactl import runtime
 from mediactl.errors import UsageError
+from mediactl.helptexts import GROUP_HELP
 
 app = typer.Typer(
     add_completion=False,
-    help="A local emulator of the four APIs (and an S3 presigned-POST endpoint), for demos and tests.",
+    help=GROUP_HELP["sandbox"],
     no_args_is_help=True,
 )
 

@@ -5,13 +5,13 @@ from typing import Annotated
 import typer
 
 from mediactl import runtime
+from mediactl.helptexts import GROUP_HELP
 from mediactl.providers.options import Concurrency, Exclude, Include, Recursive, SkipExisting
 
 PROVIDER = "bitbadges"
 app = typer.Typer(
     add_completion=False,
-    help="BitBadges utility pages: create or update from JSON/YAML documents, list, show, delete. Images are "
-         "URLs in the document: BitBadges has no public media upload endpoint.",
+    help=GROUP_HELP["bitbadges"],
     no_args_is_help=True,
 )
 COLUMNS = [("LISTING ID", "listingId"), ("NAME", "metadata.name"), ("VISIBILITY", "visibility"),

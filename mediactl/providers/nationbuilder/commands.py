@@ -5,12 +5,12 @@ from typing import Annotated
 import typer
 
 from mediactl import runtime
+from mediactl.helptexts import GROUP_HELP
 from mediactl.providers.options import Concurrency, Exclude, Files, Include, Recursive, SkipExisting
 
 PROVIDER = "nationbuilder"
 app = typer.Typer(
-    add_completion=False, help="NationBuilder page attachments: upload, list, show, delete; sites and pages to find "
-                       "slugs.", no_args_is_help=True)
+    add_completion=False, help=GROUP_HELP["nationbuilder"], no_args_is_help=True)
 
 Site = Annotated[str | None, typer.Option("--site", help="Site slug (setting nationbuilder.site).",
                                           show_default=False)]

@@ -5,12 +5,12 @@ from typing import Annotated
 import typer
 
 from mediactl import runtime
+from mediactl.helptexts import GROUP_HELP
 from mediactl.providers.options import Concurrency, Exclude, Files, Include, Recursive, SkipExisting
 
 PROVIDER = "ofauth"
 app = typer.Typer(
-    add_completion=False, help="OFAuth vault media: upload (init, PUT single or parts, complete), complete, list, "
-                       "show.", no_args_is_help=True)
+    add_completion=False, help=GROUP_HELP["ofauth"], no_args_is_help=True)
 UPLOAD_COLUMNS = [("MEDIA UPLOAD ID", "mediaUploadId"), ("MEDIA ID", "media.id"), ("TYPE", "media.type"),
                   ("SIZE", "local.size")]
 MEDIA_COLUMNS = [("ID", "id"), ("TYPE", "type"), ("READY", "isReady"), ("CREATED", "createdAt"),

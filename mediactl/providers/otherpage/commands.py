@@ -6,6 +6,7 @@ import typer
 
 from mediactl import runtime
 from mediactl.errors import LocalError
+from mediactl.helptexts import GROUP_HELP
 from mediactl.providers.options import (
     Concurrency,
     Exclude,
@@ -18,8 +19,7 @@ from mediactl.providers.options import (
 PROVIDER = "otherpage"
 app = typer.Typer(
     add_completion=False,
-    help="Other Page community files: upload (file record + presigned S3 POST), CDN URLs, and the local "
-         "record of uploads (the API has no listing).",
+    help=GROUP_HELP["otherpage"],
     no_args_is_help=True,
 )
 

@@ -111,6 +111,7 @@ def test_stdin_upload_needs_name(cli, sandbox, tmp_path):
     import requests
 
     assert requests.get(att["url"], timeout=10).content == b"from stdin"
+    assert not os.path.exists(att["local"]["path"])  # the temporary copy of stdin is gone
     assert cli("nationbuilder", "upload", "-", "--page", "p").code == 2
 
 

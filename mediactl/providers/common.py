@@ -75,6 +75,7 @@ class Item:
 
     path: Path
     name: str
+    spooled: bool = False  # a temporary copy of stdin
 
 
 def _matches(rel: str, patterns: Sequence[str]) -> bool:
@@ -96,7 +97,7 @@ def collect_items(rt: Runtime, paths: Sequence[str], *, recursive: bool = False,
         if raw == "-":
             if name is None:
                 raise UsageError("reading stdin ('-') needs --name NAME")
-            items.append(Item(_spool_stdin(rt), name))
+            items.append(Item(_spool_stdin(rt), name, spooled=True))
             continue
         path = Path(raw)
         if path.is_dir():
@@ -318,5 +319,11 @@ def upload_batch(rt: Runtime, settings: Settings, provider: str, items: Sequence
             return result
 
         outcomes = run_batch(rt, items, one, concurrency=concurrency, on_result=out.add,
-                             describe=lambda item: str(item.path), journal=journal)
+                             describe=lambda item: "stdin" if item.spooled else str(item.path), journal=journal)
+    for outcome in outcomes:
+        if outcome.item.spooled:
+            if outcome.error is None:
+                outcome.item.path.unlink(missing_ok=True)
+            else:
+                rt.info(f"stdin was kept in {outcome.item.path} so that `mediactl resume` can send it")
     batch_exit(outcomes)

@@ -133,27 +133,21 @@ def show(listing_ids: Annotated[list[str], typer.Argument(help="Listing ids.", s
     """
     from mediactl.errors import NotFoundError
     from mediactl.output import ResultWriter, emit_one
-    from mediactl.providers.common import Outcome, batch_exit
+    from mediactl.providers.common import batch_exit, run_batch
 
     rt, _, service = _service()
     if len(listing_ids) == 1:
         emit_one(rt, {**service.get(listing_ids[0]), "provider": PROVIDER}, primary="listingId")
         return
     docs = {doc.get("listingId"): doc for doc in service.fetch(listing_ids)}
-    outcomes = []
+
+    def one(listing_id: str) -> dict:
+        if listing_id not in docs:
+            raise NotFoundError(f"utility page {listing_id} not found", provider=PROVIDER)
+        return {**docs[listing_id], "provider": PROVIDER}
+
     with ResultWriter(rt, COLUMNS, primary="listingId") as out:
-        for listing_id in listing_ids:
-            if listing_id in docs:
-                out.add({**docs[listing_id], "provider": PROVIDER})
-                outcomes.append(Outcome(listing_id, result=docs[listing_id]))
-            else:
-                error = NotFoundError(f"utility page {listing_id} not found", provider=PROVIDER)
-                print(f"error: {listing_id}: {error.message}", file=rt.stderr, flush=True)
-                if rt.machine_output:
-                    body = error.to_json()
-                    body["error"]["item"] = listing_id
-                    out.add(body)
-                outcomes.append(Outcome(listing_id, error=error))
+        outcomes = run_batch(rt, listing_ids, one, concurrency=1, on_result=out.add)
     batch_exit(outcomes)
 
 

@@ -128,7 +128,9 @@ def report_error(ctx: click.Context, exc: MediactlError) -> None:
     print(f"error: {message}", file=rt.stderr, flush=True)
     if exc.hint:
         print(f"hint: {exc.hint}", file=rt.stderr, flush=True)
-    render_error(rt, {**exc.to_json(), "error": {**exc.to_json()["error"], "message": message}})
+    body = exc.to_json()
+    body["error"]["message"] = message
+    render_error(rt, body)
 
 
 app = typer.Typer(
@@ -253,11 +255,12 @@ def completion(
     Examples: mediactl completion bash > ~/.local/share/bash-completion/completions/mediactl  ·
     mediactl completion fish > ~/.config/fish/completions/mediactl.fish
     """
+    from mediactl import runtime
     from mediactl.completions_gen import SHELLS, script
 
     if shell not in SHELLS:
         raise typer.BadParameter(f"must be one of {', '.join(SHELLS)}", param_hint="SHELL")
-    sys.stdout.write(script(shell))
+    runtime.current().stdout.write(script(shell))
 
 
 def main() -> None:

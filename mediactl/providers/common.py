@@ -65,8 +65,9 @@ def guess_type(name: str, path: Path | None = None) -> str:
 
 def display_name(path: Path) -> str:
     """The file's base name as text; undecodable bytes become U+FFFD rather than breaking JSON or HTTP."""
-    name = path.name
-    return name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    from mediactl.output import printable
+
+    return printable(path.name)
 
 
 @dataclass

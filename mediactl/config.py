@@ -149,7 +149,8 @@ def atomic_write_toml(path: Path, data: dict, *, mode: int) -> None:
     payload = tomli_w.dumps(data).encode()
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        os.fchmod(fd, mode)  # mkstemp creates 0600; config.toml may be wider, secrets never are
+        if hasattr(os, "fchmod"):  # POSIX: mkstemp made it 0600; config.toml may be wider, secrets never are
+            os.fchmod(fd, mode)
         with os.fdopen(fd, "wb") as fh:
             fh.write(payload)
             fh.flush()

@@ -197,3 +197,13 @@ def test_concurrent_config_set_loses_nothing(isolated_env):
     assert data["b"]["otherpage"]["community"] == "19"
     assert data["shared"]["ofauth"]["base_url"] == "https://x/a19"
     assert data["shared"]["bitbadges"]["base_url"] == "https://x/b19"
+
+
+def test_set_refuses_values_every_use_would_refuse(cli):
+    run = cli("config", "set", "otherpage.base_url", "http://api.example.com/v1")
+    assert run.code == 2 and "plain http://" in run.stderr
+    assert cli("config", "set", "otherpage.base_url", "http://127.0.0.1:8080/v1").code == 0
+    assert cli("config", "set", "ofauth.max_size", "ten").code == 2
+    assert cli("config", "set", "ofauth.max_size", "1024").code == 0
+    warned = cli("config", "set", "ofauth.ca_bundle", "/nonexistent/ca.pem")
+    assert warned.code == 0 and "not a file" in warned.stderr

@@ -1,5 +1,6 @@
 """`mediactl config`: read and write settings of the active profile."""
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -114,10 +115,28 @@ def set_cmd(
         value = rt.stdin.readline().strip()
     if not value:
         raise typer.BadParameter("must not be empty", param_hint="VALUE")
+    _check_value(rt, setting.name, value)
     store = Settings(rt).store
     store.update(setting.secret, rt.profile, provider, {setting.name: value})
     where = store.credentials_path if setting.secret else store.config_path
     rt.info(f"set {key} in {where} (profile {rt.profile})")
+
+
+def _check_value(rt, name: str, value: str) -> None:
+    """Refuse now what would be refused at every use."""
+    from mediactl.errors import LocalError, UsageError
+
+    if name in ("base_url", "cdn_url"):
+        from mediactl.http import check_url_scheme
+
+        try:
+            check_url_scheme(value, what=name)
+        except LocalError as exc:
+            raise UsageError(exc.message, hint=exc.hint) from None
+    elif name == "max_size" and not (value.isdigit() and int(value) > 0):
+        raise UsageError(f"max_size is a number of bytes (e.g. 104857600), not '{value}'")
+    elif name == "ca_bundle" and not Path(value).expanduser().is_file():
+        rt.warn(f"{value} is not a file (yet); TLS verification will fail until it is")
 
 
 @app.command("unset")

@@ -257,6 +257,7 @@ class ApiClient:
         error_message: Callable[[requests.Response], str] = default_error_message,
         ca_bundle: str | None = None,
         pool_size: int = 10,
+        retry_statuses: frozenset[int] = RETRY_STATUSES,
     ) -> None:
         check_url_scheme(base_url)
         self.rt = rt
@@ -270,6 +271,7 @@ class ApiClient:
         self.ca_bundle = ca_bundle
         self.pool_size = pool_size
         self.retries = max(0, rt.retries)
+        self.retry_statuses = retry_statuses
         self.timeout = rt.timeout
         self._local = threading.local()
 
@@ -438,7 +440,7 @@ class ApiClient:
                 resp.close()
                 continue
 
-            if resp.status_code in RETRY_STATUSES and attempt < self.retries and (
+            if resp.status_code in self.retry_statuses and attempt < self.retries and (
                 idempotent or resp.status_code == 429
             ):
                 wait = retry_after_seconds(resp)

@@ -426,7 +426,9 @@ def presigned_post(
         if name.lower() in S3_FORM_SECRETS:
             redactor.add(value)
     # No provider credentials on this client: the form carries its own authorization.
-    client = ApiClient(rt, provider=provider, base_url=url, redactor=redactor, error_message=_s3_message)
+    # S3 asks for a retry of any 5xx (InternalError included); re-posting the same form is safe.
+    client = ApiClient(rt, provider=provider, base_url=url, redactor=redactor, error_message=_s3_message,
+                       retry_statuses=frozenset({429, 500, 502, 503, 504}))
     boundary = uuid.uuid4().hex  # fixed across attempts, so Content-Type and Content-Length are too
 
     def make_encoder(report: ProgressFn) -> MultipartEncoder:

@@ -152,11 +152,13 @@ def test_5xx_reposts_the_same_form_with_full_bytes(tmp_path):
     def handler(req, i):
         if i == 0:
             return Reply(503, "<Error><Code>SlowDown</Code><Message>Reduce your request rate</Message></Error>")
+        if i == 1:
+            return Reply(500, "<Error><Code>InternalError</Code><Message>We encountered an error</Message></Error>")
         return Reply(204, "", {"ETag": f'"{md5}"'})
 
     with ScriptedServer(handler) as srv:
         result = presigned_post(rt(), srv.url, [("key", "k")], path, filename="a.bin", content_type="x/y")
-    assert len(srv.requests) == 2 and srv.requests[0].body == srv.requests[1].body
+    assert len(srv.requests) == 3 and srv.requests[0].body == srv.requests[2].body
     assert result.status == 204 and result.digests.md5 == md5
 
 

@@ -148,3 +148,17 @@ def test_history_lists_and_filters(cli, sandbox, tmp_path):
     assert cli("history", "--status", "nope").code == 2
     assert cli("history", "--provider", "nope").code == 2
     assert len(json.loads(cli("-o", "json", "history", "--limit", "2").stdout)) == 2
+
+
+def test_two_processes_share_the_journal(sandbox, tmp_path):
+    """The journal is safe across processes: two batches at once, every entry recorded and completed."""
+    for who in ("a", "b"):
+        make_files(tmp_path / who, 15, prefix=who)
+    env = {**os.environ, **sandbox.env, "MEDIACTL_OTHERPAGE_COMMUNITY": "two-procs"}
+    procs = [subprocess.Popen([sys.executable, "-m", "mediactl", "--no-progress", "-q", "otherpage", "upload", "-r",
+                               str(tmp_path / who), "-j", "4"], env=env, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.PIPE, text=True) for who in ("a", "b")]
+    for proc in procs:
+        assert proc.wait(timeout=120) == 0, proc.stderr.read()
+    entries = Journal(tmp_path / "data").list(provider="otherpage", target="two-procs")
+    assert len(entries) == 30 and {e["phase"] for e in entries} == {"completed"}

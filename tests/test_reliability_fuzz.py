@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from mediactl.config import ConfigStore, Settings
 from mediactl.runtime import Runtime
-from mediactl.transfer import Base64JsonBody, json_envelope
+from tests.bodies import stream_base64_json
 
 names = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=60) | st.sampled_from(
     ['a"b.txt', "back\\slash.png", "tab\tnew\nline", "\u2603.gif", "\x00nul"])
@@ -27,14 +27,9 @@ def test_base64_json_body_is_valid_exact_and_decodes(data, name, chunk, read_siz
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "f"
         path.write_bytes(data)
-        prefix, suffix = json_envelope({"attachment": {"filename": name, "updated_at": "2026-01-01T00:00:00+00:00",
-                                                       "content": None}}, ["attachment", "content"])
-        body = Base64JsonBody(path, prefix, suffix, chunk=chunk)
-        declared = body.len
-        out = bytearray()
-        while piece := body.read(read_size):
-            out += piece
-        body.close()
+        out, declared = stream_base64_json(
+            path, {"attachment": {"filename": name, "updated_at": "2026-01-01T00:00:00+00:00", "content": None}},
+            ["attachment", "content"], chunk=chunk, read_size=read_size)
     assert declared == len(out)
     doc = json.loads(bytes(out))
     assert doc["attachment"]["filename"] == name

@@ -19,13 +19,12 @@ from mediactl.output import Progress
 from mediactl.runtime import Runtime
 from mediactl.transfer import (
     B64_CHUNK,
-    Base64JsonBody,
     FileSlice,
-    json_envelope,
     presigned_post,
     put_file,
     send_base64_json,
 )
+from tests.bodies import stream_base64_json
 from tests.httpserver import Reply, ScriptedServer
 
 
@@ -177,14 +176,7 @@ RFC4648 = [(b"", b""), (b"f", b"Zg=="), (b"fo", b"Zm8="), (b"foo", b"Zm9v"), (b"
 
 
 def _stream(path: Path, chunk: int = B64_CHUNK, read_size: int = 8192) -> tuple[bytes, int]:
-    prefix, suffix = json_envelope({"a": {"content": None}}, ["a", "content"])
-    body = Base64JsonBody(path, prefix, suffix, chunk=chunk)
-    declared = body.len
-    out = bytearray()
-    while piece := body.read(read_size):
-        out += piece
-    body.close()
-    return bytes(out), declared
+    return stream_base64_json(path, {"a": {"content": None}}, ["a", "content"], chunk=chunk, read_size=read_size)
 
 
 @pytest.mark.parametrize("raw, encoded", RFC4648)

@@ -85,3 +85,16 @@ def test_completion_and_bare_startup_import_no_heavy_module():
         modules = json.loads(proc.stderr.strip().splitlines()[-1])
         heavy = [m for m in modules if any(m == h or m.startswith(h + ".") for h in HEAVY)]
         assert heavy == [], (argv, env, heavy)
+
+
+def test_man_pages_cover_every_command(tmp_path):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("gen_man", ROOT / "scripts" / "gen_man.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    pages = {p.name for p in module.main(tmp_path)}
+    expected = {"-".join(("mediactl", *path)) + ".1" for path, _ in walk(typer.main.get_command(app))}
+    assert pages == expected
+    upload = (tmp_path / "mediactl-otherpage-upload.1").read_text()
+    assert ".SH OPTIONS" in upload and "presigned S3 form" in upload and "\\-\\-community" in upload

@@ -80,9 +80,9 @@ def test_200_uploads_across_providers_none_lost_none_duplicated(cli, sandbox_fac
     print(f"\nreliability figures: 200 uploads attempted, {completed} completed, {200 - completed} reported failed, "
           f"{sum(faults.values())} faults injected {dict(faults)}, "
           f"lost {sum(f[0] for f in figures.values())}, duplicated {sum(f[1] for f in figures.values())}")
-    assert sum(faults.values()) >= 40
+    assert sum(faults.values()) >= 30  # about 55 expected (20 % of ~270 requests)
     assert figures == {p: (0, 0) for p in figures}, figures
-    assert completed >= 150  # retries recover most of the injected faults
+    assert completed >= 140  # about 165 expected: only creates that hit a 5xx or a drop fail
 
 
 def test_provider_down_past_retry_budget_exits_7_in_time(cli, sandbox_factory):

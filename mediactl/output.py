@@ -278,8 +278,13 @@ class _PlainLine:
         self.last_time = self.started
         self.last_decile = 0
         self.finished = False
+        self._lock = threading.Lock()  # parts of one file may report from several threads
 
     def __call__(self, n: int) -> None:
+        with self._lock:
+            self._advance(n)
+
+    def _advance(self, n: int) -> None:
         self.sent += n
         now = time.monotonic()
         decile = int(self.sent * 10 / self.total) if self.total else 0

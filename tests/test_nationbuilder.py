@@ -76,14 +76,14 @@ def test_ten_mib_upload_decodes_to_identical_bytes(cli, sandbox, tmp_path):
 
 def test_429_is_waited_out_and_body_restreamed(cli, sandbox_factory, tmp_path):
     server = sandbox_factory("--rate-limit", "1")
-    for n in range(2):
+    for n in range(3):
         (tmp_path / f"r{n}.bin").write_bytes(os.urandom(50_000))
-    run = cli("-v", "-o", "json", "nationbuilder", "upload", str(tmp_path / "r0.bin"), str(tmp_path / "r1.bin"),
+    run = cli("-v", "-o", "json", "nationbuilder", "upload", *(str(tmp_path / f"r{n}.bin") for n in range(3)),
               "--page", "rl", "-j", "1")
     assert run.code == 0, run
     assert "< 429" in run.stderr
     state = server.state()["nationbuilder"]["attachments"]
-    for n in range(2):
+    for n in range(3):
         digest = hashlib.sha256((tmp_path / f"r{n}.bin").read_bytes()).hexdigest()
         assert sum(1 for a in state.values() if a["sha256"] == digest) == 1
 

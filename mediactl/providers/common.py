@@ -189,6 +189,7 @@ def run_batch(rt: Runtime, items: Sequence[Any], worker: Callable[[Any], dict], 
                     print(f"hint: {error.hint}", file=rt.stderr, flush=True)
 
     bugs: list[BaseException] = []
+    stopping = threading.Event()  # set on Ctrl-C: workers take no new item
 
     def call(item: Any) -> None:
         try:
@@ -208,7 +209,7 @@ def run_batch(rt: Runtime, items: Sequence[Any], worker: Callable[[Any], dict], 
         finished = threading.Event()
 
         def work() -> None:
-            while True:
+            while not stopping.is_set():
                 try:
                     item = todo.get_nowait()
                 except queue.Empty:
@@ -233,6 +234,7 @@ def run_batch(rt: Runtime, items: Sequence[Any], worker: Callable[[Any], dict], 
             raise bugs[0]
         return outcomes
     except KeyboardInterrupt:
+        stopping.set()
         _interrupted(rt, outcomes, len(items), journal)
         raise
 

@@ -120,11 +120,13 @@ def test_s3_verdicts_match_real_s3(sandbox, s3_server, mutate, expected):
 
 def test_s3_expired_and_too_large_match_real_s3(sandbox_factory, s3_server):
     server = sandbox_factory(apply=False)
-    server.control(form_ttl=1, otherpage_max_size=10)
+    server.control(otherpage_max_size=10)
     url, fields = _sandbox_form(server)
     big = _post(url, fields, data=b"x" * 100)
     s3_url, s3_fields = _seaweed_form(s3_server, "parity/big", max_size=10)
     assert big == _post(s3_url, s3_fields, data=b"x" * 100) == (400, "EntityTooLarge")
+    server.control(form_ttl=1, otherpage_max_size=1 << 20)
+    url, fields = _sandbox_form(server)
     s3_url, s3_fields = _seaweed_form(s3_server, "parity/exp", ttl=1)
     time.sleep(2.1)
     ours, theirs = _post(url, fields), _post(s3_url, s3_fields)

@@ -322,15 +322,14 @@ class ApiClient:
             if body_desc:
                 print(f">   {body_desc}", file=self.rt.stderr, flush=True)
 
-    def _log_response(self, resp: requests.Response, elapsed: float, stream: bool) -> None:
+    def _log_response(self, resp: requests.Response, elapsed: float) -> None:
         if self.rt.verbose >= 1:
             print(f"< {resp.status_code} {resp.reason or ''} ({elapsed * 1000:.0f} ms)".rstrip(),
                   file=self.rt.stderr, flush=True)
         if self.rt.verbose >= 2:
             for k, v in self.redactor.headers(resp.headers).items():
                 print(f"<   {k}: {v}", file=self.rt.stderr)
-            if not stream:
-                print(f"<   {self.redactor.body(resp.content)}", file=self.rt.stderr, flush=True)
+            print(f"<   {self.redactor.body(resp.content)}", file=self.rt.stderr, flush=True)
 
     def _backoff(self, attempt: int) -> float:
         return random.uniform(0, min(BACKOFF_CAP, BACKOFF_BASE * (2 ** attempt)))
@@ -355,7 +354,6 @@ class ApiClient:
         ok: Iterable[int] = (200, 201, 202, 204),
         send_auth: bool = True,
         auth: Mapping[str, str] | None = None,
-        stream: bool = False,
         timeout: float | None = None,
     ) -> requests.Response:
         """Send one logical request (with retries and redirects); raise a MediactlError unless ok.
@@ -404,7 +402,7 @@ class ApiClient:
             try:
                 resp = self.session.request(
                     method, url, data=data, headers=req_headers, timeout=timeouts,
-                    allow_redirects=False, stream=stream,
+                    allow_redirects=False,
                 )
             except requests.RequestException as exc:
                 if isinstance(exc, requests.exceptions.SSLError):
@@ -422,7 +420,7 @@ class ApiClient:
                 close = getattr(data, "close", None)
                 if callable(close):
                     close()
-            self._log_response(resp, time.monotonic() - started, stream)
+            self._log_response(resp, time.monotonic() - started)
 
             if resp.status_code in REDIRECT_STATUSES and "Location" in resp.headers:
                 redirects += 1

@@ -22,9 +22,6 @@ class Provider:
     title: str
     settings: tuple[Setting, ...]
 
-    def setting(self, name: str) -> Setting | None:
-        return next((s for s in self.settings if s.name == name), None)
-
     @property
     def secrets(self) -> tuple[Setting, ...]:
         return tuple(s for s in self.settings if s.secret)

@@ -62,11 +62,10 @@ class Journal:
         self._in_flight: set[str] = set()
         self._flight_lock = threading.Lock()
         data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-        with self._conn() as conn:
-            conn.executescript(_SCHEMA)
+        self._db().executescript(_SCHEMA)
 
-    @contextlib.contextmanager
-    def _conn(self):
+    def _db(self) -> sqlite3.Connection:
+        """This thread's connection (sqlite3 connections are not shared between threads)."""
         conn = getattr(self._local, "conn", None)
         if conn is None:
             new = not self.path.exists()
@@ -76,9 +75,8 @@ class Journal:
             conn.row_factory = sqlite3.Row
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
-            conn.execute("PRAGMA busy_timeout=30000")
             self._local.conn = conn
-        yield conn
+        return conn
 
     # -- writes ---------------------------------------------------------------------------------------
 
@@ -86,18 +84,15 @@ class Journal:
               size: int | None = None, mtime_ns: int | None = None, sha256: str | None = None,
               entry: str | None = None) -> str:
         """Record an upload about to begin (or, given `entry`, one registered earlier); returns its id."""
-        if entry is not None:
-            fields = {k: v for k, v in (("size", size), ("mtime_ns", mtime_ns), ("sha256", sha256), ("name", name))
-                      if v is not None}
-            self.update(entry, **fields)
-            with self._flight_lock:
-                self._in_flight.add(entry)
-            return entry
-        entry_id = self.register(provider=provider, profile=profile, target=target, path=path, name=name,
-                                 size=size, mtime_ns=mtime_ns, sha256=sha256)
+        if entry is None:
+            entry = self.register(provider=provider, profile=profile, target=target, path=path, name=name,
+                                  size=size, mtime_ns=mtime_ns, sha256=sha256)
+        else:
+            self.update(entry, **{k: v for k, v in (("size", size), ("mtime_ns", mtime_ns), ("sha256", sha256),
+                                                    ("name", name)) if v is not None})
         with self._flight_lock:
-            self._in_flight.add(entry_id)
-        return entry_id
+            self._in_flight.add(entry)
+        return entry
 
     def register(self, *, provider: str, profile: str, target: str, path: Path | str, name: str | None = None,
                  size: int | None = None, mtime_ns: int | None = None, sha256: str | None = None) -> str:
@@ -105,12 +100,11 @@ class Journal:
         batch can be resumed in full)."""
         entry_id = uuid.uuid4().hex[:12]
         now = _now()
-        with self._conn() as conn:
-            conn.execute(
-                "INSERT INTO uploads (id, provider, profile, target, path, name, size, mtime_ns, sha256, phase,"
-                " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?)",
-                (entry_id, provider, profile, target, _stored_path(path), name, size, mtime_ns, sha256, now, now),
-            )
+        self._db().execute(
+            "INSERT INTO uploads (id, provider, profile, target, path, name, size, mtime_ns, sha256, phase,"
+            " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?)",
+            (entry_id, provider, profile, target, _stored_path(path), name, size, mtime_ns, sha256, now, now),
+        )
         return entry_id
 
     def update(self, entry_id: str, **fields: Any) -> None:
@@ -125,15 +119,13 @@ class Journal:
                 fields[key] = json.dumps(fields[key])
         fields["updated_at"] = _now()
         sets = ", ".join(f"{k} = ?" for k in fields)
-        with self._conn() as conn:
-            conn.execute(f"UPDATE uploads SET {sets} WHERE id = ?", (*fields.values(), entry_id))
+        self._db().execute(f"UPDATE uploads SET {sets} WHERE id = ?", (*fields.values(), entry_id))
         if fields.get("phase") in ("completed", "failed", "interrupted", "sent"):
             with self._flight_lock:
                 self._in_flight.discard(entry_id)
 
     def delete(self, entry_id: str) -> None:
-        with self._conn() as conn:
-            conn.execute("DELETE FROM uploads WHERE id = ?", (entry_id,))
+        self._db().execute("DELETE FROM uploads WHERE id = ?", (entry_id,))
         self.drop_stash(entry_id)
 
     def interrupt_in_flight(self) -> int:
@@ -183,17 +175,15 @@ class Journal:
 
     def get(self, provider: str, key: str) -> dict | None:
         """An entry by journal id or by the provider's remote id (newest first)."""
-        with self._conn() as conn:
-            row = conn.execute(
-                "SELECT * FROM uploads WHERE provider = ? AND (id = ? OR remote_id = ?) "
-                "ORDER BY created_at DESC, rowid DESC LIMIT 1", (provider, key, key)).fetchone()
+        row = self._db().execute(
+            "SELECT * FROM uploads WHERE provider = ? AND (id = ? OR remote_id = ?) "
+            "ORDER BY created_at DESC, rowid DESC LIMIT 1", (provider, key, key)).fetchone()
         return _row(row)
 
     def completed_with(self, provider: str, target: str, sha256: str) -> dict | None:
-        with self._conn() as conn:
-            row = conn.execute(
-                "SELECT * FROM uploads WHERE provider = ? AND target = ? AND sha256 = ? AND phase = 'completed' "
-                "ORDER BY rowid DESC LIMIT 1", (provider, target, sha256)).fetchone()
+        row = self._db().execute(
+            "SELECT * FROM uploads WHERE provider = ? AND target = ? AND sha256 = ? AND phase = 'completed' "
+            "ORDER BY rowid DESC LIMIT 1", (provider, target, sha256)).fetchone()
         return _row(row)
 
     def list(self, provider: str | None = None, phase: str | None = None, target: str | None = None,
@@ -214,8 +204,7 @@ class Journal:
         if limit:
             sql += " LIMIT ?"
             args.append(limit)
-        with self._conn() as conn:
-            rows = conn.execute(sql, args).fetchall()
+        rows = self._db().execute(sql, args).fetchall()
         return [_row(r) for r in rows]
 
 

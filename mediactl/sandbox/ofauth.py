@@ -63,7 +63,7 @@ def handlers(sandbox) -> dict:
                 return err_code(400, "Missing x-connection-id header", "CONNECTION_REQUIRED",
                                 {"header": "x-connection-id"})
             if conn != sandbox.creds["ofauth_connection_id"]:
-                return err_message(403, "Connection not found or not active", "CONNECTION_NOT_FOUND")
+                return err_message(401, "Connection not found or not active", "CONNECTION_NOT_FOUND")
             return fn(sandbox, req, **kw)
         return run
 

@@ -124,7 +124,7 @@ class ConfigStore:
         """Set (or with None, remove) settings of one profile/provider in one atomic write."""
         path = self._path(secret)
         self.directory.mkdir(parents=True, exist_ok=True)
-        with _file_lock(self.directory / ".lock"):
+        with file_lock(self.directory / ".lock"):
             data = load_toml(path)  # re-read under the lock: another process may have written
             section = data.setdefault(profile, {}).setdefault(provider, {})
             for key, value in changes.items():
@@ -163,7 +163,7 @@ def atomic_write_toml(path: Path, data: dict, *, mode: int) -> None:
 
 
 @contextlib.contextmanager
-def _file_lock(path: Path):
+def file_lock(path: Path):
     try:
         import fcntl
     except ImportError:  # pragma: no cover - Windows: no advisory lock, writes stay atomic

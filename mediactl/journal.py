@@ -18,6 +18,7 @@ import json
 import os
 import sqlite3
 import threading
+import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -62,7 +63,12 @@ class Journal:
         self._in_flight: set[str] = set()
         self._flight_lock = threading.Lock()
         data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-        self._db().executescript(_SCHEMA)
+        # Switching a new database to WAL and creating the schema can fail at once with "database is
+        # locked" when two processes start together (SQLite's busy handler does not cover it): serialize.
+        from mediactl.config import file_lock
+
+        with file_lock(data_dir / ".journal.lock"):
+            self._db().executescript(_SCHEMA)
 
     def _db(self) -> sqlite3.Connection:
         """This thread's connection (sqlite3 connections are not shared between threads)."""
@@ -77,6 +83,20 @@ class Journal:
             conn.execute("PRAGMA synchronous=NORMAL")
             self._local.conn = conn
         return conn
+
+    def _execute(self, sql: str, args: tuple | list = ()) -> sqlite3.Cursor:
+        """Run one statement; retry the "database is locked" that SQLite reports without waiting in a few
+        WAL cases (a snapshot gone stale under another process's write), for up to ~10 s."""
+        delay = 0.01
+        for _ in range(40):
+            try:
+                return self._db().execute(sql, args)
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) and "busy" not in str(exc):
+                    raise
+                time.sleep(delay)
+                delay = min(delay * 2, 0.5)
+        return self._db().execute(sql, args)
 
     # -- writes ---------------------------------------------------------------------------------------
 
@@ -100,7 +120,7 @@ class Journal:
         batch can be resumed in full)."""
         entry_id = uuid.uuid4().hex[:12]
         now = _now()
-        self._db().execute(
+        self._execute(
             "INSERT INTO uploads (id, provider, profile, target, path, name, size, mtime_ns, sha256, phase,"
             " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?)",
             (entry_id, provider, profile, target, _stored_path(path), name, size, mtime_ns, sha256, now, now),
@@ -119,13 +139,13 @@ class Journal:
                 fields[key] = json.dumps(fields[key])
         fields["updated_at"] = _now()
         sets = ", ".join(f"{k} = ?" for k in fields)
-        self._db().execute(f"UPDATE uploads SET {sets} WHERE id = ?", (*fields.values(), entry_id))
+        self._execute(f"UPDATE uploads SET {sets} WHERE id = ?", (*fields.values(), entry_id))
         if fields.get("phase") in ("completed", "failed", "interrupted", "sent"):
             with self._flight_lock:
                 self._in_flight.discard(entry_id)
 
     def delete(self, entry_id: str) -> None:
-        self._db().execute("DELETE FROM uploads WHERE id = ?", (entry_id,))
+        self._execute("DELETE FROM uploads WHERE id = ?", (entry_id,))
         self.drop_stash(entry_id)
 
     def interrupt_in_flight(self) -> int:
@@ -175,13 +195,13 @@ class Journal:
 
     def get(self, provider: str, key: str) -> dict | None:
         """An entry by journal id or by the provider's remote id (newest first)."""
-        row = self._db().execute(
+        row = self._execute(
             "SELECT * FROM uploads WHERE provider = ? AND (id = ? OR remote_id = ?) "
             "ORDER BY created_at DESC, rowid DESC LIMIT 1", (provider, key, key)).fetchone()
         return _row(row)
 
     def completed_with(self, provider: str, target: str, sha256: str) -> dict | None:
-        row = self._db().execute(
+        row = self._execute(
             "SELECT * FROM uploads WHERE provider = ? AND target = ? AND sha256 = ? AND phase = 'completed' "
             "ORDER BY rowid DESC LIMIT 1", (provider, target, sha256)).fetchone()
         return _row(row)
@@ -204,7 +224,7 @@ class Journal:
         if limit:
             sql += " LIMIT ?"
             args.append(limit)
-        rows = self._db().execute(sql, args).fetchall()
+        rows = self._execute(sql, args).fetchall()
         return [_row(r) for r in rows]
 
 

@@ -78,10 +78,11 @@ def test_complete_unknown_id_is_exit_5(cli, sandbox):
     assert run.code == 5 and "not_found" in run.stderr and "requestId" in run.stderr
 
 
-def test_skip_existing_asks_the_vault(cli, sandbox, tmp_path):
+def test_skip_existing_asks_the_vault(cli, sandbox, tmp_path, monkeypatch):
     path, _ = png(tmp_path, "dup.png", 1500)
     first = json.loads(cli("-o", "json", "ofauth", "upload", str(path)).stdout)[0]
     before = len(sandbox.state()["ofauth"]["uploads"])
+    monkeypatch.setenv("MEDIACTL_DATA_DIR", str(tmp_path / "other-journal"))  # only the vault knows the file
     run = cli("-o", "json", "ofauth", "upload", str(path), "--skip-existing")
     assert run.code == 0, run
     [second] = json.loads(run.stdout)

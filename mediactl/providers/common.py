@@ -278,13 +278,14 @@ def confirm_delete(rt: Runtime, what: str) -> None:
 
 def upload_batch(rt: Runtime, settings: Settings, provider: str, items: Sequence[Item], *, target: str,
                  journal, upload: Callable[..., dict], columns, concurrency: int,
-                 skip_existing: bool = False, precheck: Callable[[Item, int], dict | None] | None = None,
+                 skip_existing: bool = False, precheck: Callable[..., dict | None] | None = None,
                  primary: str = "url") -> None:
     """The shared shape of every provider's `upload`: size checks, --skip-existing against the journal,
     progress, results streamed to the output as they finish, and the batch exit code.
 
-    `upload(item, size=..., sha256=..., progress=...)` does one file; `precheck(item, size)` may answer
-    for a file without uploading it (e.g. a provider-side dedupe check).
+    `upload(item, size=..., sha256=..., progress=...)` does one file; with --skip-existing,
+    `precheck(item, size, digests)` may answer for a file without uploading it (e.g. a provider-side
+    dedupe check), given the hashes already computed for the journal check.
     """
     from mediactl.output import Progress, ResultWriter
     from mediactl.transfer import file_digests, local_info
@@ -305,12 +306,13 @@ def upload_batch(rt: Runtime, settings: Settings, provider: str, items: Sequence
             sha = None
             answered = None
             if skip_existing:
-                sha = file_digests(item.path).sha256
+                digests = file_digests(item.path)  # one read serves the journal and the provider check
+                sha = digests.sha256
                 earlier = journal.completed_with(provider, target, sha)
                 if earlier is not None:
                     answered = {**earlier["result"], "local": local_info(item.path, size, sha), "skipped": True}
-            if answered is None and precheck is not None:
-                answered = precheck(item, size)
+                elif precheck is not None:
+                    answered = precheck(item, size, digests)
             if answered is not None:
                 if entry:
                     journal.delete(entry)

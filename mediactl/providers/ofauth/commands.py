@@ -57,7 +57,7 @@ def upload(
     Examples: mediactl ofauth upload clip.mp4  ·  mediactl ofauth upload big.mov --no-complete -q
     """
     from mediactl.providers.common import collect_items, guess_type, upload_batch
-    from mediactl.transfer import file_digests, local_info
+    from mediactl.transfer import local_info
 
     rt, settings, service = _service()
     items = collect_items(rt, files, recursive=recursive, include=include, exclude=exclude, name=name)
@@ -66,8 +66,7 @@ def upload(
         return service.upload(item.path, item.name, content_type=guess_type(item.name, item.path),
                               complete=not no_complete, part_concurrency=part_concurrency, **kw)
 
-    def already_in_vault(item, size):
-        digests = file_digests(item.path)
+    def already_in_vault(item, size, digests):
         found = service.check(digests.md5, size)
         if found.get("exists"):
             return {"mediaUploadId": None, "media": found.get("media"),
@@ -76,7 +75,7 @@ def upload(
 
     upload_batch(rt, settings, PROVIDER, items, target=service.target, journal=service.journal, upload=one,
                  columns=UPLOAD_COLUMNS, concurrency=concurrency, skip_existing=skip_existing,
-                 precheck=already_in_vault if skip_existing else None, primary="mediaUploadId")
+                 precheck=already_in_vault, primary="mediaUploadId")
 
 
 @app.command("complete")

@@ -55,7 +55,6 @@ class Options:
     otherpage_max_size: int = 512 * 1024 * 1024
     form_ttl: int = 3600  # seconds a presigned form stays valid
     page_size: int = 10  # BitBadges search page size
-    credentials: dict[str, str] | None = None
     s3_fail_next: int = 0  # the next N S3 POSTs answer 503 (to exercise `otherpage complete`)
     fail_paths: dict[str, int] = field(default_factory=dict)  # path substring -> next N requests get 503
     # Sign Other Page forms for a real S3 instead of the sandbox's own endpoint:
@@ -142,7 +141,7 @@ class Sandbox:
         self.state = State(self.options.data_dir)
         with self.state.lock:
             if self.state.data.get("credentials") is None:
-                self.state.data["credentials"] = self.options.credentials or new_credentials()
+                self.state.data["credentials"] = new_credentials()
                 self.state.save()
         self.creds: dict[str, str] = self.state.data["credentials"]
         self.base_url = ""  # set once the server knows its port

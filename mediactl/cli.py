@@ -30,7 +30,8 @@ class MediactlGroup(TyperGroup):
         return super().parse_args(ctx, hoist_global_options(args))
 
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return [*SUBAPPS, *(name for name in super().list_commands(ctx) if name not in SUBAPPS)]
+        lazy = subapps()
+        return [*lazy, *(name for name in super().list_commands(ctx) if name not in lazy)]
 
     def shell_complete(self, ctx: click.Context, incomplete: str):
         """Complete the verb-group names without importing any of them."""
@@ -48,9 +49,10 @@ class MediactlGroup(TyperGroup):
             self._listing = False
 
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
-        if getattr(self, "_listing", False) and name in GROUP_HELP and name not in self.commands:
-            return click.Group(name, help=GROUP_HELP[name])
-        if name in SUBAPPS and name not in self.commands:
+        help_text = group_help(name)
+        if getattr(self, "_listing", False) and help_text and name not in self.commands:
+            return click.Group(name, help=help_text)
+        if name in subapps() and name not in self.commands:
             self.add_command(_load_subapp(name), name)
         return super().get_command(ctx, name)
 
@@ -218,33 +220,42 @@ def root(
 
 # The verb groups, loaded only when asked for: completing `mediactl oth<TAB>` or running one provider's
 # verb imports that group's module alone (start-up and completion speed, see bench/startup.py).
-SUBAPPS = {
-    "otherpage": "mediactl.providers.otherpage.commands",
-    "nationbuilder": "mediactl.providers.nationbuilder.commands",
-    "ofauth": "mediactl.providers.ofauth.commands",
-    "bitbadges": "mediactl.providers.bitbadges.commands",
-    "config": "mediactl.commands.config_cmd",
-    "auth": "mediactl.commands.auth_cmd",
-    "sandbox": "mediactl.commands.sandbox_cmd",
-    # single commands: module:function
+# Providers' groups come from the registry; these are the built-in ones ("module:app" is a Typer app,
+# "module:function" a single command).
+BUILTIN_SUBAPPS = {
+    "config": "mediactl.commands.config_cmd:app",
+    "auth": "mediactl.commands.auth_cmd:app",
+    "sandbox": "mediactl.commands.sandbox_cmd:app",
     "history": "mediactl.commands.journal_cmd:history",
     "resume": "mediactl.commands.journal_cmd:resume",
     "completion": "mediactl.cli:completion",
 }
 
 
-def _load_subapp(name: str) -> click.Command:
-    import importlib
+def subapps() -> dict[str, str]:
+    """Every lazily loaded verb group or command: the registered providers first, then the built-ins."""
+    from mediactl.registry import PROVIDERS
 
-    module_name, _, function = SUBAPPS[name].partition(":")
-    module = importlib.import_module(module_name)
-    if function:
-        single = typer.Typer(add_completion=False)
-        single.command(name)(getattr(module, function))
-        return typer.main.get_command(single)
-    command = typer.main.get_command(module.app)
-    command.name = name
-    return command
+    return {**{name: spec.commands for name, spec in PROVIDERS.items()}, **BUILTIN_SUBAPPS}
+
+
+def group_help(name: str) -> str | None:
+    from mediactl.registry import PROVIDERS
+
+    return PROVIDERS[name].help if name in PROVIDERS else GROUP_HELP.get(name)
+
+
+def _load_subapp(name: str) -> click.Command:
+    from mediactl.spec import load
+
+    target = load(subapps()[name])
+    if isinstance(target, typer.Typer):
+        command = typer.main.get_command(target)
+        command.name = name
+        return command
+    single = typer.Typer(add_completion=False)
+    single.command(name)(target)
+    return typer.main.get_command(single)
 
 
 def completion(

@@ -20,8 +20,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mediactl.errors import LocalError, UsageError
-from mediactl.providers import PROVIDERS, Setting, all_settings, find_setting
+from mediactl.registry import PROVIDERS, all_settings, find_setting
 from mediactl.runtime import Runtime
+from mediactl.spec import Setting
 
 CONFIG_FILE = "config.toml"
 CREDENTIALS_FILE = "credentials.toml"

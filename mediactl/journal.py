@@ -25,29 +25,6 @@ from typing import Any
 
 PHASES = ("pending", "created", "sent", "completed", "failed", "interrupted")
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS uploads (
-    id          TEXT PRIMARY KEY,
-    provider    TEXT NOT NULL,
-    profile     TEXT NOT NULL,
-    target      TEXT NOT NULL,
-    path        TEXT NOT NULL,
-    name        TEXT,
-    size        INTEGER,
-    mtime_ns    INTEGER,
-    sha256      TEXT,
-    phase       TEXT NOT NULL,
-    remote_id   TEXT,
-    url         TEXT,
-    resume      TEXT,
-    result      TEXT,
-    error       TEXT,
-    created_at  TEXT NOT NULL,
-    updated_at  TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS uploads_remote ON uploads (provider, remote_id);
-CREATE INDEX IF NOT EXISTS uploads_dedupe ON uploads (provider, target, sha256, phase);
-"""
 
 
 def _now() -> str:
@@ -66,9 +43,10 @@ class Journal:
         # Switching a new database to WAL and creating the schema can fail at once with "database is
         # locked" when two processes start together (SQLite's busy handler does not cover it): serialize.
         from mediactl.config import file_lock
+        from mediactl.journal_migrations import migrate
 
         with file_lock(data_dir / ".journal.lock"):
-            self._db().executescript(_SCHEMA)
+            migrate(self._db(), self.path)
 
     def _db(self) -> sqlite3.Connection:
         """This thread's connection (sqlite3 connections are not shared between threads)."""
@@ -128,7 +106,8 @@ class Journal:
         return entry_id
 
     def update(self, entry_id: str, **fields: Any) -> None:
-        allowed = {"phase", "remote_id", "url", "resume", "result", "error", "sha256", "size", "mtime_ns", "name"}
+        allowed = {"phase", "remote_id", "url", "resume", "result", "error", "sha256", "size", "mtime_ns", "name",
+                   "note"}
         unknown = set(fields) - allowed
         if unknown:
             raise ValueError(f"unknown journal fields {unknown}")
@@ -155,20 +134,6 @@ class Journal:
         for entry_id in entries:
             self.update(entry_id, phase="interrupted", error="interrupted (Ctrl-C)")
         return len(entries)
-
-    @contextlib.contextmanager
-    def recording(self, entry_id: str):
-        """Mark the entry failed (with the error) or interrupted if the block raises."""
-        from mediactl.errors import MediactlError
-
-        try:
-            yield
-        except MediactlError as exc:
-            self.update(entry_id, phase="failed", error=exc.message)
-            raise
-        except KeyboardInterrupt:
-            self.update(entry_id, phase="interrupted", error="interrupted")
-            raise
 
     # -- the presigned form stash (0600, outside the database) -------------------------------------------
 

@@ -12,8 +12,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-OUTPUT_MODES = ("table", "json", "jsonl", "plain")
-
 
 def _env_flag(name: str) -> bool:
     return os.environ.get(name, "").strip().lower() not in ("", "0", "false", "no", "off")
@@ -39,6 +37,7 @@ class Runtime:
     retries: int = 5
     color: bool | None = None
     redactor: Any = None  # set by the first provider client, so the error boundary redacts with it
+    factory: Any = None  # the run's services.Factory, made on first use
 
     def __post_init__(self) -> None:
         if self.stdout_isatty is None:

@@ -7,7 +7,7 @@ import typer
 from mediactl import runtime
 from mediactl.errors import UsageError
 from mediactl.helptexts import GROUP_HELP
-from mediactl.providers import PROVIDERS
+from mediactl.registry import PROVIDERS
 
 app = typer.Typer(
     add_completion=False, help=GROUP_HELP["auth"], no_args_is_help=True)

@@ -7,7 +7,7 @@ import typer
 
 from mediactl import runtime
 from mediactl.helptexts import GROUP_HELP
-from mediactl.providers import PROVIDERS, all_settings, setting_keys
+from mediactl.registry import PROVIDERS, all_settings, setting_keys
 
 app = typer.Typer(
     add_completion=False,

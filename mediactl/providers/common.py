@@ -1,5 +1,5 @@
-"""What every provider's commands share: building the HTTP client from settings, picking the files of a
-batch, running a batch concurrently, and the exit code of a batch."""
+"""What every provider's commands share: picking the files of a batch, running a batch concurrently, and
+the exit code of a batch."""
 
 from __future__ import annotations
 
@@ -21,22 +21,6 @@ import typer
 from mediactl.config import Settings
 from mediactl.errors import ExitCode, LocalError, MediactlError, UsageError
 from mediactl.runtime import Runtime
-
-
-def make_client(rt: Runtime, provider: str, settings: Settings, *, base_url: str, auth_headers: dict[str, str],
-                api_root: str = "", error_message=None, pool_size: int = 10):
-    """The provider's ApiClient, with every configured secret registered for redaction."""
-    from mediactl.http import ApiClient, Redactor, default_error_message
-
-    redactor = getattr(rt, "redactor", None)
-    if redactor is None:
-        redactor = Redactor(settings.secret_values())
-        rt.redactor = redactor  # the error boundary redacts messages with it too
-    return ApiClient(
-        rt, provider=provider, base_url=base_url, auth_headers=auth_headers, api_root=api_root,
-        redactor=redactor, error_message=error_message or default_error_message,
-        ca_bundle=settings.value(provider, "ca_bundle"), pool_size=pool_size,
-    )
 
 
 def guess_type(name: str, path: Path | None = None) -> str:

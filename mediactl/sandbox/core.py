@@ -29,12 +29,13 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from werkzeug.routing import Map, Rule, Submount
 from werkzeug.wrappers import Request, Response
 
-PREFIXES = {
-    "otherpage": "/otherpage/v1",
-    "nationbuilder": "/nationbuilder/api/v1",
-    "ofauth": "/ofauth",
-    "bitbadges": "/bitbadges/api/v0",
-}
+
+def emulators() -> dict:
+    """Each registered provider's emulator module (its spec's `emulator`), by provider name."""
+    from mediactl.registry import PROVIDERS
+    from mediactl.spec import load
+
+    return {name: load(spec.emulator) for name, spec in PROVIDERS.items()}
 
 
 @dataclass
@@ -70,29 +71,19 @@ class DropConnection(Exception):
     """Raised by the fault layer: close the socket without an answer."""
 
 
-def new_credentials() -> dict[str, str]:
-    def tok(prefix: str) -> str:
-        return f"{prefix}_{secrets.token_urlsafe(18)}"
-
-    return {
-        "otherpage_api_key": tok("op"),
-        "nationbuilder_access_token": tok("nb"),
-        "ofauth_api_key": tok("ofk"),
-        "ofauth_connection_id": tok("conn"),
-        "bitbadges_api_key": tok("bbk"),
-        "bitbadges_access_token": tok("bbat"),
-        "bitbadges_refresh_token": tok("bbrt"),
-        "bitbadges_client_id": tok("bbcid"),
-        "bitbadges_client_secret": tok("bbcs"),
-        "s3_access_key": "AKIA" + secrets.token_hex(8).upper(),
-        "s3_secret_key": secrets.token_urlsafe(30),
-    }
+def new_credentials(modules: dict) -> dict[str, str]:
+    """Random credentials for every emulator's CREDENTIALS, keyed `<provider>_<setting>`, and the S3 keys."""
+    creds = {f"{name}_{setting}": f"{prefix}_{secrets.token_urlsafe(18)}"
+             for name, module in modules.items() for setting, prefix in module.CREDENTIALS.items()}
+    creds["s3_access_key"] = "AKIA" + secrets.token_hex(8).upper()
+    creds["s3_secret_key"] = secrets.token_urlsafe(30)
+    return creds
 
 
 class State:
     """All emulator records, guarded by one lock; saved after each change when there is a data dir."""
 
-    def __init__(self, data_dir: Path | None) -> None:
+    def __init__(self, data_dir: Path | None, modules: dict) -> None:
         self.lock = threading.RLock()
         self.data_dir = data_dir
         if data_dir is None:
@@ -102,13 +93,8 @@ class State:
             data_dir.mkdir(parents=True, exist_ok=True)
             self.blob_dir = data_dir / "blobs"
         self.blob_dir.mkdir(parents=True, exist_ok=True)
-        self.data: dict[str, Any] = {
-            "credentials": None,
-            "otherpage": {"files": {}, "objects": {}},
-            "nationbuilder": {"sites": {}, "attachments": {}, "next_id": 1},
-            "ofauth": {"uploads": {}, "media": {}, "next_id": 1000},
-            "bitbadges": {"pages": {}, "order": [], "credits": None, "expired_tokens": []},
-        }
+        self.data: dict[str, Any] = {"credentials": None}
+        self.data.update({name: module.initial_state() for name, module in modules.items()})
         if data_dir is not None and (data_dir / "state.json").exists():
             self.data.update(json.loads((data_dir / "state.json").read_text()))
 
@@ -135,13 +121,14 @@ class Sandbox:
     """The WSGI application."""
 
     def __init__(self, options: Options | None = None) -> None:
-        from mediactl.sandbox import bitbadges, nationbuilder, ofauth, otherpage, s3
+        from mediactl.sandbox import s3
 
+        self.modules = emulators()
         self.options = options or Options()
-        self.state = State(self.options.data_dir)
+        self.state = State(self.options.data_dir, self.modules)
         with self.state.lock:
             if self.state.data.get("credentials") is None:
-                self.state.data["credentials"] = new_credentials()
+                self.state.data["credentials"] = new_credentials(self.modules)
                 self.state.save()
         self.creds: dict[str, str] = self.state.data["credentials"]
         self.base_url = ""  # set once the server knows its port
@@ -150,12 +137,10 @@ class Sandbox:
         self._rng_lock = threading.Lock()
         self._rate_times: list[float] = []
         self.fault_log: list[str] = []
-        self.modules = {"otherpage": otherpage, "nationbuilder": nationbuilder, "ofauth": ofauth,
-                        "bitbadges": bitbadges}
         rules = [Rule("/_sandbox/state", endpoint="state"), Rule("/_sandbox/health", endpoint="health"),
                  Rule("/_sandbox/control", endpoint="control", methods=["POST"])]
-        for name, module in self.modules.items():
-            rules.append(Submount(PREFIXES[name], module.rules()))
+        for module in self.modules.values():
+            rules.append(Submount(module.PREFIX, module.rules()))
             rules.extend(getattr(module, "extra_rules", list)())
         rules.extend(s3.rules())
         self.url_map = Map(rules, strict_slashes=False, merge_slashes=False)
@@ -171,26 +156,13 @@ class Sandbox:
 
     def env_settings(self) -> dict[str, str]:
         """The MEDIACTL_* settings that point mediactl at this sandbox."""
-        c = self.creds
-        return {
-            "MEDIACTL_OTHERPAGE_BASE_URL": self.url(PREFIXES["otherpage"]),
-            "MEDIACTL_OTHERPAGE_API_KEY": c["otherpage_api_key"],
-            "MEDIACTL_OTHERPAGE_COMMUNITY": "sandbox-community",
-            "MEDIACTL_OTHERPAGE_CDN_URL": self.url("/cdn"),
-            "MEDIACTL_NATIONBUILDER_BASE_URL": self.url(PREFIXES["nationbuilder"]),
-            "MEDIACTL_NATIONBUILDER_ACCESS_TOKEN": c["nationbuilder_access_token"],
-            "MEDIACTL_NATIONBUILDER_NATION": "sandbox",
-            "MEDIACTL_NATIONBUILDER_SITE": "sandbox",
-            "MEDIACTL_OFAUTH_BASE_URL": self.url(PREFIXES["ofauth"]),
-            "MEDIACTL_OFAUTH_API_KEY": c["ofauth_api_key"],
-            "MEDIACTL_OFAUTH_CONNECTION_ID": c["ofauth_connection_id"],
-            "MEDIACTL_BITBADGES_BASE_URL": self.url(PREFIXES["bitbadges"]),
-            "MEDIACTL_BITBADGES_API_KEY": c["bitbadges_api_key"],
-            "MEDIACTL_BITBADGES_ACCESS_TOKEN": c["bitbadges_access_token"],
-            "MEDIACTL_BITBADGES_REFRESH_TOKEN": c["bitbadges_refresh_token"],
-            "MEDIACTL_BITBADGES_CLIENT_ID": c["bitbadges_client_id"],
-            "MEDIACTL_BITBADGES_CLIENT_SECRET": c["bitbadges_client_secret"],
-        }
+        settings: dict[str, str] = {}
+        for name, module in self.modules.items():
+            values = {"base_url": self.url(module.PREFIX)}
+            values.update({setting: self.creds[f"{name}_{setting}"] for setting in module.CREDENTIALS})
+            values.update(module.exports(self))
+            settings.update({f"MEDIACTL_{name.upper()}_{key.upper()}": value for key, value in values.items()})
+        return settings
 
     def new_id(self) -> str:
         return str(uuid.uuid4())
@@ -282,9 +254,9 @@ class Sandbox:
         return self.handlers[endpoint](request, **args)
 
     def not_found(self, request: Request) -> Response:
-        for name, prefix in PREFIXES.items():
-            if request.path.startswith(prefix):
-                return self.modules[name].not_found()
+        for module in self.modules.values():
+            if request.path.startswith(module.PREFIX):
+                return module.not_found()
         return json_response({"message": "Not Found"}, 404)
 
     # -- test helpers --------------------------------------------------------------------------------------
@@ -296,14 +268,14 @@ class Sandbox:
             return json_response(data)
 
     def _control(self, request: Request) -> Response:
-        """Change behaviour at run time (tests): {"bitbadges_credits": 0}, {"expire_bitbadges_token": true},
-        {"faults": {...}}, {"form_ttl": 1}, {"ofauth_part_size": 1024}."""
+        """Change behaviour at run time (tests): {"faults": {...}}, {"form_ttl": 1}, {"ofauth_part_size": 1024},
+        and each emulator's own controls (e.g. BitBadges' {"bitbadges_credits": 0})."""
         body = request.get_json(silent=True) or {}
         with self.state.lock:
-            if "bitbadges_credits" in body:
-                self.state.data["bitbadges"]["credits"] = body["bitbadges_credits"]
-            if body.get("expire_bitbadges_token"):
-                self.state.data["bitbadges"]["expired_tokens"].append(self.creds["bitbadges_access_token"])
+            for module in self.modules.values():
+                control = getattr(module, "control", None)
+                if control is not None:
+                    control(self, body)
             for key in ("form_ttl", "ofauth_part_size", "ofauth_legacy_init", "otherpage_max_size", "page_size",
                         "s3_fail_next", "fail_paths"):
                 if key in body:

@@ -167,7 +167,7 @@ class Demo:
 
 
 def _profile(store: ConfigStore, env: dict[str, str]) -> None:
-    from mediactl.providers import PROVIDERS
+    from mediactl.registry import PROVIDERS
 
     for provider, spec in PROVIDERS.items():
         prefix = f"MEDIACTL_{provider.upper()}_"

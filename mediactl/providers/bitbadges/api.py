@@ -4,18 +4,25 @@ request schemas, search with bookmarks, get/fetch, delete; one token refresh on 
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import quote
 
 import requests
 
+from mediactl import pagination
 from mediactl.errors import AuthError, LocalError, MediactlError
 from mediactl.http import ApiClient, default_error_message
+from mediactl.lifecycle import file_size, track
+from mediactl.providers.bitbadges import NAME
 from mediactl.providers.bitbadges.schema import problems
+from mediactl.services import Factory, ServiceContext
+from mediactl.transfer import Digests, file_digests
 
-PROVIDER = "bitbadges"
 UPDATE_ONLY_DROPS = ("type",)  # in the create schema but not the update one
+CREATE_SCHEMA, UPDATE_SCHEMA = "iCreateUtilityPagePayload", "iUpdateUtilityPagePayload"
+TARGET = "utilityPages"  # the journal's target for every page (pages belong to the signed-in user)
 
 
 def error_message(resp: requests.Response) -> str:
@@ -77,9 +84,9 @@ def prepare(doc: dict, *, update: bool, overrides: dict, source: str) -> tuple[s
     if is_update:
         for key in UPDATE_ONLY_DROPS:
             payload.pop(key, None)
-        schema = "iUpdateUtilityPagePayload"
+        schema = UPDATE_SCHEMA
     else:
-        schema = "iCreateUtilityPagePayload"
+        schema = CREATE_SCHEMA
     found = problems(schema, payload)
     if found:
         shown = "; ".join(f"{path}: {msg}" for path, msg in found[:10])
@@ -92,34 +99,62 @@ def prepare(doc: dict, *, update: bool, overrides: dict, source: str) -> tuple[s
 
 
 class BitBadges:
-    def __init__(self, client: ApiClient, *, access_token: str | None, refresher=None) -> None:
-        self.client = client
+    def __init__(self, ctx: ServiceContext, *, access_token: str | None, refresher=None) -> None:
+        self.rt = ctx.rt
+        self.client = ctx.client
+        self.journal = ctx.journal
+        self.profile = ctx.profile
         self.access_token = access_token
         self.refresher = refresher  # () -> new access token, or None when refresh is not configured
         self._refreshed = False
+        self._refresh_lock = threading.Lock()
 
-    def _bearer(self) -> dict[str, str]:
-        if not self.access_token:
+    def _bearer(self, token: str | None) -> dict[str, str]:
+        if not token:
             raise LocalError("bitbadges.access_token is not set (writes and search need it)",
                              hint="run `mediactl auth login bitbadges --with-token --secret access_token`",
-                             provider=PROVIDER)
-        return {"Authorization": f"Bearer {self.access_token}"}
+                             provider=NAME)
+        return {"Authorization": f"Bearer {token}"}
 
     def _call(self, method: str, path: str, *, bearer: bool, expect=(), **kwargs):
+        token = self.access_token
         try:
-            return self.client.json(method, path, expect=expect, auth=self._bearer() if bearer else None, **kwargs)
+            return self.client.json(method, path, expect=expect, auth=self._bearer(token) if bearer else None,
+                                    **kwargs)
         except AuthError as exc:
-            if not bearer or self._refreshed or self.refresher is None or "expired" not in exc.message.lower():
+            if not bearer or self.refresher is None or "expired" not in exc.message.lower():
                 raise
+            self._refresh(token, exc)
+            return self.client.json(method, path, expect=expect, auth=self._bearer(self.access_token), **kwargs)
+
+    def _refresh(self, expired: str | None, exc: AuthError) -> None:
+        """Single-flight: the first worker to see the expired token refreshes it once; the others wait for
+        the lock and use the new token."""
+        with self._refresh_lock:
+            if self.access_token != expired:
+                return  # another worker refreshed it meanwhile
+            if self._refreshed:
+                raise exc  # refreshed once already and still expired: refreshing again will not help
             self._refreshed = True
             self.access_token = self.refresher()
-            return self.client.json(method, path, expect=expect, auth=self._bearer(), **kwargs)
 
     def create(self, payload: dict) -> dict:
         return self._call("POST", "/utilityPages", bearer=True, json_body=payload, expect=("doc",))["doc"]
 
     def update(self, payload: dict) -> dict:
         return self._call("PUT", "/utilityPages", bearer=True, json_body=payload, expect=("doc",))["doc"]
+
+    def upload(self, path: Path, name: str, schema: str, payload: dict, *, size: int, sha256: str | None = None,
+               progress=None, entry: str | None = None) -> dict:
+        """Create or update one page from a validated document, recorded in the journal like any upload."""
+        with track(self.journal, provider=NAME, profile=self.profile, target=TARGET, path=path, name=name,
+                   size=size, sha256=sha256, entry=entry) as up:
+            up.save_resume({"schema": schema, "payload": payload})
+            doc = self.update(payload) if schema == UPDATE_SCHEMA else self.create(payload)
+            if progress is not None:
+                progress(size)
+            digests = Digests(size, "", sha256) if sha256 else file_digests(path)
+            return up.completed(doc, digests, remote_id=doc.get("listingId"))
 
     def delete(self, listing_id: str) -> None:
         self._call("DELETE", "/utilityPages", bearer=True, json_body={"listingId": listing_id})
@@ -133,16 +168,59 @@ class BitBadges:
                           idempotent=True, expect=("docs",))["docs"]
 
     def search(self, bookmark: str | None, follow: bool) -> Iterator[list[dict]]:
-        seen: set[str] = set()
-        while True:
+        def fetch(at: str | None) -> tuple[list[dict], str | None]:
             body = self._call("GET", "/utilityPages/search", bearer=True,
-                              params={"bookmark": bookmark} if bookmark else None, expect=("docs",))
-            yield list(body.get("docs") or [])
-            pagination = body.get("pagination") or {}
-            bookmark = pagination.get("bookmark")
-            if not follow or not pagination.get("hasMore") or not bookmark or bookmark in seen:
-                return
-            seen.add(bookmark)
+                              params={"bookmark": at} if at else None, expect=("docs",))
+            pagination_info = body.get("pagination") or {}
+            following = pagination_info.get("bookmark") if pagination_info.get("hasMore") else None
+            return list(body.get("docs") or []), following or None
+
+        return pagination.pages(fetch, bookmark, follow=follow)
+
+
+def build(factory: Factory) -> BitBadges:
+    settings = factory.settings
+    rt = factory.rt
+    ctx = factory.context(NAME, base_url=settings.require(NAME, "base_url"), error_message=error_message,
+                          auth_headers={"x-api-key": settings.require(NAME, "api_key")}, pool_size=8)
+    refresh = settings.value(NAME, "refresh_token")
+
+    def refresher() -> str:
+        """New tokens from the refresh grant, written back to credentials.toml once."""
+        tokens = refresh_tokens(ctx.client, refresh_token=refresh, client_id=settings.value(NAME, "client_id"),
+                                client_secret=settings.value(NAME, "client_secret"))
+        changes = {"access_token": tokens["access_token"]}
+        if tokens.get("refresh_token"):
+            changes["refresh_token"] = tokens["refresh_token"]
+        settings.store.update(True, rt.profile, NAME, changes)
+        if settings.resolve(NAME, "access_token").source == "env":
+            rt.warn("refreshed the BitBadges access token and saved it to credentials.toml, but "
+                    "MEDIACTL_BITBADGES_ACCESS_TOKEN (still the old token) takes precedence there")
+        else:
+            rt.info("refreshed the BitBadges access token (saved to credentials.toml)")
+        return tokens["access_token"]
+
+    return BitBadges(ctx, access_token=settings.value(NAME, "access_token"),
+                     refresher=refresher if refresh else None)
+
+
+def resume(service: BitBadges, entry: dict) -> dict:
+    """Send the document the journal kept (overrides applied); one that never started is read from its file."""
+    found = reconcile(service, entry) if entry["phase"] != "pending" else None
+    if found is not None:
+        return found
+    path = Path(entry["path"])
+    kept = entry.get("resume") or {}
+    if kept.get("payload"):
+        schema, payload = kept["schema"], kept["payload"]
+    else:
+        schema, payload = prepare(load_document(path), update=False, overrides={}, source=str(path))
+    return service.upload(path, entry["name"], schema, payload, size=file_size(path), entry=entry["id"])
+
+
+def reconcile(service: BitBadges, entry: dict) -> dict | None:
+    """Whether a page create whose answer was lost landed (issue 16 fills this in); None: not found."""
+    return None
 
 
 def refresh_tokens(client: ApiClient, *, refresh_token: str, client_id: str | None,
@@ -157,7 +235,7 @@ def refresh_tokens(client: ApiClient, *, refresh_token: str, client_id: str | No
         answer = client.json("POST", "/siwbb/token", json_body=body, expect=("access_token",))
     except MediactlError as exc:
         raise AuthError(f"the access token expired and refreshing it failed: {exc.message}",
-                        hint="run `mediactl auth login bitbadges` with new tokens", provider=PROVIDER) from None
+                        hint="run `mediactl auth login bitbadges` with new tokens", provider=NAME) from None
     for key in ("access_token", "refresh_token"):
         client.redactor.add(answer.get(key))
     return answer

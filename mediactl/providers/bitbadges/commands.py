@@ -4,50 +4,19 @@ from typing import Annotated
 
 import typer
 
-from mediactl import runtime
-from mediactl.helptexts import GROUP_HELP
+from mediactl import services
+from mediactl.providers.bitbadges import NAME, SPEC
 from mediactl.providers.options import Concurrency, Exclude, Include, Recursive, SkipExisting
 
-PROVIDER = "bitbadges"
 app = typer.Typer(
     add_completion=False,
-    help=GROUP_HELP["bitbadges"],
+    help=SPEC.help,
     no_args_is_help=True,
 )
 COLUMNS = [("LISTING ID", "listingId"), ("NAME", "metadata.name"), ("VISIBILITY", "visibility"),
            ("TYPE", "type"), ("UPDATED", "lastUpdated")]
 
 
-def _service():
-    from mediactl.config import Settings
-    from mediactl.providers.bitbadges.api import BitBadges, error_message, refresh_tokens
-    from mediactl.providers.common import make_client
-
-    rt = runtime.current()
-    settings = Settings(rt)
-    settings.check_profile()
-    client = make_client(rt, PROVIDER, settings, base_url=settings.require(PROVIDER, "base_url"),
-                         auth_headers={"x-api-key": settings.require(PROVIDER, "api_key")},
-                         error_message=error_message, pool_size=8)
-    refresh = settings.value(PROVIDER, "refresh_token")
-
-    def refresher() -> str:
-        tokens = refresh_tokens(client, refresh_token=refresh, client_id=settings.value(PROVIDER, "client_id"),
-                                client_secret=settings.value(PROVIDER, "client_secret"))
-        changes = {"access_token": tokens["access_token"]}
-        if tokens.get("refresh_token"):
-            changes["refresh_token"] = tokens["refresh_token"]
-        settings.store.update(True, rt.profile, PROVIDER, changes)
-        if settings.resolve(PROVIDER, "access_token").source == "env":
-            rt.warn("refreshed the BitBadges access token and saved it to credentials.toml, but "
-                    "MEDIACTL_BITBADGES_ACCESS_TOKEN (still the old token) takes precedence there")
-        else:
-            rt.info("refreshed the BitBadges access token (saved to credentials.toml)")
-        return tokens["access_token"]
-
-    service = BitBadges(client, access_token=settings.value(PROVIDER, "access_token"),
-                        refresher=refresher if refresh else None)
-    return rt, settings, service
 
 
 @app.command("upload")
@@ -74,14 +43,13 @@ def upload(
 
     Examples: mediactl bitbadges upload page.json  ·  mediactl bitbadges upload page.json --update --listing-id util-1
     """
-    from mediactl.journal import open_journal
-    from mediactl.providers.bitbadges.api import load_document, prepare
+    from mediactl.providers.bitbadges.api import TARGET, load_document, prepare
     from mediactl.providers.common import collect_items, upload_batch
-    from mediactl.transfer import file_digests, local_info
 
     if visibility is not None and visibility not in ("public", "private", "unlisted"):
         raise typer.BadParameter("must be public, private or unlisted", param_hint="--visibility")
-    rt, settings, service = _service()
+    factory = services.current()
+    rt, settings, service = factory.rt, factory.settings, factory.service(NAME)
     items = collect_items(rt, page_files, recursive=recursive, include=include or ["*.json", "*.yaml", "*.yml"]
                           if recursive else include, exclude=exclude)
     if listing_id and len(items) > 1:
@@ -89,22 +57,12 @@ def upload(
     overrides = {"name": name, "visibility": visibility, "image": image, "listing_id": listing_id}
     prepared = {item.path: prepare(load_document(item.path), update=update, overrides=overrides,
                                    source=str(item.path)) for item in items}  # all validated before sending
-    journal = open_journal(rt)
 
-    def one(item, size, sha256, progress, entry=None):
+    def one(item, **kw):
         schema, payload = prepared[item.path]
-        entry = journal.start(provider=PROVIDER, profile=rt.profile, target="utilityPages", path=item.path,
-                              name=item.name, size=size, sha256=sha256, entry=entry)
-        with journal.recording(entry):
-            doc = service.update(payload) if schema == "iUpdateUtilityPagePayload" else service.create(payload)
-        progress(size)
-        out = {**doc, "local": local_info(item.path, size, sha256 or file_digests(item.path).sha256),
-               "provider": PROVIDER}
-        journal.update(entry, phase="completed", remote_id=doc.get("listingId"), sha256=out["local"]["sha256"],
-                       result=out)
-        return out
+        return service.upload(item.path, item.name, schema, payload, **kw)
 
-    upload_batch(rt, settings, PROVIDER, items, target="utilityPages", journal=journal, upload=one,
+    upload_batch(rt, settings, NAME, items, target=TARGET, journal=service.journal, upload=one,
                  columns=COLUMNS, concurrency=concurrency, skip_existing=skip_existing, primary="listingId")
 
 
@@ -119,10 +77,11 @@ def list_cmd(
     """
     from mediactl.output import ResultWriter
 
-    rt, _, service = _service()
+    factory = services.current()
+    rt, service = factory.rt, factory.service(NAME)
     with ResultWriter(rt, COLUMNS, primary="listingId", empty_note="no utility pages") as out:
         for docs in service.search(bookmark, all_pages):
-            out.extend({**doc, "provider": PROVIDER} for doc in docs)
+            out.extend({**doc, "provider": NAME} for doc in docs)
 
 
 @app.command("show")
@@ -135,16 +94,17 @@ def show(listing_ids: Annotated[list[str], typer.Argument(help="Listing ids.", s
     from mediactl.output import ResultWriter, emit_one
     from mediactl.providers.common import batch_exit, run_batch
 
-    rt, _, service = _service()
+    factory = services.current()
+    rt, service = factory.rt, factory.service(NAME)
     if len(listing_ids) == 1:
-        emit_one(rt, {**service.get(listing_ids[0]), "provider": PROVIDER}, primary="listingId")
+        emit_one(rt, {**service.get(listing_ids[0]), "provider": NAME}, primary="listingId")
         return
     docs = {doc.get("listingId"): doc for doc in service.fetch(listing_ids)}
 
     def one(listing_id: str) -> dict:
         if listing_id not in docs:
-            raise NotFoundError(f"utility page {listing_id} not found", provider=PROVIDER)
-        return {**docs[listing_id], "provider": PROVIDER}
+            raise NotFoundError(f"utility page {listing_id} not found", provider=NAME)
+        return {**docs[listing_id], "provider": NAME}
 
     with ResultWriter(rt, COLUMNS, primary="listingId") as out:
         outcomes = run_batch(rt, listing_ids, one, concurrency=1, on_result=out.add)
@@ -160,12 +120,13 @@ def delete(listing_ids: Annotated[list[str], typer.Argument(help="Listing ids.",
     from mediactl.output import ResultWriter
     from mediactl.providers.common import batch_exit, confirm_delete, run_batch
 
-    rt, _, service = _service()
+    factory = services.current()
+    rt, service = factory.rt, factory.service(NAME)
     confirm_delete(rt, f"{len(listing_ids)} utility page(s)")
 
     def one(listing_id: str) -> dict:
         service.delete(listing_id)
-        return {"listingId": listing_id, "deleted": True, "provider": PROVIDER}
+        return {"listingId": listing_id, "deleted": True, "provider": NAME}
 
     with ResultWriter(rt, [("LISTING ID", "listingId"), ("DELETED", "deleted")], primary="listingId") as out:
         outcomes = run_batch(rt, listing_ids, one, concurrency=1, on_result=out.add)

@@ -1,0 +1,18 @@
+"""NationBuilder v1: page attachments (base64 content inside JSON)."""
+
+from mediactl.spec import ProviderSpec, Setting
+
+NAME = "nationbuilder"
+
+SPEC = ProviderSpec(
+    name=NAME,
+    title="NationBuilder",
+    help="NationBuilder page attachments: upload, list, show, delete; sites and pages to find slugs.",
+    settings=(
+        Setting("access_token", "API access token, sent as Authorization: Bearer", secret=True),
+        Setting("nation", "nation slug: https://{nation}.nationbuilder.com"),
+        Setting("site", "default site slug"),
+        Setting("base_url", "API base URL (default https://{nation}.nationbuilder.com/api/v1)"),
+    ),
+    package=__name__,
+)

@@ -4,13 +4,12 @@ from typing import Annotated
 
 import typer
 
-from mediactl import runtime
-from mediactl.helptexts import GROUP_HELP
+from mediactl import runtime, services
+from mediactl.providers.nationbuilder import NAME, SPEC
 from mediactl.providers.options import Concurrency, Exclude, Files, Include, Recursive, SkipExisting
 
-PROVIDER = "nationbuilder"
 app = typer.Typer(
-    add_completion=False, help=GROUP_HELP["nationbuilder"], no_args_is_help=True)
+    add_completion=False, help=SPEC.help, no_args_is_help=True)
 
 Site = Annotated[str | None, typer.Option("--site", help="Site slug (setting nationbuilder.site).",
                                           show_default=False)]
@@ -21,26 +20,10 @@ COLUMNS = [("ID", "id"), ("FILENAME", "filename"), ("TYPE", "content_type"), ("U
            ("URL", "url")]
 
 
-def _service():
-    from mediactl.config import Settings
-    from mediactl.journal import open_journal
-    from mediactl.providers.common import make_client
-    from mediactl.providers.nationbuilder.api import API_ROOT, NationBuilder, base_url_for
-
-    rt = runtime.current()
-    settings = Settings(rt)
-    settings.check_profile()
-    token = settings.require(PROVIDER, "access_token")
-    base = base_url_for(settings.value(PROVIDER, "nation"), settings.value(PROVIDER, "base_url"))
-    if base is None:
-        settings.require(PROVIDER, "nation")
-    client = make_client(rt, PROVIDER, settings, base_url=base, api_root=API_ROOT, pool_size=16,
-                         auth_headers={"Authorization": f"Bearer {token}"})
-    return rt, settings, NationBuilder(rt, client, open_journal(rt), rt.profile)
 
 
 def _site(settings, site: str | None) -> str:
-    return settings.require(PROVIDER, "site", site, flag="--site")
+    return settings.require(NAME, "site", site, flag="--site")
 
 
 @app.command("upload")
@@ -64,7 +47,8 @@ def upload(
     """
     from mediactl.providers.common import collect_items, guess_type, upload_batch
 
-    rt, settings, service = _service()
+    factory = services.current()
+    rt, settings, service = factory.rt, factory.settings, factory.service(NAME)
     site = _site(settings, site)
     items = collect_items(rt, files, recursive=recursive, include=include, exclude=exclude, name=name)
 
@@ -72,7 +56,7 @@ def upload(
         ctype = content_type or guess_type(item.name, item.path)
         return service.upload(item.path, item.name, site, page, content_type=ctype, **kw)
 
-    upload_batch(rt, settings, PROVIDER, items, target=f"{site}/{page}", journal=service.journal, upload=one,
+    upload_batch(rt, settings, NAME, items, target=f"{site}/{page}", journal=service.journal, upload=one,
                  columns=COLUMNS, concurrency=concurrency, skip_existing=skip_existing)
 
 
@@ -82,7 +66,7 @@ def _stream(pages, columns, empty_note: str) -> None:
     rt = runtime.current()
     with ResultWriter(rt, columns, primary="id", empty_note=empty_note) as out:
         for rows in pages:
-            out.extend({**row, "provider": PROVIDER} for row in rows)
+            out.extend({**row, "provider": NAME} for row in rows)
 
 
 @app.command("list")
@@ -91,7 +75,8 @@ def list_cmd(page: Page, site: Site = None, limit: Limit = None, all_pages: All 
 
     Example: mediactl nationbuilder list --page events-2026 --all -o jsonl
     """
-    _, settings, service = _service()
+    factory = services.current()
+    settings, service = factory.settings, factory.service(NAME)
     _stream(service.attachments(_site(settings, site), page, limit, all_pages), COLUMNS, "no attachments")
 
 
@@ -107,8 +92,9 @@ def show(
     """
     from mediactl.output import emit_one
 
-    rt, settings, service = _service()
-    emit_one(rt, {**service.show(_site(settings, site), page, attachment_id), "provider": PROVIDER})
+    factory = services.current()
+    rt, settings, service = factory.rt, factory.settings, factory.service(NAME)
+    emit_one(rt, {**service.show(_site(settings, site), page, attachment_id), "provider": NAME})
 
 
 @app.command("delete")
@@ -124,13 +110,14 @@ def delete(
     from mediactl.output import ResultWriter
     from mediactl.providers.common import batch_exit, confirm_delete, run_batch
 
-    rt, settings, service = _service()
+    factory = services.current()
+    rt, settings, service = factory.rt, factory.settings, factory.service(NAME)
     site = _site(settings, site)
     confirm_delete(rt, f"{len(attachment_ids)} attachment(s) from {site}/{page}")
 
     def one(attachment_id: str) -> dict:
         service.delete(site, page, attachment_id)
-        return {"id": attachment_id, "deleted": True, "provider": PROVIDER}
+        return {"id": attachment_id, "deleted": True, "provider": NAME}
 
     with ResultWriter(rt, [("ID", "id"), ("DELETED", "deleted")], primary="id") as out:
         outcomes = run_batch(rt, attachment_ids, one, concurrency=1, on_result=out.add)
@@ -143,7 +130,8 @@ def sites(limit: Limit = None, all_pages: All = False) -> None:
 
     Example: mediactl nationbuilder sites
     """
-    _, _, service = _service()
+    factory = services.current()
+    service = factory.service(NAME)
     _stream(service.sites(limit, all_pages), [("SLUG", "slug"), ("NAME", "name"), ("DOMAIN", "domain")],
             "no sites")
 
@@ -164,6 +152,7 @@ def pages(
 
     if page_type not in PAGE_TYPES:
         raise typer.BadParameter(f"must be one of {', '.join(PAGE_TYPES)}", param_hint="--type")
-    _, settings, service = _service()
+    factory = services.current()
+    settings, service = factory.settings, factory.service(NAME)
     _stream(service.pages(_site(settings, site), page_type, limit, all_pages),
             [("SLUG", "slug"), ("NAME", "name"), ("STATUS", "status")], "no pages")

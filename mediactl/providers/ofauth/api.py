@@ -3,7 +3,6 @@ complete; the dedupe check; the vault listing."""
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -13,13 +12,14 @@ from urllib.parse import quote
 
 import requests
 
-from mediactl.errors import RejectedError
-from mediactl.http import ApiClient, excerpt, parse_json
-from mediactl.journal import Journal
-from mediactl.runtime import Runtime
-from mediactl.transfer import file_digests, local_info, put_file
+from mediactl import pagination
+from mediactl.errors import LocalError, RejectedError
+from mediactl.http import excerpt, parse_json
+from mediactl.lifecycle import TrackedUpload, file_size, reopen, track
+from mediactl.providers.ofauth import NAME
+from mediactl.services import Factory, ServiceContext
+from mediactl.transfer import file_digests, put_file
 
-PROVIDER = "ofauth"
 UPLOADS = "/v2/access/uploads"
 MEDIA_TYPES = ("photo", "video", "audio", "gif")
 
@@ -75,7 +75,7 @@ def read_plan(body: dict, headers, size: int) -> Plan:
     """The upload plan from init's body, or (older API versions) from the x-ofauth-upload-* headers."""
     upload_id = body.get("mediaUploadId")
     if not isinstance(upload_id, str) or not upload_id:
-        raise RejectedError("OFAuth init answered without a mediaUploadId", provider=PROVIDER)
+        raise RejectedError("OFAuth init answered without a mediaUploadId", provider=NAME)
     total, part_size = body.get("totalParts"), body.get("partSize")
     if total is None or part_size is None:
         try:
@@ -83,14 +83,14 @@ def read_plan(body: dict, headers, size: int) -> Plan:
             part_size = int(headers.get("x-ofauth-upload-part-size", str(max(size, 1))))
         except ValueError:
             raise RejectedError("OFAuth init sent an unreadable upload plan in its headers",
-                                provider=PROVIDER) from None
+                                provider=NAME) from None
     kind = body.get("uploadType") or ("single" if int(total) <= 1 else "multipart")
     total, part_size = int(total), int(part_size)
     if kind == "single":
         return Plan(upload_id, "single", [Part(1, 0, size, upload_path(upload_id))])
     if part_size <= 0 or total * part_size < size or (total - 1) * part_size >= max(size, 1):
         raise RejectedError(f"OFAuth's plan ({total} parts of {part_size} bytes) does not fit {size} bytes",
-                            provider=PROVIDER)
+                            provider=NAME)
     urls = {p.get("partNumber"): p.get("uploadUrl") for p in body.get("parts") or [] if isinstance(p, dict)}
     parts = [Part(n, (n - 1) * part_size, min(part_size, size - (n - 1) * part_size),
                   urls.get(n) or f"{upload_path(upload_id)}/parts/{n}") for n in range(1, total + 1)]
@@ -98,11 +98,11 @@ def read_plan(body: dict, headers, size: int) -> Plan:
 
 
 class OFAuth:
-    def __init__(self, rt: Runtime, client: ApiClient, journal: Journal, profile: str, connection_id: str) -> None:
-        self.rt = rt
-        self.client = client
-        self.journal = journal
-        self.profile = profile
+    def __init__(self, ctx: ServiceContext, connection_id: str) -> None:
+        self.rt = ctx.rt
+        self.client = ctx.client
+        self.journal = ctx.journal
+        self.profile = ctx.profile
         self.target = connection_id
 
     def check(self, md5: str, size: int) -> dict:
@@ -112,35 +112,31 @@ class OFAuth:
     def upload(self, path: Path, name: str, *, content_type: str, size: int, progress=None,
                sha256: str | None = None, complete: bool = True, part_concurrency: int = 1,
                entry: str | None = None) -> dict:
-        st = os.stat(path)
-        entry = self.journal.start(provider=PROVIDER, profile=self.profile, target=self.target, path=path,
-                                   name=name, size=size, mtime_ns=st.st_mtime_ns, sha256=sha256, entry=entry)
-        with self.journal.recording(entry):
+        with track(self.journal, provider=NAME, profile=self.profile, target=self.target, path=path, name=name,
+                   size=size, sha256=sha256, entry=entry) as up:
             resp = self.client.request("POST", f"{UPLOADS}/init",
                                        json_body={"filename": name, "size": size, "contentType": content_type})
-            plan = read_plan(parse_json(resp, expect=("mediaUploadId",), provider=PROVIDER), resp.headers, size)
-            self.journal.update(entry, phase="created", remote_id=plan.upload_id,
-                                resume={"plan": plan.to_json(), "parts_done": [], "content_type": content_type})
-            return self._send(entry, path, plan, content_type, progress, complete, part_concurrency)
+            plan = read_plan(parse_json(resp, expect=("mediaUploadId",), provider=NAME), resp.headers, size)
+            up.created(plan.upload_id, resume=_resume_state(plan, [], content_type))
+            return self._send(up, plan, content_type, progress, complete, part_concurrency)
 
-    def _send(self, entry: str, path: Path, plan: Plan, content_type: str, progress, complete: bool,
+    def _send(self, up: TrackedUpload, plan: Plan, content_type: str, progress, complete: bool,
               part_concurrency: int, done: set[int] | None = None) -> dict:
         progress = progress or (lambda n: None)
         if plan.kind == "single":
-            resp, digests = put_file(self.client, plan.parts[0].url, path, content_type=content_type,
+            resp, digests = put_file(self.client, plan.parts[0].url, up.path, content_type=content_type,
                                      progress=progress)
-            body = parse_json(resp, expect=("media",), provider=PROVIDER)
-            return self._finish(entry, path, plan.upload_id, body.get("media"), digests.size, digests.sha256)
+            body = parse_json(resp, expect=("media",), provider=NAME)
+            return self._finish(up, plan.upload_id, body.get("media"), digests)
         done = set(done or ())
         todo = [p for p in plan.parts if p.number not in done]
         lock = threading.Lock()
 
         def send(part: Part) -> None:
-            put_file(self.client, part.url, path, offset=part.offset, length=part.length, progress=progress)
+            put_file(self.client, part.url, up.path, offset=part.offset, length=part.length, progress=progress)
             with lock:
                 done.add(part.number)
-                self.journal.update(entry, resume={"plan": plan.to_json(), "parts_done": sorted(done),
-                                                   "content_type": content_type})
+                up.save_resume(_resume_state(plan, sorted(done), content_type))
 
         if part_concurrency > 1 and len(todo) > 1:
             with ThreadPoolExecutor(max_workers=part_concurrency, thread_name_prefix="part") as pool:
@@ -149,23 +145,15 @@ class OFAuth:
         else:
             for part in todo:
                 send(part)
-        self.journal.update(entry, phase="sent")
+        digests = file_digests(up.path)
         if not complete:
-            digests = file_digests(path)
-            out = {"mediaUploadId": plan.upload_id, "media": None,
-                   "local": local_info(path, digests.size, digests.sha256), "provider": PROVIDER}
-            self.journal.update(entry, sha256=digests.sha256, result=out)
-            return out
+            return up.sent(up.result({"mediaUploadId": plan.upload_id, "media": None}, digests))
         body = self.finalize(plan.upload_id)
-        digests = file_digests(path)
-        return self._finish(entry, path, plan.upload_id, body.get("media"), digests.size, digests.sha256)
+        return self._finish(up, plan.upload_id, body.get("media"), digests)
 
-    def _finish(self, entry: str, path: Path, upload_id: str, media, size: int, sha256: str) -> dict:
-        out = {"mediaUploadId": upload_id, "media": media, "local": local_info(path, size, sha256),
-               "provider": PROVIDER}
-        self.journal.update(entry, phase="completed", sha256=sha256, result=out, error=None,
-                            url=((media or {}).get("files") or {}).get("full", {}).get("url"))
-        return out
+    def _finish(self, up: TrackedUpload, upload_id: str, media, digests) -> dict:
+        url = ((media or {}).get("files") or {}).get("full", {}).get("url")
+        return up.completed({"mediaUploadId": upload_id, "media": media}, digests, url=url)
 
     def finalize(self, upload_id: str) -> dict:
         return self.client.json("POST", f"{UPLOADS}/complete", json_body={"mediaUploadId": upload_id},
@@ -174,25 +162,54 @@ class OFAuth:
     def complete(self, upload_id: str, progress=None, part_concurrency: int = 1) -> dict:
         """Finish an upload: send the parts the journal says are missing (if it knows the file), then
         complete. An id the journal does not know is completed as it is."""
-        entry = self.journal.get(PROVIDER, upload_id)
+        entry = self.journal.get(NAME, upload_id)
         if entry is None or not entry.get("resume") or entry["phase"] == "completed":
             body = self.finalize(upload_id)
             return {"mediaUploadId": body.get("mediaUploadId", upload_id), "media": body.get("media"),
-                    "provider": PROVIDER}
-        resume = entry["resume"]
-        plan = Plan.from_json(resume["plan"])
-        with self.journal.recording(entry["id"]):
-            return self._send(entry["id"], Path(entry["path"]), plan, resume.get("content_type")
-                              or "application/octet-stream", progress, True, part_concurrency,
-                              set(resume.get("parts_done") or ()))
+                    "provider": NAME}
+        resume_state = entry["resume"]
+        plan = Plan.from_json(resume_state["plan"])
+        with reopen(self.journal, entry) as up:
+            return self._send(up, plan, resume_state.get("content_type") or "application/octet-stream", progress,
+                              True, part_concurrency, set(resume_state.get("parts_done") or ()))
 
     def vault(self, *, limit: int, offset: int, media_type: str | None, query: str | None,
               follow: bool) -> Iterator[list[dict]]:
-        while True:
-            params = {"limit": limit, "offset": offset, "mediaType": media_type, "query": query}
+        def fetch(at: int) -> tuple[list[dict], int | None]:
+            params = {"limit": limit, "offset": at, "mediaType": media_type, "query": query}
             body = self.client.json("GET", "/v2/access/vault/media", params=params, expect=("list",))
             rows = list(body.get("list") or [])
-            yield rows
-            if not follow or not body.get("hasMore") or not rows:
-                return
-            offset += len(rows)
+            return rows, (at + len(rows) if body.get("hasMore") and rows else None)
+
+        return pagination.pages(fetch, offset, follow=follow)
+
+
+def _resume_state(plan: Plan, parts_done: list[int], content_type: str) -> dict:
+    return {"plan": plan.to_json(), "parts_done": parts_done, "content_type": content_type}
+
+
+def build(factory: Factory) -> OFAuth:
+    settings = factory.settings
+    api_key = settings.require(NAME, "api_key")
+    connection = settings.require(NAME, "connection_id")
+    ctx = factory.context(NAME, base_url=settings.require(NAME, "base_url"), error_message=error_message,
+                          auth_headers={"apiKey": api_key, "x-connection-id": connection})
+    return OFAuth(ctx, connection)
+
+
+def resume(service: OFAuth, entry: dict) -> dict:
+    """Send the missing parts and complete; an upload OFAuth never planned is uploaded afresh."""
+    if entry.get("remote_id") and entry.get("resume"):
+        return service.complete(entry["remote_id"])
+    if entry.get("remote_id"):
+        raise LocalError("no upload plan was recorded; upload the file again")
+    from mediactl.providers.common import guess_type
+
+    path = Path(entry["path"])
+    return service.upload(path, entry["name"], content_type=guess_type(entry["name"], path), size=file_size(path),
+                          entry=entry["id"])
+
+
+def reconcile(service: OFAuth, entry: dict) -> dict | None:
+    """Whether an upload whose answer was lost landed (issue 16 fills this in); None: not found."""
+    return None

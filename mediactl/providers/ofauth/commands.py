@@ -4,13 +4,12 @@ from typing import Annotated
 
 import typer
 
-from mediactl import runtime
-from mediactl.helptexts import GROUP_HELP
+from mediactl import services
+from mediactl.providers.ofauth import NAME, SPEC
 from mediactl.providers.options import Concurrency, Exclude, Files, Include, Recursive, SkipExisting
 
-PROVIDER = "ofauth"
 app = typer.Typer(
-    add_completion=False, help=GROUP_HELP["ofauth"], no_args_is_help=True)
+    add_completion=False, help=SPEC.help, no_args_is_help=True)
 UPLOAD_COLUMNS = [("MEDIA UPLOAD ID", "mediaUploadId"), ("MEDIA ID", "media.id"), ("TYPE", "media.type"),
                   ("SIZE", "local.size")]
 MEDIA_COLUMNS = [("ID", "id"), ("TYPE", "type"), ("READY", "isReady"), ("CREATED", "createdAt"),
@@ -19,21 +18,6 @@ PartConcurrency = Annotated[int, typer.Option(
     "--part-concurrency", min=1, max=4, help="Parts of one multipart upload sent in parallel (1..4).")]
 
 
-def _service():
-    from mediactl.config import Settings
-    from mediactl.journal import open_journal
-    from mediactl.providers.common import make_client
-    from mediactl.providers.ofauth.api import OFAuth, error_message
-
-    rt = runtime.current()
-    settings = Settings(rt)
-    settings.check_profile()
-    api_key = settings.require(PROVIDER, "api_key")
-    connection = settings.require(PROVIDER, "connection_id")
-    client = make_client(rt, PROVIDER, settings, base_url=settings.require(PROVIDER, "base_url"),
-                         auth_headers={"apiKey": api_key, "x-connection-id": connection},
-                         error_message=error_message, pool_size=16)
-    return rt, settings, OFAuth(rt, client, open_journal(rt), rt.profile, connection)
 
 
 @app.command("upload")
@@ -59,7 +43,8 @@ def upload(
     from mediactl.providers.common import collect_items, guess_type, upload_batch
     from mediactl.transfer import local_info
 
-    rt, settings, service = _service()
+    factory = services.current()
+    rt, settings, service = factory.rt, factory.settings, factory.service(NAME)
     items = collect_items(rt, files, recursive=recursive, include=include, exclude=exclude, name=name)
 
     def one(item, **kw):
@@ -70,10 +55,10 @@ def upload(
         found = service.check(digests.md5, size)
         if found.get("exists"):
             return {"mediaUploadId": None, "media": found.get("media"),
-                    "local": local_info(item.path, size, digests.sha256), "provider": PROVIDER, "skipped": True}
+                    "local": local_info(item.path, size, digests.sha256), "provider": NAME, "skipped": True}
         return None
 
-    upload_batch(rt, settings, PROVIDER, items, target=service.target, journal=service.journal, upload=one,
+    upload_batch(rt, settings, NAME, items, target=service.target, journal=service.journal, upload=one,
                  columns=UPLOAD_COLUMNS, concurrency=concurrency, skip_existing=skip_existing,
                  precheck=already_in_vault, primary="mediaUploadId")
 
@@ -92,7 +77,8 @@ def complete(
     from mediactl.output import ResultWriter
     from mediactl.providers.common import batch_exit, run_batch
 
-    rt, _, service = _service()
+    factory = services.current()
+    rt, service = factory.rt, factory.service(NAME)
     with ResultWriter(rt, UPLOAD_COLUMNS, primary="mediaUploadId") as out:
         outcomes = run_batch(rt, upload_ids, lambda uid: service.complete(uid, part_concurrency=part_concurrency),
                              concurrency=1, on_result=out.add)
@@ -116,11 +102,12 @@ def list_cmd(
 
     if media_type is not None and media_type not in MEDIA_TYPES:
         raise typer.BadParameter(f"must be one of {', '.join(MEDIA_TYPES)}", param_hint="--type")
-    rt, _, service = _service()
+    factory = services.current()
+    rt, service = factory.rt, factory.service(NAME)
     with ResultWriter(rt, MEDIA_COLUMNS, primary="id", empty_note="no media") as out:
         for rows in service.vault(limit=limit, offset=offset, media_type=media_type, query=query,
                                   follow=all_pages):
-            out.extend({**row, "provider": PROVIDER} for row in rows)
+            out.extend({**row, "provider": NAME} for row in rows)
 
 
 @app.command("show")
@@ -132,16 +119,17 @@ def show(media_id: Annotated[str, typer.Argument(help="Vault media id.", show_de
     from mediactl.errors import NotFoundError
     from mediactl.output import emit_one
 
-    rt, _, service = _service()
+    factory = services.current()
+    rt, service = factory.rt, factory.service(NAME)
     for rows in service.vault(limit=40, offset=0, media_type=None, query=None, follow=True):
         for row in rows:
             if str(row.get("id")) == media_id:
-                emit_one(rt, {**row, "provider": PROVIDER})
+                emit_one(rt, {**row, "provider": NAME})
                 return
-    for entry in service.journal.list(provider=PROVIDER, phase="completed"):
+    for entry in service.journal.list(provider=NAME, phase="completed"):
         media = (entry.get("result") or {}).get("media") or {}
         if str(media.get("id")) == media_id:
-            emit_one(rt, {**media, "provider": PROVIDER, "source": "journal"})
+            emit_one(rt, {**media, "provider": NAME, "source": "journal"})
             return
     raise NotFoundError(f"media {media_id} is neither in the vault listing nor in the local journal",
-                        provider=PROVIDER)
+                        provider=NAME)

@@ -1,0 +1,19 @@
+"""Other Page: community files (a file record, then a presigned S3 POST) and the image CDN."""
+
+from mediactl.spec import ProviderSpec, Setting
+
+NAME = "otherpage"
+
+SPEC = ProviderSpec(
+    name=NAME,
+    title="Other Page",
+    help="Other Page community files: upload (file record + presigned S3 POST), CDN URLs, and the local "
+         "record of uploads (the API has no listing).",
+    settings=(
+        Setting("api_key", "API key, sent as X-Api-Key", secret=True),
+        Setting("community", "default community id for uploads"),
+        Setting("base_url", "API base URL", default="https://api.other.page/v1"),
+        Setting("cdn_url", "image CDN base URL", default="https://img.other.page"),
+    ),
+    package=__name__,
+)

@@ -4,18 +4,16 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode
 
-from mediactl.errors import LocalError, MediactlError, RejectedError
-from mediactl.http import ApiClient
-from mediactl.journal import Journal
-from mediactl.runtime import Runtime
-from mediactl.transfer import file_digests, local_info, policy_expiration, presigned_post
+from mediactl.errors import LocalError, MediactlError, NotFoundError, RejectedError
+from mediactl.lifecycle import TrackedUpload, check_unchanged, file_size, reopen, track
+from mediactl.providers.otherpage import NAME
+from mediactl.services import Factory, ServiceContext
+from mediactl.transfer import policy_expiration, presigned_post
 
-PROVIDER = "otherpage"
 CDN_FORMATS = ("auto", "png", "jpg", "webp")
 
 
@@ -39,11 +37,11 @@ def public_record(record: dict) -> dict:
 
 
 class OtherPage:
-    def __init__(self, rt: Runtime, client: ApiClient, journal: Journal, profile: str) -> None:
-        self.rt = rt
-        self.client = client
-        self.journal = journal
-        self.profile = profile
+    def __init__(self, ctx: ServiceContext) -> None:
+        self.rt = ctx.rt
+        self.client = ctx.client
+        self.journal = ctx.journal
+        self.profile = ctx.profile
 
     def create_file(self, community: str, name: str) -> dict:
         record = self.client.json("POST", f"/community/{quote(community, safe='')}/file",
@@ -51,63 +49,44 @@ class OtherPage:
         upload = record.get("upload")
         if not isinstance(upload, dict) or not upload.get("url") or not isinstance(upload.get("body"), dict):
             raise RejectedError("Other Page answered without an upload form (upload.url / upload.body)",
-                                provider=PROVIDER)
+                                provider=NAME)
         return record
 
     def upload(self, path: Path, name: str, community: str, *, size: int, progress=None,
                sha256: str | None = None, entry: str | None = None) -> dict:
         require_extension(name)
-        st = os.stat(path)
-        entry = self.journal.start(provider=PROVIDER, profile=self.profile, target=community, path=path,
-                                   name=name, size=size, mtime_ns=st.st_mtime_ns, sha256=sha256, entry=entry)
-        with self.journal.recording(entry):
+        with track(self.journal, provider=NAME, profile=self.profile, target=community, path=path, name=name,
+                   size=size, sha256=sha256, entry=entry) as up:
             record = self.create_file(community, name)
-        try:
             form = record["upload"]
-            expires = policy_expiration(list(form["body"].items()))
-            self.journal.stash(entry, {"url": form["url"], "fields": list(form["body"].items())})
-            self.journal.update(entry, phase="created", remote_id=str(record["id"]), url=record.get("url"),
-                                resume={"form_expires": expires.isoformat() if expires else None,
-                                        "mime": record.get("mime")},
-                                result=public_record(record))
-            return self._send(entry, path, name, record, form["url"], list(form["body"].items()), progress)
-        except KeyboardInterrupt:
-            self.journal.update(entry, phase="interrupted", error="interrupted")
-            raise
+            fields = list(form["body"].items())
+            expires = policy_expiration(fields)
+            self.journal.stash(up.entry, {"url": form["url"], "fields": fields})
+            up.created(str(record["id"]), url=record.get("url"), result=public_record(record),
+                       resume={"form_expires": expires.isoformat() if expires else None, "mime": record.get("mime")})
+            return self._send(up, name, record, form["url"], fields, progress)
 
-    def _send(self, entry: str, path: Path, name: str, record: dict, url: str, fields: list, progress) -> dict:
+    def _send(self, up: TrackedUpload, name: str, record: dict, url: str, fields: list, progress) -> dict:
         content_type = dict((k.lower(), v) for k, v in fields).get("content-type") or record.get("mime") \
             or "application/octet-stream"
         try:
-            result = presigned_post(self.rt, url, fields, path, filename=name, content_type=content_type,
-                                    progress=progress or (lambda n: None), provider=PROVIDER,
+            result = presigned_post(self.rt, url, fields, up.path, filename=name, content_type=content_type,
+                                    progress=progress or (lambda n: None), provider=NAME,
                                     redactor=self.client.redactor)
         except MediactlError as exc:
-            self._record_failure(entry, path, exc)
             exc.hint = exc.hint or (f"the file record {record['id']} exists; finish it with "
                                     f"`mediactl otherpage complete {record['id']}`")
             raise
-        out = {**public_record(record), "local": local_info(path, result.digests.size, result.digests.sha256),
-               "provider": PROVIDER}
-        self.journal.update(entry, phase="completed", sha256=result.digests.sha256, result=out, error=None)
-        self.journal.drop_stash(entry)
+        out = up.completed(public_record(record), result.digests)
+        self.journal.drop_stash(up.entry)
         return out
-
-    def _record_failure(self, entry: str, path: Path, exc: MediactlError) -> None:
-        """Keep a truthful record; hash the file now so `complete` can tell whether it changed."""
-        sha = None
-        try:
-            sha = file_digests(path).sha256
-        except MediactlError:
-            pass
-        self.journal.update(entry, phase="failed", error=exc.message, **({"sha256": sha} if sha else {}))
 
     def complete(self, key: str, progress=None) -> dict:
         """Re-send a recorded upload's bytes with its stored form, while the form is valid."""
-        entry = self.journal.get(PROVIDER, key)
+        entry = self.journal.get(NAME, key)
         if entry is None:
-            raise LocalError(f"no recorded Other Page upload '{key}' in the journal",
-                             hint="`mediactl otherpage list` shows recorded uploads")
+            raise NotFoundError(f"no recorded Other Page upload '{key}' in the journal",
+                                hint="`mediactl otherpage list` shows recorded uploads", provider=NAME)
         if entry["phase"] == "completed":
             return {**entry["result"], "alreadyCompleted": True}
         stash = self.journal.unstash(entry["id"])
@@ -118,24 +97,32 @@ class OtherPage:
         if expires is not None and expires <= dt.datetime.now(dt.UTC):
             raise RejectedError(
                 f"the upload form of {key} expired at {expires.isoformat()}",
-                hint=f"run `mediactl otherpage upload {entry['path']}` again", provider=PROVIDER)
-        path = Path(entry["path"])
-        self._check_unchanged(entry, path)
-        return self._send(entry["id"], path, entry["name"], entry["result"], stash["url"], stash["fields"],
-                          progress)
+                hint=f"run `mediactl otherpage upload {entry['path']}` again", provider=NAME)
+        check_unchanged(entry, Path(entry["path"]))
+        with reopen(self.journal, entry) as up:
+            return self._send(up, entry["name"], entry["result"], stash["url"], stash["fields"], progress)
 
-    def _check_unchanged(self, entry: dict, path: Path) -> None:
-        try:
-            st = path.stat()
-        except FileNotFoundError:
-            raise LocalError(f"{path}: no such file (it was uploaded from there)") from None
-        if entry.get("sha256"):
-            if file_digests(path).sha256 != entry["sha256"]:
-                raise LocalError(f"{path} changed since the upload started (SHA-256 differs); refusing to send it",
-                                 hint="upload it again as a new file")
-        elif st.st_size != entry["size"] or st.st_mtime_ns != entry["mtime_ns"]:
-            raise LocalError(f"{path} changed since the upload started (size or mtime differs)",
-                             hint="upload it again as a new file")
+
+def build(factory: Factory) -> OtherPage:
+    settings = factory.settings
+    api_key = settings.require(NAME, "api_key")
+    return OtherPage(factory.context(NAME, base_url=settings.require(NAME, "base_url"),
+                                     auth_headers={"X-Api-Key": api_key}))
+
+
+def resume(service: OtherPage, entry: dict) -> dict:
+    """Re-send the bytes to a still-valid form, or upload afresh when no record was made."""
+    if entry.get("remote_id") and service.journal.unstash(entry["id"]) is not None:
+        return service.complete(entry["id"])
+    if not entry.get("remote_id"):
+        path = Path(entry["path"])
+        return service.upload(path, entry["name"], entry["target"], size=file_size(path), entry=entry["id"])
+    raise LocalError("its upload form was not kept; upload the file again")
+
+
+def reconcile(service: OtherPage, entry: dict) -> dict | None:
+    """Other Page has no endpoint to list or get file records: whether a lost create landed cannot be asked."""
+    return None
 
 
 def journal_record(entry: dict, cdn_base: str) -> dict[str, Any]:
@@ -146,7 +133,7 @@ def journal_record(entry: dict, cdn_base: str) -> dict[str, Any]:
     record.setdefault("communityId", entry.get("target"))
     record.setdefault("url", entry.get("url"))
     record.setdefault("local", {"path": entry["path"], "size": entry["size"], "sha256": entry["sha256"]})
-    record["provider"] = PROVIDER
+    record["provider"] = NAME
     record["status"] = entry["phase"]
     if entry.get("error") and entry["phase"] != "completed":
         record["error"] = entry["error"]

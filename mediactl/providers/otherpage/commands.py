@@ -4,9 +4,8 @@ from typing import Annotated
 
 import typer
 
-from mediactl import runtime
+from mediactl import runtime, services
 from mediactl.errors import LocalError
-from mediactl.helptexts import GROUP_HELP
 from mediactl.providers.options import (
     Concurrency,
     Exclude,
@@ -15,11 +14,11 @@ from mediactl.providers.options import (
     Recursive,
     SkipExisting,
 )
+from mediactl.providers.otherpage import NAME, SPEC
 
-PROVIDER = "otherpage"
 app = typer.Typer(
     add_completion=False,
-    help=GROUP_HELP["otherpage"],
+    help=SPEC.help,
     no_args_is_help=True,
 )
 
@@ -35,26 +34,13 @@ def _complete_journal_id(incomplete: str) -> list[str]:
         from mediactl.journal import Journal
         from mediactl.runtime import Runtime
 
-        entries = Journal(Runtime().data_dir).list(provider=PROVIDER, limit=50)
+        entries = Journal(Runtime().data_dir).list(provider=NAME, limit=50)
     except Exception:
         return []
     ids = [e["remote_id"] or e["id"] for e in entries]
     return [i for i in ids if i.startswith(incomplete)]
 
 
-def _service():
-    from mediactl.config import Settings
-    from mediactl.journal import open_journal
-    from mediactl.providers.common import make_client
-    from mediactl.providers.otherpage.api import OtherPage
-
-    rt = runtime.current()
-    settings = Settings(rt)
-    settings.check_profile()
-    api_key = settings.require(PROVIDER, "api_key")
-    client = make_client(rt, PROVIDER, settings, base_url=settings.require(PROVIDER, "base_url"),
-                         auth_headers={"X-Api-Key": api_key}, pool_size=16)
-    return rt, settings, OtherPage(rt, client, open_journal(rt), rt.profile)
 
 
 @app.command("upload")
@@ -78,8 +64,9 @@ def upload(
     from mediactl.providers.common import collect_items, upload_batch
     from mediactl.providers.otherpage.api import require_extension
 
-    rt, settings, service = _service()
-    target = settings.require(PROVIDER, "community", community, flag="--community")
+    factory = services.current()
+    rt, settings, service = factory.rt, factory.settings, factory.service(NAME)
+    target = settings.require(NAME, "community", community, flag="--community")
     items = collect_items(rt, files, recursive=recursive, include=include, exclude=exclude, name=name)
     for item in items:
         require_extension(item.name)
@@ -87,7 +74,7 @@ def upload(
     def one(item, **kw):
         return service.upload(item.path, item.name, target, **kw)
 
-    upload_batch(rt, settings, PROVIDER, items, target=target, journal=service.journal, upload=one,
+    upload_batch(rt, settings, NAME, items, target=target, journal=service.journal, upload=one,
                  columns=UPLOAD_COLUMNS, concurrency=concurrency, skip_existing=skip_existing)
 
 
@@ -110,9 +97,9 @@ def url(
     if format is not None and format not in CDN_FORMATS:
         raise typer.BadParameter(f"must be one of {', '.join(CDN_FORMATS)}", param_hint="--format")
     settings = Settings(rt)
-    link = cdn_url(settings.require(PROVIDER, "cdn_url"), key, format, size)
+    link = cdn_url(settings.require(NAME, "cdn_url"), key, format, size)
     if rt.machine_output:
-        emit_one(rt, {"key": key, "url": link, "provider": PROVIDER}, primary="url")
+        emit_one(rt, {"key": key, "url": link, "provider": NAME}, primary="url")
     else:
         rt.stdout.write(link + "\n")
 
@@ -133,8 +120,8 @@ def list_cmd(
 
     rt = runtime.current()
     settings = Settings(rt)
-    cdn = settings.require(PROVIDER, "cdn_url")
-    entries = open_journal(rt).list(provider=PROVIDER, target=community, limit=limit)
+    cdn = settings.require(NAME, "cdn_url")
+    entries = open_journal(rt).list(provider=NAME, target=community, limit=limit)
     with ResultWriter(rt, LIST_COLUMNS, primary="id", empty_note="no recorded uploads") as out:
         for entry in entries:
             out.add(journal_record(entry, cdn))
@@ -156,11 +143,11 @@ def show(
     from mediactl.providers.otherpage.api import journal_record
 
     rt = runtime.current()
-    entry = open_journal(rt).get(PROVIDER, file_id)
+    entry = open_journal(rt).get(NAME, file_id)
     if entry is None:
         raise LocalError(f"no recorded Other Page upload '{file_id}' in the journal",
                          hint="`mediactl otherpage list` shows recorded uploads")
-    emit_one(rt, journal_record(entry, Settings(rt).require(PROVIDER, "cdn_url")), primary="url")
+    emit_one(rt, journal_record(entry, Settings(rt).require(NAME, "cdn_url")), primary="url")
 
 
 @app.command("complete")
@@ -178,7 +165,8 @@ def complete(
     from mediactl.output import Progress, ResultWriter
     from mediactl.providers.common import batch_exit, run_batch
 
-    rt, _, service = _service()
+    factory = services.current()
+    rt, service = factory.rt, factory.service(NAME)
     with ResultWriter(rt, UPLOAD_COLUMNS, primary="url") as out, Progress(rt, len(file_ids)) as progress:
         outcomes = run_batch(rt, file_ids, lambda key: service.complete(key, progress.task(key, None)),
                              concurrency=1, on_result=out.add)

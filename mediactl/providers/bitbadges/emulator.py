@@ -17,6 +17,29 @@ from mediactl.sandbox.core import json_response
 ADDRESS = "bb1sandboxuser0000000000000000000000000000"
 
 
+
+# -- what the sandbox core needs to mount this emulator (mediactl/sandbox/core.py) --------------------------
+PREFIX = "/bitbadges/api/v0"
+CREDENTIALS = {"api_key": "bbk", "access_token": "bbat", "refresh_token": "bbrt", "client_id": "bbcid",
+               "client_secret": "bbcs"}
+
+
+def initial_state() -> dict:
+    return {"pages": {}, "order": [], "credits": None, "expired_tokens": []}
+
+
+def exports(sandbox) -> dict[str, str]:
+    return {}
+
+
+def control(sandbox, body: dict) -> None:
+    """Test controls: {"bitbadges_credits": N} and {"expire_bitbadges_token": true}."""
+    if "bitbadges_credits" in body:
+        sandbox.state.data["bitbadges"]["credits"] = body["bitbadges_credits"]
+    if body.get("expire_bitbadges_token"):
+        sandbox.state.data["bitbadges"]["expired_tokens"].append(sandbox.creds["bitbadges_access_token"])
+
+
 def rules() -> list[Rule]:
     return [
         Rule("/utilityPage/<page_id>", endpoint="bb_get", methods=["GET"]),

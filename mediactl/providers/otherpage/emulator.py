@@ -16,6 +16,21 @@ BUCKET = "other-page-files"
 CDN_FORMATS = {"auto", "png", "jpg", "jpeg", "webp", "gif", "avif"}
 
 
+
+# -- what the sandbox core needs to mount this emulator (mediactl/sandbox/core.py) --------------------------
+PREFIX = "/otherpage/v1"
+CREDENTIALS = {"api_key": "op"}  # settings the sandbox issues, with the prefix of their random value
+
+
+def initial_state() -> dict:
+    return {"files": {}, "objects": {}}
+
+
+def exports(sandbox) -> dict[str, str]:
+    """The provider's non-secret settings that point mediactl at this emulator (besides base_url)."""
+    return {"community": "sandbox-community", "cdn_url": sandbox.url("/cdn")}
+
+
 def rules() -> list[Rule]:
     return [Rule("/community/<community>/file", endpoint="op_create_file", methods=["POST"])]
 

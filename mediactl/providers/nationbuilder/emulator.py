@@ -20,6 +20,20 @@ API_ROOT = "/api/v1"  # the root NationBuilder's own `next`/`prev` paths start w
 PAGE_TYPES = ("basic_pages", "blogs", "events", "calendars", "petitions", "surveys", "donations")
 
 
+
+# -- what the sandbox core needs to mount this emulator (mediactl/sandbox/core.py) --------------------------
+PREFIX = "/nationbuilder/api/v1"
+CREDENTIALS = {"access_token": "nb"}
+
+
+def initial_state() -> dict:
+    return {"sites": {}, "attachments": {}, "next_id": 1}
+
+
+def exports(sandbox) -> dict[str, str]:
+    return {"nation": "sandbox", "site": "sandbox"}
+
+
 def rules() -> list[Rule]:
     return [
         Rule("/sites", endpoint="nb_sites", methods=["GET"]),

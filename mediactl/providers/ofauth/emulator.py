@@ -17,6 +17,20 @@ from mediactl.sandbox.core import json_response
 MEDIA_TYPES = ("photo", "video", "audio", "gif")
 
 
+
+# -- what the sandbox core needs to mount this emulator (mediactl/sandbox/core.py) --------------------------
+PREFIX = "/ofauth"
+CREDENTIALS = {"api_key": "ofk", "connection_id": "conn"}
+
+
+def initial_state() -> dict:
+    return {"uploads": {}, "media": {}, "next_id": 1000}
+
+
+def exports(sandbox) -> dict[str, str]:
+    return {}
+
+
 def rules() -> list[Rule]:
     return [
         Rule("/v2/access/uploads/init", endpoint="of_init", methods=["POST"]),

@@ -1,0 +1,141 @@
+"""One upload lifecycle for every provider: the journal entry, its phases, in-flight bookkeeping, what an
+error or Ctrl-C leaves recorded, and the `local`/`provider` fields of the result.
+
+A provider's upload is its protocol steps inside `track(...)`:
+
+    with track(journal, provider=NAME, profile=..., target=..., path=path, name=name, size=size) as up:
+        record = create(...)                       # phase 1
+        up.created(record["id"], resume={...})     # what a resume needs
+        digests = send_bytes(...)                  # phase 2
+        return up.completed(record, digests)       # the result, journalled
+
+Whatever the block raises is recorded (failed with the message, interrupted on Ctrl-C, or failed as an
+internal error for a bug) before it propagates; the in-flight set is kept by the journal.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from mediactl.errors import LocalError, MediactlError
+from mediactl.journal import Journal
+
+
+class HasDigests(Protocol):
+    size: int
+    sha256: str
+
+
+def local_info(path: Path | str, size: int, sha256: str | None) -> dict:
+    """The `local` object mediactl adds to upload results."""
+    return {"path": os.fsdecode(Path(path).absolute()), "size": size, "sha256": sha256}
+
+
+@dataclass
+class TrackedUpload:
+    """The journal entry of one upload in progress; providers report their protocol steps to it."""
+
+    journal: Journal
+    entry: str
+    provider: str
+    path: Path
+
+    def created(self, remote_id: str | None, *, url: str | None = None, resume: Any = None,
+                result: Any = None) -> None:
+        """Phase 1 done: the provider knows the upload by `remote_id`; `resume` is what a resume needs."""
+        fields: dict[str, Any] = {"phase": "created", "remote_id": remote_id, "error": None}
+        for key, value in (("url", url), ("resume", resume), ("result", result)):
+            if value is not None:
+                fields[key] = value
+        self.journal.update(self.entry, **fields)
+
+    def save_resume(self, resume: Any) -> None:
+        """Keep what a resume needs up to date (the parts sent so far, the document to send)."""
+        self.journal.update(self.entry, resume=resume)
+
+    def sent(self, result: dict | None = None) -> dict | None:
+        """The bytes are on the server but the upload is left unfinished on purpose (e.g. --no-complete)."""
+        self.journal.update(self.entry, phase="sent", error=None,
+                            **({"result": result, "sha256": (result.get("local") or {}).get("sha256")}
+                               if result else {}))
+        return result
+
+    def result(self, fields: dict, digests: HasDigests) -> dict:
+        """The provider's fields plus mediactl's `local` and `provider` keys."""
+        return {**fields, "local": local_info(self.path, digests.size, digests.sha256), "provider": self.provider}
+
+    def completed(self, fields: dict, digests: HasDigests, *, remote_id: str | None = None,
+                  url: str | None = None, note: str | None = None) -> dict:
+        """The upload is finished: record and return its result."""
+        out = self.result(fields, digests)
+        update: dict[str, Any] = {"phase": "completed", "sha256": digests.sha256, "size": digests.size,
+                                  "result": out, "error": None}
+        if remote_id is not None:
+            update["remote_id"] = remote_id
+        if url is not None:
+            update["url"] = url
+        if note is not None:
+            update["note"] = note
+        self.journal.update(self.entry, **update)
+        return out
+
+
+@contextlib.contextmanager
+def track(journal: Journal, *, provider: str, profile: str, target: str, path: Path | str,
+          name: str | None, size: int | None = None, sha256: str | None = None,
+          entry: str | None = None) -> Iterator[TrackedUpload]:
+    """Record an upload (a new entry, or `entry` registered or started earlier) around the provider's steps."""
+    path = Path(path)
+    try:
+        st = os.stat(path)
+    except OSError as exc:
+        error = LocalError(f"{path}: {exc.strerror or 'cannot read'}")
+        if entry is not None:
+            journal.update(entry, phase="failed", error=error.message)
+        raise error from None
+    entry = journal.start(provider=provider, profile=profile, target=target, path=path, name=name,
+                          size=size if size is not None else st.st_size, mtime_ns=st.st_mtime_ns,
+                          sha256=sha256, entry=entry)
+    try:
+        yield TrackedUpload(journal, entry, provider, path)
+    except MediactlError as exc:
+        journal.update(entry, phase="failed", error=exc.message)
+        raise
+    except KeyboardInterrupt:
+        journal.update(entry, phase="interrupted", error="interrupted (Ctrl-C)")
+        raise
+    except BaseException as exc:  # a bug: the entry must not stay "in flight" forever
+        journal.update(entry, phase="failed", error=f"internal error: {type(exc).__name__}: {exc}")
+        raise
+
+
+def reopen(journal: Journal, row: dict) -> contextlib.AbstractContextManager[TrackedUpload]:
+    """`track` for an existing journal entry (complete, resume)."""
+    return track(journal, provider=row["provider"], profile=row["profile"], target=row["target"],
+                 path=row["path"], name=row.get("name"), size=row.get("size"), sha256=row.get("sha256"),
+                 entry=row["id"])
+
+
+def check_unchanged(row: dict, path: Path) -> None:
+    """Refuse to resume an upload whose local file changed since it started (size or mtime)."""
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        raise LocalError(f"{path}: no such file (it was uploaded from there)") from None
+    if (row.get("size") is not None and st.st_size != row["size"]) or \
+            (row.get("mtime_ns") is not None and st.st_mtime_ns != row["mtime_ns"]):
+        raise LocalError(f"{path} changed since the upload started (size or mtime differs)",
+                         hint="upload it again as a new file")
+
+
+def file_size(path: Path) -> int:
+    """The size of a file a resume is about to send, or a LocalError saying it is gone."""
+    try:
+        return path.stat().st_size
+    except OSError:
+        raise LocalError(f"{path}: no longer readable; cannot resume") from None

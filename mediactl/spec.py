@@ -1,0 +1,88 @@
+"""What a provider declares about itself: one `ProviderSpec` per provider package (DESIGN.md §4).
+
+Everything that lists providers (verb groups, root help, settings, completion, resume, history, the
+sandbox) reads these specs through `mediactl.registry`. A spec names its parts by dotted path
+("module:attribute") so that reading it imports nothing heavy: `--help`, completion and `config` stay fast.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    help: str
+    secret: bool = False
+    default: str | None = None
+
+
+# Settings that every provider accepts on top of its own.
+COMMON_SETTINGS = (
+    Setting("ca_bundle", "path of a CA bundle to verify TLS with (like REQUESTS_CA_BUNDLE)"),
+    Setting("max_size", "refuse files larger than this many bytes before uploading"),
+)
+
+
+def load(ref: str) -> Any:
+    """Import "package.module:attribute" (or a bare module) and return it."""
+    module_name, _, attribute = ref.partition(":")
+    module = importlib.import_module(module_name)
+    return getattr(module, attribute) if attribute else module
+
+
+@dataclass(frozen=True)
+class ProviderSpec:
+    """One provider: its name, help and settings, and where its parts live.
+
+    The parts follow one layout inside the provider's package (`package`), named by dotted path so that
+    reading a spec imports nothing else:
+
+    - `commands` (`<package>.commands:app`): the Typer app of its verb group (`mediactl NAME ...`).
+    - `service` (`<package>.api:build`): `build(factory) -> service`, its API object built from settings.
+    - `resume` (`<package>.api:resume`): `resume(service, entry) -> result`, finishes one incomplete
+      journal entry.
+    - `reconcile` (`<package>.api:reconcile`): `reconcile(service, entry) -> result | None`, asks the
+      provider whether an upload whose outcome is unknown landed (None: it did not, or it cannot be asked).
+    - `emulator` (`<package>.emulator`): the sandbox module that emulates its API (mediactl/sandbox/core.py).
+    """
+
+    name: str
+    title: str
+    help: str
+    settings: tuple[Setting, ...]
+    package: str
+
+    @property
+    def commands(self) -> str:
+        return f"{self.package}.commands:app"
+
+    @property
+    def service(self) -> str:
+        return f"{self.package}.api:build"
+
+    @property
+    def resume(self) -> str:
+        return f"{self.package}.api:resume"
+
+    @property
+    def reconcile(self) -> str:
+        return f"{self.package}.api:reconcile"
+
+    @property
+    def emulator(self) -> str:
+        return f"{self.package}.emulator"
+
+    @property
+    def secrets(self) -> tuple[Setting, ...]:
+        return tuple(s for s in self.settings if s.secret)
+
+    @property
+    def all_settings(self) -> tuple[Setting, ...]:
+        return self.settings + COMMON_SETTINGS
+
+    def setting(self, name: str) -> Setting | None:
+        return next((s for s in self.all_settings if s.name == name), None)

@@ -26,6 +26,11 @@ class MediactlError(Exception):
     """A failure with a user-facing one-line message and a documented exit code."""
 
     code: ExitCode = ExitCode.INTERNAL
+    # Set by the HTTP layer: the request may have been processed although its answer was lost (a 5xx, a
+    # timeout or a dropped connection after the body was sent) — reconcile before sending it again.
+    ambiguous: bool = False
+    attempts: int | None = None  # requests actually sent for this failure
+    host_down: bool = False  # the host refused several connections in a row: start nothing new there
 
     def __init__(
         self,

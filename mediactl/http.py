@@ -21,6 +21,7 @@ import re
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
@@ -195,7 +196,7 @@ def retry_after_seconds(resp: requests.Response, now: float | None = None) -> fl
     return None
 
 
-def _failed_before_send(exc: requests.RequestException) -> bool:
+def failed_before_send(exc: requests.RequestException) -> bool:
     """True when the request certainly never reached the server (so even a create may be retried)."""
     if isinstance(exc, requests.ConnectTimeout):
         return True
@@ -229,6 +230,112 @@ def connection_error(exc: requests.RequestException, url: str, provider: str | N
         return TransientError(f"timed out talking to {host}", provider=provider,
                               hint="raise --timeout, or retry later")
     return TransientError(f"cannot reach {host}: {type(exc).__name__}", provider=provider)
+
+
+@dataclass(frozen=True)
+class Decision:
+    retry: bool
+    wait: float = 0.0
+    ambiguous: bool = False  # the request may have been processed: a create must be reconciled, not resent
+
+
+class RetryPolicy:
+    """What is retried, how long to wait, and which failures are ambiguous — in one place.
+
+    - A failure before anything was sent (connection refused, connect timeout) and a 429 are retried for
+      any request: the server did not act on it.
+    - Any other transient failure (502/503/504, a read timeout, a connection lost after sending) is
+      retried only for an idempotent request; for a create it is *ambiguous*: the caller reconciles (asks
+      the provider whether it landed) before sending it again.
+    """
+
+    def __init__(self, retries: int, retry_statuses: frozenset[int] = RETRY_STATUSES) -> None:
+        self.retries = max(0, retries)
+        self.retry_statuses = retry_statuses
+
+    @staticmethod
+    def backoff(attempt: int) -> float:
+        """Exponential backoff with full jitter."""
+        return random.uniform(0, min(BACKOFF_CAP, BACKOFF_BASE * (2 ** attempt)))
+
+    def after_exception(self, exc: requests.RequestException, *, attempt: int, idempotent: bool) -> Decision:
+        if isinstance(exc, requests.exceptions.SSLError):
+            return Decision(False)
+        before_send = failed_before_send(exc)
+        retry = attempt < self.retries and (idempotent or before_send)
+        return Decision(retry, self.backoff(attempt), ambiguous=not before_send and not idempotent)
+
+    def after_response(self, resp: requests.Response, *, attempt: int, idempotent: bool) -> Decision:
+        status = resp.status_code
+        ambiguous = status >= 500 and not idempotent
+        if status not in self.retry_statuses or attempt >= self.retries or not (idempotent or status == 429):
+            return Decision(False, ambiguous=ambiguous)
+        wait = retry_after_seconds(resp)
+        if wait is not None and wait > MAX_RETRY_WAIT:
+            return Decision(False)
+        return Decision(True, self.backoff(attempt) if wait is None else wait + random.uniform(0, 0.1))
+
+
+class HostLimiter:
+    """Shared by every client and worker thread talking to one host (scheme, host, port).
+
+    A 429's wait (Retry-After, X-RateLimit-Reset) pauses every worker's next request to that host, instead
+    of each worker burning its own retries; a run of connection failures before sending marks the host
+    down, so a batch stops starting new items there quickly.
+    """
+
+    DOWN_AFTER = 3  # consecutive refused connections, with no success between them
+    _hosts: dict[tuple, HostLimiter] = {}
+    _hosts_lock = threading.Lock()
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._resume_at = 0.0
+        self._refused = 0
+
+    @classmethod
+    def for_url(cls, url: str) -> HostLimiter:
+        parts = urlsplit(url)
+        key = (parts.scheme, parts.hostname, parts.port)
+        with cls._hosts_lock:
+            return cls._hosts.setdefault(key, cls())
+
+    def wait_turn(self) -> float:
+        """Sleep while the host asked everyone to wait; returns the seconds slept."""
+        with self._lock:
+            delay = self._resume_at - time.monotonic()
+        if delay > 0:
+            time.sleep(delay)
+            return delay
+        return 0.0
+
+    def pause(self, seconds: float) -> None:
+        with self._lock:
+            self._resume_at = max(self._resume_at, time.monotonic() + seconds)
+
+    def answered(self) -> None:
+        with self._lock:
+            self._refused = 0
+
+    def refused(self) -> None:
+        with self._lock:
+            self._refused += 1
+
+    @property
+    def down(self) -> bool:
+        return self._refused >= self.DOWN_AFTER
+
+
+@dataclass
+class _Prepared:
+    """One logical request as it stands (a redirect may change its method and URL)."""
+
+    method: str
+    url: str
+    headers: dict[str, str]
+    payload: bytes | None
+    body: Body | None
+    description: str
 
 
 class Body:
@@ -270,8 +377,7 @@ class ApiClient:
         self.error_message = error_message
         self.ca_bundle = ca_bundle
         self.pool_size = pool_size
-        self.retries = max(0, rt.retries)
-        self.retry_statuses = retry_statuses
+        self.policy = RetryPolicy(rt.retries, retry_statuses)
         self.timeout = rt.timeout
         self._local = threading.local()
 
@@ -331,9 +437,6 @@ class ApiClient:
                 print(f"<   {k}: {v}", file=self.rt.stderr)
             print(f"<   {self.redactor.body(resp.content)}", file=self.rt.stderr, flush=True)
 
-    def _backoff(self, attempt: int) -> float:
-        return random.uniform(0, min(BACKOFF_CAP, BACKOFF_BASE * (2 ** attempt)))
-
     def _sleep(self, seconds: float, why: str) -> None:
         if self.rt.verbose >= 1:
             print(f"  retrying in {seconds:.1f}s ({why})", file=self.rt.stderr, flush=True)
@@ -359,7 +462,8 @@ class ApiClient:
         """Send one logical request (with retries and redirects); raise a MediactlError unless ok.
 
         `auth` adds credentials for this request only (e.g. a bearer token on writes); like the client's
-        own, they go only to base_url's host.
+        own, they go only to base_url's host. A failure of a non-idempotent request that the server may
+        have processed is raised with `ambiguous` set (see RetryPolicy).
         """
         method = method.upper()
         self._register_secrets(auth or {})
@@ -370,99 +474,134 @@ class ApiClient:
         if params:
             sep = "&" if urlsplit(url).query else "?"
             url = url + sep + urlencode({k: v for k, v in params.items() if v is not None}, doseq=True)
+        request = _Prepared(method, url, *self._payload(json_body, body, headers))
+        read_timeout = timeout if timeout is not None else self.timeout
+        timeouts = (min(10.0, read_timeout), read_timeout)
+        with_auth = send_auth and self._same_host(url)  # a path handed back may name another host
+
+        attempt = 0
+        redirects = 0
+        while True:
+            limiter = HostLimiter.for_url(request.url)
+            if limiter.down:
+                raise self._failure(TransientError(
+                    f"{urlsplit(request.url).netloc} refused {HostLimiter.DOWN_AFTER} connections in a row; "
+                    "not trying it again in this run", provider=self.provider), attempt, host_down=True)
+            limiter.wait_turn()
+            try:
+                resp = self._send_once(request, with_auth, auth, timeouts)
+            except requests.RequestException as exc:
+                if failed_before_send(exc):
+                    limiter.refused()
+                decision = self.policy.after_exception(exc, attempt=attempt, idempotent=idempotent)
+                if decision.retry and not limiter.down:
+                    self._sleep(decision.wait, type(exc).__name__)
+                    attempt += 1
+                    continue
+                raise self._failure(connection_error(exc, request.url, self.provider), attempt + 1,
+                                    ambiguous=decision.ambiguous) from None
+            limiter.answered()
+
+            if resp.status_code in REDIRECT_STATUSES and "Location" in resp.headers:
+                redirects += 1
+                if redirects > MAX_REDIRECTS:
+                    raise RejectedError(f"too many redirects from {self.redactor.url(request.url)}",
+                                        provider=self.provider, status=resp.status_code)
+                with_auth = self._follow_redirect(request, resp) and with_auth
+                continue
+
+            decision = self.policy.after_response(resp, attempt=attempt, idempotent=idempotent)
+            if resp.status_code == 429:
+                wait = retry_after_seconds(resp)
+                limiter.pause(min(wait if wait is not None else self.policy.backoff(attempt), MAX_RETRY_WAIT)
+                              + random.uniform(0, 0.1))
+            if decision.retry:
+                resp.close()
+                if resp.status_code == 429:
+                    attempt += 1
+                    continue  # the limiter makes this and every other worker wait
+                self._sleep(decision.wait, f"HTTP {resp.status_code}")
+                attempt += 1
+                continue
+            if resp.status_code in set(ok):
+                return resp
+            raise self._failure(self.error_for(resp, attempts=attempt + 1), attempt + 1,
+                                ambiguous=decision.ambiguous)
+
+    def _payload(self, json_body: Any, body: Body | None,
+                 headers: Mapping[str, str] | None) -> tuple[dict[str, str], bytes | None, Body | None, str]:
+        """Headers, a JSON payload or a re-streamable body, and how to describe it in -vv logs."""
         base_headers: dict[str, str] = {"Accept": "application/json"}
-        data_desc = ""
+        description = ""
         payload: bytes | None = None
         if json_body is not None:
             payload = json.dumps(json_body, ensure_ascii=False).encode()
             base_headers["Content-Type"] = "application/json"
-            data_desc = self.redactor.body(payload)
+            description = self.redactor.body(payload)
         elif body is not None:
             if body.content_type:
                 base_headers["Content-Type"] = body.content_type
             if body.length is not None:
                 base_headers["Content-Length"] = str(body.length)
-            data_desc = body.description or (
+            description = body.description or (
                 f"<{body.length} bytes streamed>" if body.length is not None else "<streamed body>")
         base_headers.update(headers or {})
-        read_timeout = timeout if timeout is not None else self.timeout
-        timeouts = (min(10.0, read_timeout), read_timeout)
+        return base_headers, payload, body, description
 
-        attempt = 0
-        redirects = 0
-        with_auth = send_auth and self._same_host(url)  # a path handed back may name another host
-        while True:
-            req_headers = dict(base_headers)
-            if with_auth:
-                req_headers.update(self.auth_headers)
-                req_headers.update(auth or {})
-            data = payload if payload is not None else (body.factory() if body is not None else None)
-            self._log_request(method, url, req_headers, data_desc)
-            started = time.monotonic()
-            try:
-                resp = self.session.request(
-                    method, url, data=data, headers=req_headers, timeout=timeouts,
-                    allow_redirects=False,
-                )
-            except requests.RequestException as exc:
-                if isinstance(exc, requests.exceptions.SSLError):
-                    raise connection_error(exc, url, self.provider) from None
-                before_send = _failed_before_send(exc)
-                if self.rt.verbose >= 1:
-                    print(f"< {type(exc).__name__} ({(time.monotonic() - started) * 1000:.0f} ms)",
-                          file=self.rt.stderr, flush=True)
-                if attempt < self.retries and (idempotent or before_send):
-                    self._sleep(self._backoff(attempt), type(exc).__name__)
-                    attempt += 1
-                    continue
-                raise connection_error(exc, url, self.provider) from None
-            finally:
-                close = getattr(data, "close", None)
-                if callable(close):
-                    close()
-            self._log_response(resp, time.monotonic() - started)
+    def _send_once(self, request: _Prepared, with_auth: bool, auth: Mapping[str, str] | None,
+                   timeouts: tuple[float, float]) -> requests.Response:
+        """One attempt: a fresh body, credentials only for base_url's host, logged."""
+        req_headers = dict(request.headers)
+        if with_auth:
+            req_headers.update(self.auth_headers)
+            req_headers.update(auth or {})
+        data = request.payload if request.payload is not None else (
+            request.body.factory() if request.body is not None else None)
+        self._log_request(request.method, request.url, req_headers, request.description)
+        started = time.monotonic()
+        try:
+            resp = self.session.request(request.method, request.url, data=data, headers=req_headers,
+                                        timeout=timeouts, allow_redirects=False)
+        except requests.RequestException as exc:
+            if self.rt.verbose >= 1:
+                print(f"< {type(exc).__name__} ({(time.monotonic() - started) * 1000:.0f} ms)",
+                      file=self.rt.stderr, flush=True)
+            raise
+        finally:
+            close = getattr(data, "close", None)
+            if callable(close):
+                close()
+        self._log_response(resp, time.monotonic() - started)
+        return resp
 
-            if resp.status_code in REDIRECT_STATUSES and "Location" in resp.headers:
-                redirects += 1
-                if redirects > MAX_REDIRECTS:
-                    raise RejectedError(f"too many redirects from {self.redactor.url(url)}",
-                                        provider=self.provider, status=resp.status_code)
-                url = urljoin(url, resp.headers["Location"])
-                check_url_scheme(url, what="redirect target")
-                if not self._same_host(url):
-                    with_auth = False  # never hand credentials to another host
-                if resp.status_code == 303 or (resp.status_code in (301, 302) and method == "POST"):
-                    method, payload, body, data_desc = "GET", None, None, ""
-                    base_headers.pop("Content-Type", None)
-                    base_headers.pop("Content-Length", None)
-                resp.close()
-                continue
+    def _follow_redirect(self, request: _Prepared, resp: requests.Response) -> bool:
+        """Point `request` at the redirect target; returns whether credentials may still go with it."""
+        request.url = urljoin(request.url, resp.headers["Location"])
+        check_url_scheme(request.url, what="redirect target")
+        if resp.status_code == 303 or (resp.status_code in (301, 302) and request.method == "POST"):
+            request.method, request.payload, request.body, request.description = "GET", None, None, ""
+            request.headers.pop("Content-Type", None)
+            request.headers.pop("Content-Length", None)
+        resp.close()
+        return self._same_host(request.url)  # never hand credentials to another host
 
-            if resp.status_code in self.retry_statuses and attempt < self.retries and (
-                idempotent or resp.status_code == 429
-            ):
-                wait = retry_after_seconds(resp)
-                if wait is not None and wait > MAX_RETRY_WAIT:
-                    break
-                wait = self._backoff(attempt) if wait is None else wait + random.uniform(0, 0.1)
-                resp.close()
-                self._sleep(wait, f"HTTP {resp.status_code}")
-                attempt += 1
-                continue
-            break
+    @staticmethod
+    def _failure(error: MediactlError, attempts: int, *, ambiguous: bool = False,
+                 host_down: bool = False) -> MediactlError:
+        error.attempts = attempts
+        error.ambiguous = ambiguous
+        error.host_down = host_down
+        return error
 
-        if resp.status_code in set(ok):
-            return resp
-        raise self.error_for(resp)
-
-    def error_for(self, resp: requests.Response) -> MediactlError:
+    def error_for(self, resp: requests.Response, attempts: int = 1) -> MediactlError:
         message = self.redactor.text(self.error_message(resp))
+        tried = f"after {attempts} attempt{'s' if attempts != 1 else ''}"
         if resp.status_code == 429:
             wait = retry_after_seconds(resp)
             extra = f"; the server asks to wait {wait:.0f}s" if wait else ""
-            message = f"rate limited (HTTP 429) after {self.retries} retries{extra}: {message}"
+            message = f"rate limited (HTTP 429) {tried}{extra}: {message}"
         elif resp.status_code >= 500:
-            message = f"HTTP {resp.status_code} after {self.retries} retries: {message}"
+            message = f"HTTP {resp.status_code} {tried}: {message}"
         return error_for_status(resp.status_code, message, provider=self.provider)
 
     def json(self, method: str, path: str, *, expect: Iterable[str] = (), **kwargs: Any) -> Any:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import time
+from http.client import RemoteDisconnected
 
 import pytest
 import requests
@@ -170,3 +171,40 @@ def test_api_root_in_returned_paths_maps_onto_base_url():
     client = ApiClient(runtime(), provider="nb", base_url="http://127.0.0.1:9/nb/api/v1", api_root="/api/v1")
     assert client.url("/api/v1/sites?__nonce=a&__token=b") == "http://127.0.0.1:9/nb/api/v1/sites?__nonce=a&__token=b"
     assert client.url("/sites") == "http://127.0.0.1:9/nb/api/v1/sites"
+
+
+def _response(status: int, headers: dict | None = None) -> requests.Response:
+    resp = requests.Response()
+    resp.status_code = status
+    resp.headers.update(headers or {})
+    return resp
+
+
+def test_retry_policy_says_what_is_retried_and_what_is_ambiguous():
+    from mediactl.http import RetryPolicy
+
+    policy = RetryPolicy(3)
+    assert policy.after_response(_response(503), attempt=0, idempotent=True).retry
+    create_503 = policy.after_response(_response(503), attempt=0, idempotent=False)
+    assert not create_503.retry and create_503.ambiguous  # may have been processed: reconcile first
+    create_429 = policy.after_response(_response(429, {"Retry-After": "2"}), attempt=0, idempotent=False)
+    assert create_429.retry and not create_429.ambiguous and 2 <= create_429.wait < 2.2
+    assert not policy.after_response(_response(503), attempt=3, idempotent=True).retry  # budget spent
+    assert not policy.after_response(_response(400), attempt=0, idempotent=False).ambiguous
+    refused = requests.ConnectionError(ConnectionRefusedError(111, "refused"))
+    assert policy.after_exception(refused, attempt=0, idempotent=False).retry
+    dropped = requests.ConnectionError("Connection aborted.", RemoteDisconnected("closed"))
+    lost = policy.after_exception(dropped, attempt=0, idempotent=False)
+    assert not lost.retry and lost.ambiguous
+    assert policy.after_exception(dropped, attempt=0, idempotent=True).retry
+
+
+@responses.activate
+def test_error_says_how_many_attempts_were_made_and_marks_an_ambiguous_create():
+    responses.add(responses.POST, "https://api.example.com/v1/things", status=503, json={"message": "busy"})
+    rt = Runtime(retries=5)
+    client = ApiClient(rt, provider="test", base_url="https://api.example.com/v1")
+    with pytest.raises(MediactlError) as caught:
+        client.request("POST", "/things", json_body={"a": 1})
+    assert caught.value.attempts == 1 and caught.value.ambiguous
+    assert "after 1 attempt:" in caught.value.message and len(responses.calls) == 1

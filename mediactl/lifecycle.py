@@ -17,12 +17,14 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterator
-from dataclasses import dataclass
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from mediactl.errors import LocalError, MediactlError
+from mediactl.http import RetryPolicy
 from mediactl.journal import Journal
 
 
@@ -36,6 +38,9 @@ def local_info(path: Path | str, size: int, sha256: str | None) -> dict:
     return {"path": os.fsdecode(Path(path).absolute()), "size": size, "sha256": sha256}
 
 
+T = TypeVar("T")
+
+
 @dataclass
 class TrackedUpload:
     """The journal entry of one upload in progress; providers report their protocol steps to it."""
@@ -44,6 +49,53 @@ class TrackedUpload:
     entry: str
     provider: str
     path: Path
+    notes: list[str] = field(default_factory=list)  # what reconciliation learned, journalled on completion
+    orphans: int = 0  # records an unanswerable create may have left behind
+    orphan_kind: str = "record"
+
+    def create_once(self, create: Callable[[], T], landed: Callable[[], T | None] | None, *, retries: int,
+                    what: str = "create") -> T:
+        """Run a create exactly once, as far as the provider can tell.
+
+        After an ambiguous failure (the request may have been processed, its answer was lost) `landed()`
+        asks the provider whether it went through: what it finds is adopted. Otherwise the create is sent
+        again, with the same backoff and budget as any retry. `landed=None` is for an API that cannot be
+        asked: each ambiguous failure may then have left a record behind, and that is noted.
+        """
+        sent = 0
+        for attempt in range(retries + 1):
+            try:
+                return create()
+            except MediactlError as exc:
+                sent += exc.attempts or 1
+                if not exc.ambiguous:
+                    raise
+                if landed is None:
+                    self.orphans += 1
+                    self.orphan_kind = what
+                else:
+                    found = landed()
+                    if found is not None:
+                        self.notes.append(f"adopted: the {what}'s answer was lost but it had landed")
+                        return found
+                if attempt == retries:
+                    checked = "each was checked and is not on the server" if landed else "the API cannot be asked"
+                    exc.message = (f"{exc.message} ({sent} request{'s' if sent != 1 else ''} sent; a {what} is not "
+                                   f"repeated blindly: {checked})")
+                    raise
+                time.sleep(RetryPolicy.backoff(attempt))
+        raise AssertionError("unreachable")
+
+    def note(self, text: str) -> None:
+        self.notes.append(text)
+
+    def journal_note(self) -> str | None:
+        """Everything learned about this upload's outcome, for the journal's `note` column."""
+        notes = list(self.notes)
+        if self.orphans:
+            notes.append(f"{self.orphans} {self.orphan_kind}{'s' if self.orphans > 1 else ''} left without bytes "
+                         f"(its create's answer was lost and the API cannot be asked)")
+        return "; ".join(notes) or None
 
     def created(self, remote_id: str | None, *, url: str | None = None, resume: Any = None,
                 result: Any = None) -> None:
@@ -79,8 +131,10 @@ class TrackedUpload:
             update["remote_id"] = remote_id
         if url is not None:
             update["url"] = url
-        if note is not None:
-            update["note"] = note
+        if note:
+            self.notes.append(note)
+        if self.journal_note():
+            update["note"] = self.journal_note()
         self.journal.update(self.entry, **update)
         return out
 
@@ -101,10 +155,12 @@ def track(journal: Journal, *, provider: str, profile: str, target: str, path: P
     entry = journal.start(provider=provider, profile=profile, target=target, path=path, name=name,
                           size=size if size is not None else st.st_size, mtime_ns=st.st_mtime_ns,
                           sha256=sha256, entry=entry)
+    upload = TrackedUpload(journal, entry, provider, path)
     try:
-        yield TrackedUpload(journal, entry, provider, path)
+        yield upload
     except MediactlError as exc:
-        journal.update(entry, phase="failed", error=exc.message)
+        journal.update(entry, phase="failed", error=exc.message,
+                       **({"note": upload.journal_note()} if upload.journal_note() else {}))
         raise
     except KeyboardInterrupt:
         journal.update(entry, phase="interrupted", error="interrupted (Ctrl-C)")

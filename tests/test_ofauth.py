@@ -69,8 +69,10 @@ def test_no_complete_then_complete(cli, sandbox_factory, tmp_path):
     assert run.code == 0, run
     [done] = json.loads(run.stdout)
     assert requests.get(done["media"]["files"]["full"]["url"], timeout=10).content == data
-    again = cli("ofauth", "complete", upload_id)  # the API refuses a second complete
-    assert again.code == 6 and "already completed" in again.stderr.lower()
+    again = cli("-o", "json", "ofauth", "complete", upload_id)  # already finished: a success, not an error
+    assert again.code == 0, again
+    [same] = json.loads(again.stdout)
+    assert same["alreadyCompleted"] is True and same["media"]["id"] == done["media"]["id"]
 
 
 def test_complete_unknown_id_is_exit_5(cli, sandbox):

@@ -58,6 +58,9 @@ class Options:
     page_size: int = 10  # BitBadges search page size
     s3_fail_next: int = 0  # the next N S3 POSTs answer 503 (to exercise `otherpage complete`)
     fail_paths: dict[str, int] = field(default_factory=dict)  # path substring -> next N requests get 503
+    # path substring -> the faults the next matching requests get, in order: "503" (not processed),
+    # "500-after" (processed, then a 500), "drop-before", "drop-after" (processed, then the connection drops)
+    fault_paths: dict[str, list[str]] = field(default_factory=dict)
     # Sign Other Page forms for a real S3 instead of the sandbox's own endpoint:
     # {"endpoint", "bucket", "region", "access_key", "secret_key"}.
     external_s3: dict | None = None
@@ -170,7 +173,8 @@ class Sandbox:
     # -- faults ----------------------------------------------------------------------------------------------
 
     def _draw_fault(self, path: str) -> str | None:
-        """One seeded draw per provider request: None, 'latency', '429', '5xx', 'drop-before' or 'drop-after'."""
+        """One seeded draw per provider request: None, '429', a 5xx before processing, '500-after' (processed,
+        then a 500), 'drop-before' or 'drop-after' (processed, then the connection drops)."""
         f = self.faults
         if path.startswith("/_sandbox") or not (f.fail_rate or f.drop_rate or f.rate_limit):
             return None
@@ -185,7 +189,7 @@ class Sandbox:
             roll = self._rng.random()
             kind = None
             if roll < f.fail_rate:
-                kind = self._rng.choice(["500", "502", "503", "504", "429"])
+                kind = self._rng.choice(["500", "502", "503", "504", "429", "500-after"])
             elif roll < f.fail_rate + f.drop_rate:
                 kind = self._rng.choice(["drop-before", "drop-after"])
             if kind:
@@ -193,8 +197,14 @@ class Sandbox:
             return kind
 
     def _targeted_fault(self, path: str) -> str | None:
-        """A 503 for the next N requests whose path contains a given text (set through /_sandbox/control)."""
+        """The faults set through /_sandbox/control for requests whose path contains a given text: `fail_paths`
+        (the next N get a 503) and `fault_paths` (the next ones get the listed faults, in order)."""
         with self._rng_lock:
+            for needle, kinds in self.options.fault_paths.items():
+                if kinds and needle in path:
+                    kind = kinds.pop(0)
+                    self.fault_log.append(kind)
+                    return kind
             for needle, count in self.options.fail_paths.items():
                 if count > 0 and needle in path:
                     self.options.fail_paths[needle] = count - 1
@@ -222,6 +232,9 @@ class Sandbox:
                 response = self.dispatch(request)
                 if fault == "drop-after":
                     raise DropConnection
+                if fault == "500-after":
+                    response = Response("<html><body><h1>500 injected fault (after processing)</h1></body></html>",
+                                        status=500, mimetype="text/html")
         except DropConnection:
             self._drop(environ, request)
             start_response("500 Dropped", [("Content-Length", "0"), ("Connection", "close")])
@@ -277,7 +290,7 @@ class Sandbox:
                 if control is not None:
                     control(self, body)
             for key in ("form_ttl", "ofauth_part_size", "ofauth_legacy_init", "otherpage_max_size", "page_size",
-                        "s3_fail_next", "fail_paths"):
+                        "s3_fail_next", "fail_paths", "fault_paths"):
                 if key in body:
                     setattr(self.options, key, body[key])
             if "faults" in body:

@@ -14,7 +14,7 @@ import requests
 from mediactl import pagination
 from mediactl.errors import AuthError, LocalError, MediactlError
 from mediactl.http import ApiClient, default_error_message
-from mediactl.lifecycle import file_size, track
+from mediactl.lifecycle import file_size, reopen, track
 from mediactl.providers.bitbadges import NAME
 from mediactl.providers.bitbadges.schema import problems
 from mediactl.services import Factory, ServiceContext
@@ -108,6 +108,8 @@ class BitBadges:
         self.refresher = refresher  # () -> new access token, or None when refresh is not configured
         self._refreshed = False
         self._refresh_lock = threading.Lock()
+        self._claim_lock = threading.Lock()
+        self._claimed: set[str] = set()  # listing ids this run created or adopted
 
     def _bearer(self, token: str | None) -> dict[str, str]:
         if not token:
@@ -150,11 +152,33 @@ class BitBadges:
         with track(self.journal, provider=NAME, profile=self.profile, target=TARGET, path=path, name=name,
                    size=size, sha256=sha256, entry=entry) as up:
             up.save_resume({"schema": schema, "payload": payload})
-            doc = self.update(payload) if schema == UPDATE_SCHEMA else self.create(payload)
+            if schema == UPDATE_SCHEMA:
+                doc = self.update(payload)  # a PUT: repeating it is safe
+            else:
+                doc = up.create_once(lambda: self.create(payload), lambda: self.find_landed(payload),
+                                     retries=self.client.policy.retries, what="page create")
+            with self._claim_lock:
+                self._claimed.add(str(doc.get("listingId")))
             if progress is not None:
                 progress(size)
             digests = Digests(size, "", sha256) if sha256 else file_digests(path)
             return up.completed(doc, digests, remote_id=doc.get("listingId"))
+
+    def find_landed(self, payload: dict) -> dict | None:
+        """A page a create whose answer was lost made: among your pages (bookmarks followed), one with the
+        document's name and content that no other upload (this run, or the journal) accounts for."""
+        accounted = {e["remote_id"] for e in self.journal.list(provider=NAME) if e.get("remote_id")}
+        for docs in self.search(None, True):
+            for doc in docs:
+                listing_id = str(doc.get("listingId"))
+                if listing_id in accounted or not same_page(doc, payload):
+                    continue
+                with self._claim_lock:
+                    if listing_id in self._claimed:
+                        continue
+                    self._claimed.add(listing_id)
+                return doc
+        return None
 
     def delete(self, listing_id: str) -> None:
         self._call("DELETE", "/utilityPages", bearer=True, json_body={"listingId": listing_id})
@@ -176,6 +200,14 @@ class BitBadges:
             return list(body.get("docs") or []), following or None
 
         return pagination.pages(fetch, bookmark, follow=follow)
+
+
+def same_page(doc: dict, payload: dict) -> bool:
+    """Whether a page holds the document: its name and every field the document sets."""
+    name = (payload.get("metadata") or {}).get("name")
+    if (doc.get("metadata") or {}).get("name") != name:
+        return False
+    return all(doc.get(key) == value for key, value in payload.items() if key != "listingId")
 
 
 def build(factory: Factory) -> BitBadges:
@@ -219,8 +251,17 @@ def resume(service: BitBadges, entry: dict) -> dict:
 
 
 def reconcile(service: BitBadges, entry: dict) -> dict | None:
-    """Whether a page create whose answer was lost landed (issue 16 fills this in); None: not found."""
-    return None
+    """Look a page create whose outcome is unknown up among your pages; adopt it if it landed."""
+    kept = entry.get("resume") or {}
+    if kept.get("schema") != CREATE_SCHEMA or not kept.get("payload"):
+        return None  # an update is a PUT: sending it again is the way to finish it
+    doc = service.find_landed(kept["payload"])
+    if doc is None:
+        return None
+    path = Path(entry["path"])
+    with reopen(service.journal, entry) as up:
+        up.note("adopted: the page had been created although its answer was lost")
+        return up.completed(doc, file_digests(path), remote_id=doc.get("listingId"))
 
 
 def refresh_tokens(client: ApiClient, *, refresh_token: str, client_id: str | None,

@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import os
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import quote
 
 from mediactl import pagination
 from mediactl.http import parse_json
-from mediactl.lifecycle import file_size, track
+from mediactl.lifecycle import check_unchanged, file_size, reopen, track
 from mediactl.providers.nationbuilder import NAME
 from mediactl.services import Factory, ServiceContext
-from mediactl.transfer import send_base64_json
+from mediactl.transfer import Digests, file_digests, send_base64_json
 
 API_ROOT = "/api/v1"
+MAX_KEPT_SNAPSHOT = 5000  # page snapshots up to this many ids are kept in the journal for a resume
 PAGE_TYPES = ("basic_pages", "blogs", "events", "calendars", "petitions", "surveys", "donations")
 
 
@@ -39,20 +42,80 @@ class NationBuilder:
         self.client = ctx.client
         self.journal = ctx.journal
         self.profile = ctx.profile
+        self._lock = threading.Lock()
+        self._page_locks: dict[tuple[str, str], threading.Lock] = {}
+        self._snapshots: dict[tuple[str, str], frozenset[str]] = {}
+        self._claimed: set[str] = set()  # attachment ids this run created or adopted
 
     def upload(self, path: Path, name: str, site: str, page: str, *, content_type: str, size: int,
-               progress=None, sha256: str | None = None, entry: str | None = None) -> dict:
+               progress=None, sha256: str | None = None, entry: str | None = None,
+               known: frozenset[str] | None = None) -> dict:
+        """Attach one file. A create whose answer was lost is looked up among the page's attachments that
+        were not there before (`known`, by default this run's snapshot of the page) and adopted if found."""
         with track(self.journal, provider=NAME, profile=self.profile, target=f"{site}/{page}", path=path,
                    name=name, size=size, sha256=sha256, entry=entry) as up:
+            if known is None:
+                known = self.snapshot(site, page)
+                if len(known) <= MAX_KEPT_SNAPSHOT:
+                    up.save_resume({"known_ids": sorted(known)})  # so a resume can reconcile the same way
             mtime = os.stat(path).st_mtime
             updated_at = dt.datetime.fromtimestamp(mtime).astimezone().isoformat(timespec="seconds")
             document = {"attachment": {"filename": name, "content_type": content_type, "updated_at": updated_at,
                                        "content": None}}
-            resp, digests = send_base64_json(self.client, "POST", attachments_path(site, page), path, document,
-                                             ["attachment", "content"], progress=progress or (lambda n: None))
-            attachment = parse_json(resp, expect=("attachment",), provider=NAME)["attachment"]
+
+            def create() -> tuple[dict, Digests]:
+                resp, digests = send_base64_json(self.client, "POST", attachments_path(site, page), path, document,
+                                                 ["attachment", "content"], progress=progress or (lambda n: None))
+                return parse_json(resp, expect=("attachment",), provider=NAME)["attachment"], digests
+
+            def landed() -> tuple[dict, Digests] | None:
+                return self.find_landed(site, page, name, path, known)
+
+            attachment, digests = up.create_once(create, landed, retries=self.client.policy.retries,
+                                                 what="attachment create")
+            with self._lock:
+                self._claimed.add(str(attachment.get("id")))
             return up.completed(attachment, digests, remote_id=str(attachment.get("id")),
                                 url=attachment.get("url"))
+
+    def snapshot(self, site: str, page: str) -> frozenset[str]:
+        """The page's attachment ids before this run's first create on it (taken once per page)."""
+        key = (site, page)
+        with self._lock:
+            page_lock = self._page_locks.setdefault(key, threading.Lock())
+        with page_lock:
+            if key not in self._snapshots:
+                self._snapshots[key] = frozenset(
+                    str(a.get("id")) for rows in self.attachments(site, page, 100, True) for a in rows)
+            return self._snapshots[key]
+
+    def find_landed(self, site: str, page: str, name: str, path: Path,
+                    known: frozenset[str] | None) -> tuple[dict, Digests] | None:
+        """The attachment an upload whose answer was lost created, if any: same filename, not among the
+        `known` ids from before, not claimed by another upload. Several candidates (or no snapshot to go
+        by) are told apart by content, fetched through their `url`."""
+        rows = [a for page_rows in self.attachments(site, page, 100, True) for a in page_rows]
+        taken = known if known is not None else frozenset()
+        candidates = [a for a in rows if a.get("filename") == name and str(a.get("id")) not in taken]
+        if not candidates:
+            return None
+        digests = file_digests(path)
+        with self._lock:
+            candidates = [a for a in candidates if str(a.get("id")) not in self._claimed]
+            if len(candidates) != 1 or known is None:
+                candidates = [a for a in candidates if self._content_sha256(a) == digests.sha256]
+            if not candidates:
+                return None
+            chosen = candidates[0]
+            self._claimed.add(str(chosen.get("id")))
+        return chosen, digests
+
+    def _content_sha256(self, attachment: dict) -> str | None:
+        url = attachment.get("url")
+        if not url:
+            return None
+        resp = self.client.request("GET", url, ok=(200,))
+        return hashlib.sha256(resp.content).hexdigest()
 
     def index(self, path: str, limit: int | None, follow: bool) -> Iterator[list[dict]]:
         """Each page of an index; with `follow`, `next` is followed (same host, same token) until null."""
@@ -94,8 +157,20 @@ def build(factory: Factory) -> NationBuilder:
                                          auth_headers={"Authorization": f"Bearer {token}"}))
 
 
+def _known_ids(service: NationBuilder, entry: dict) -> frozenset[str] | None:
+    """What a resume can go by: the page snapshot the upload kept, plus the ids other journal entries got."""
+    kept = (entry.get("resume") or {}).get("known_ids")
+    if kept is None:
+        return None
+    others = {e["remote_id"] for e in service.journal.list(provider=NAME, target=entry["target"])
+              if e.get("remote_id") and e["id"] != entry["id"]}
+    return frozenset(map(str, kept)) | others
+
+
 def resume(service: NationBuilder, entry: dict) -> dict:
-    """An upload that never started is uploaded; one whose create may have landed is looked up first."""
+    """An upload that never started is uploaded; one whose create may have landed is looked up first and
+    adopted, so nothing is attached twice."""
+    known = _known_ids(service, entry)
     if entry["phase"] != "pending":
         found = reconcile(service, entry)
         if found is not None:
@@ -105,9 +180,18 @@ def resume(service: NationBuilder, entry: dict) -> dict:
     site, _, page = entry["target"].partition("/")
     path = Path(entry["path"])
     return service.upload(path, entry["name"], site, page, content_type=guess_type(entry["name"], path),
-                          size=file_size(path), entry=entry["id"])
+                          size=file_size(path), entry=entry["id"], known=known)
 
 
 def reconcile(service: NationBuilder, entry: dict) -> dict | None:
-    """Whether an upload whose answer was lost landed (issue 16 fills this in); None: not found."""
-    return None
+    """Look an upload whose outcome is unknown up among its page's attachments; adopt it if it landed."""
+    site, _, page = entry["target"].partition("/")
+    path = Path(entry["path"])
+    check_unchanged(entry, path)
+    found = service.find_landed(site, page, entry["name"], path, _known_ids(service, entry))
+    if found is None:
+        return None
+    attachment, digests = found
+    with reopen(service.journal, entry) as up:
+        up.note("adopted: the attachment had landed although its answer was lost")
+        return up.completed(attachment, digests, remote_id=str(attachment.get("id")), url=attachment.get("url"))

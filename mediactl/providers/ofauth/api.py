@@ -13,7 +13,7 @@ from urllib.parse import quote
 import requests
 
 from mediactl import pagination
-from mediactl.errors import LocalError, RejectedError
+from mediactl.errors import LocalError, RejectedError, UsageError
 from mediactl.http import excerpt, parse_json
 from mediactl.lifecycle import TrackedUpload, file_size, reopen, track
 from mediactl.providers.ofauth import NAME
@@ -42,6 +42,10 @@ def error_message(resp: requests.Response) -> str:
         text += " (" + ", ".join(f"{k}={v}" for k, v in details.items()) + ")"
     request_id = body.get("requestId") or resp.headers.get("x-request-id")
     return f"{text} [requestId {request_id}]" if request_id else text
+
+
+def already_completed(exc: RejectedError) -> bool:
+    return exc.status == 409 and "UPLOAD_ALREADY_COMPLETED" in exc.message
 
 
 def upload_path(upload_id: str) -> str:
@@ -114,9 +118,14 @@ class OFAuth:
                entry: str | None = None) -> dict:
         with track(self.journal, provider=NAME, profile=self.profile, target=self.target, path=path, name=name,
                    size=size, sha256=sha256, entry=entry) as up:
-            resp = self.client.request("POST", f"{UPLOADS}/init",
+            # init is safe to repeat: a lost answer leaves at most an unused pending upload behind
+            resp = self.client.request("POST", f"{UPLOADS}/init", idempotent=True,
                                        json_body={"filename": name, "size": size, "contentType": content_type})
             plan = read_plan(parse_json(resp, expect=("mediaUploadId",), provider=NAME), resp.headers, size)
+            if plan.kind == "single" and not complete:
+                raise UsageError(f"OFAuth planned {name} as a single PUT, which finishes the upload by itself: "
+                                 "--no-complete applies only to multipart plans (files larger than a part)",
+                                 hint="upload it without --no-complete")
             up.created(plan.upload_id, resume=_resume_state(plan, [], content_type))
             return self._send(up, plan, content_type, progress, complete, part_concurrency)
 
@@ -124,8 +133,11 @@ class OFAuth:
               part_concurrency: int, done: set[int] | None = None) -> dict:
         progress = progress or (lambda n: None)
         if plan.kind == "single":
-            resp, digests = put_file(self.client, plan.parts[0].url, up.path, content_type=content_type,
-                                     progress=progress)
+            try:
+                resp, digests = put_file(self.client, plan.parts[0].url, up.path, content_type=content_type,
+                                         progress=progress)
+            except RejectedError as exc:  # a retried PUT whose first answer was lost finds it finished
+                return self._adopt_finished(up, plan.upload_id, exc)
             body = parse_json(resp, expect=("media",), provider=NAME)
             return self._finish(up, plan.upload_id, body.get("media"), digests)
         done = set(done or ())
@@ -148,23 +160,47 @@ class OFAuth:
         digests = file_digests(up.path)
         if not complete:
             return up.sent(up.result({"mediaUploadId": plan.upload_id, "media": None}, digests))
-        body = self.finalize(plan.upload_id)
+        try:
+            body = self.finalize(plan.upload_id)
+        except RejectedError as exc:  # a complete whose answer was lost, or finished by an earlier run
+            return self._adopt_finished(up, plan.upload_id, exc, digests)
         return self._finish(up, plan.upload_id, body.get("media"), digests)
+
+    def _adopt_finished(self, up: TrackedUpload, upload_id: str, exc: RejectedError, digests=None) -> dict:
+        """OFAuth says the upload is already finished: look its media up by content (md5 + size) and adopt it."""
+        if not already_completed(exc):
+            raise exc
+        digests = digests if digests is not None and digests.md5 else file_digests(up.path)
+        found = self.check(digests.md5, digests.size)
+        if not found.get("exists"):
+            raise RejectedError(f"OFAuth says upload {upload_id} is already completed, but no media with this "
+                                "file's content is in the vault", provider=NAME, status=exc.status) from None
+        up.note("adopted: OFAuth had already finished the upload")
+        return self._finish(up, upload_id, found.get("media"), digests)
 
     def _finish(self, up: TrackedUpload, upload_id: str, media, digests) -> dict:
         url = ((media or {}).get("files") or {}).get("full", {}).get("url")
         return up.completed({"mediaUploadId": upload_id, "media": media}, digests, url=url)
 
     def finalize(self, upload_id: str) -> dict:
+        # Repeating a complete is safe: it either completes or answers UPLOAD_ALREADY_COMPLETED.
         return self.client.json("POST", f"{UPLOADS}/complete", json_body={"mediaUploadId": upload_id},
-                                expect=("media",))
+                                idempotent=True, expect=("media",))
 
     def complete(self, upload_id: str, progress=None, part_concurrency: int = 1) -> dict:
         """Finish an upload: send the parts the journal says are missing (if it knows the file), then
         complete. An id the journal does not know is completed as it is."""
         entry = self.journal.get(NAME, upload_id)
-        if entry is None or not entry.get("resume") or entry["phase"] == "completed":
-            body = self.finalize(upload_id)
+        if entry is not None and entry["phase"] == "completed" and entry.get("result"):
+            return {**entry["result"], "alreadyCompleted": True}
+        if entry is None or not entry.get("resume"):
+            try:
+                body = self.finalize(upload_id)
+            except RejectedError as exc:
+                if not already_completed(exc):
+                    raise
+                # not in this journal: nothing local to look the media up by, but it is finished
+                return {"mediaUploadId": upload_id, "media": None, "alreadyCompleted": True, "provider": NAME}
             return {"mediaUploadId": body.get("mediaUploadId", upload_id), "media": body.get("media"),
                     "provider": NAME}
         resume_state = entry["resume"]

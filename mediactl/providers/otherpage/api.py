@@ -57,7 +57,10 @@ class OtherPage:
         require_extension(name)
         with track(self.journal, provider=NAME, profile=self.profile, target=community, path=path, name=name,
                    size=size, sha256=sha256, entry=entry) as up:
-            record = self.create_file(community, name)
+            # The API has no listing to ask whether a create whose answer was lost landed: create again, and
+            # note the record that may be left without bytes.
+            record = up.create_once(lambda: self.create_file(community, name), None,
+                                    retries=self.client.policy.retries, what="file record")
             form = record["upload"]
             fields = list(form["body"].items())
             expires = policy_expiration(fields)

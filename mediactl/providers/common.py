@@ -19,7 +19,7 @@ from typing import Any
 import typer
 
 from mediactl.config import Settings
-from mediactl.errors import ExitCode, LocalError, MediactlError, UsageError
+from mediactl.errors import ExitCode, LocalError, MediactlError, TransientError, UsageError
 from mediactl.runtime import Runtime
 
 
@@ -146,34 +146,40 @@ class Outcome:
     error: MediactlError | None = None
 
 
+def second_pass_worthy(error: MediactlError) -> bool:
+    """A failure that one more pass at the end of the batch may fix: transient, and the host still up."""
+    return error.code == ExitCode.TRANSIENT and not error.host_down
+
+
 def run_batch(rt: Runtime, items: Sequence[Any], worker: Callable[[Any], dict], *, concurrency: int,
               on_result: Callable[[dict], None], describe: Callable[[Any], str] = str,
-              journal=None) -> list[Outcome]:
+              journal=None, defer: Callable[[MediactlError], bool] | None = None) -> list[Outcome]:
     """Run `worker` on each item (in parallel up to `concurrency`), reporting results as they finish.
 
-    A failed item is reported on stderr and does not stop the batch. Ctrl-C stops starting new items,
-    marks the in-flight ones interrupted in the journal, prints a summary and exits 130 (through the
-    error boundary); a second Ctrl-C exits at once.
+    A failed item is reported (stderr, and stdout in json/jsonl) and does not stop the batch, unless its
+    host is down: then no new item starts and the rest are reported as not started. A failure `defer`
+    accepts is kept in the outcomes unreported, for the caller's second pass. Ctrl-C stops starting new
+    items, marks the in-flight ones interrupted in the journal, prints a summary and exits 130 (through
+    the error boundary); a second Ctrl-C exits at once. A bug in one worker stops the batch once the
+    others have finished their items.
     """
     outcomes: list[Outcome] = []
     lock = threading.Lock()
+    stopping = threading.Event()  # set on Ctrl-C, a bug or a host that is down: workers take no new item
+    down: list[MediactlError] = []
 
     def finish(item: Any, result: dict | None, error: MediactlError | None) -> None:
         with lock:
             outcomes.append(Outcome(item, result, error))
             if result is not None:
                 on_result(result)
-            if error is not None:
-                if rt.machine_output:  # the contract: in json/jsonl an error is on stdout too
-                    body = error.to_json()
-                    body["error"]["item"] = describe(item)
-                    on_result(body)
-                print(f"error: {describe(item)}: {error.message}", file=rt.stderr, flush=True)
-                if error.hint and len(items) == 1:
-                    print(f"hint: {error.hint}", file=rt.stderr, flush=True)
+            if error is not None and error.host_down:
+                down.append(error)
+                stopping.set()
+            if error is not None and not (defer and defer(error)):
+                report_failure(rt, describe(item), error, on_result, hint=len(items) == 1)
 
     bugs: list[BaseException] = []
-    stopping = threading.Event()  # set on Ctrl-C: workers take no new item
 
     def call(item: Any) -> None:
         try:
@@ -184,43 +190,68 @@ def run_batch(rt: Runtime, items: Sequence[Any], worker: Callable[[Any], dict], 
     try:
         if concurrency <= 1 or len(items) <= 1:
             for item in items:
+                if stopping.is_set():
+                    break
                 call(item)
-            return outcomes
-        # Daemon workers: on Ctrl-C the process may exit without waiting for in-flight transfers.
-        todo: queue.Queue = queue.Queue()
-        for item in items:
-            todo.put(item)
-        finished = threading.Event()
-
-        def work() -> None:
-            while not stopping.is_set():
-                try:
-                    item = todo.get_nowait()
-                except queue.Empty:
-                    return
-                try:
-                    call(item)
-                except BaseException as exc:  # a bug: surface it in the main thread
-                    bugs.append(exc)
-                    return
-                finally:
-                    if len(outcomes) + len(bugs) >= len(items):
-                        finished.set()
-
-        threads = [threading.Thread(target=work, name=f"upload-{n}", daemon=True)
-                   for n in range(min(concurrency, len(items)))]
-        for thread in threads:
-            thread.start()
-        while not finished.wait(0.2):  # a timed wait, so Ctrl-C reaches the main thread at once
-            if bugs or not any(t.is_alive() for t in threads):
-                break
+        else:
+            _run_threads(items, call, concurrency, stopping, bugs)
         if bugs:
             raise bugs[0]
-        return outcomes
     except KeyboardInterrupt:
         stopping.set()
         _interrupted(rt, outcomes, len(items), journal)
         raise
+    if down:
+        started = {id(o.item) for o in outcomes}
+        skipped = [item for item in items if id(item) not in started]
+        for item in skipped:
+            outcomes.append(Outcome(item, None, TransientError("not started: the host is down",
+                                                               provider=down[0].provider)))
+        if skipped:
+            print(f"error: {len(skipped)} not started: {down[0].message}", file=rt.stderr, flush=True)
+    return outcomes
+
+
+def _run_threads(items: Sequence[Any], call: Callable[[Any], None], concurrency: int, stopping: threading.Event,
+                 bugs: list[BaseException]) -> None:
+    """Workers on daemon threads (on Ctrl-C the process may exit without waiting for in-flight transfers);
+    the main thread waits in short steps so Ctrl-C reaches it at once."""
+    todo: queue.Queue = queue.Queue()
+    for item in items:
+        todo.put(item)
+
+    def work() -> None:
+        while not stopping.is_set():
+            try:
+                item = todo.get_nowait()
+            except queue.Empty:
+                return
+            try:
+                call(item)
+            except BaseException as exc:  # a bug: stop the batch; surface it in the main thread
+                bugs.append(exc)
+                stopping.set()
+                return
+
+    threads = [threading.Thread(target=work, name=f"upload-{n}", daemon=True)
+               for n in range(min(concurrency, len(items)))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        while thread.is_alive():
+            thread.join(0.2)
+
+
+def report_failure(rt: Runtime, what: str, error: MediactlError, on_result: Callable[[dict], None], *,
+                   hint: bool = False) -> None:
+    """One item's failure: on stderr, and (the contract) also on stdout in json/jsonl."""
+    if rt.machine_output:
+        body = error.to_json()
+        body["error"]["item"] = what
+        on_result(body)
+    print(f"error: {what}: {error.message}", file=rt.stderr, flush=True)
+    if error.hint and hint:
+        print(f"hint: {error.hint}", file=rt.stderr, flush=True)
 
 
 def _interrupted(rt: Runtime, outcomes: list[Outcome], total: int, journal) -> None:
@@ -231,10 +262,11 @@ def _interrupted(rt: Runtime, outcomes: list[Outcome], total: int, journal) -> N
     marked = journal.interrupt_in_flight() if journal is not None else 0
     done = sum(1 for o in outcomes if o.error is None)
     failed = len(outcomes) - done
-    print(f"interrupted: {done} of {total} finished, {failed} failed, {marked} in flight marked interrupted, "
-          f"{total - len(outcomes) - marked} not started", file=rt.stderr, flush=True)
+    print(f"interrupted: {done} of {total} finished, {failed} failed, {marked} in flight (what reached the server "
+          f"is recorded), {max(0, total - len(outcomes) - marked)} not started", file=rt.stderr, flush=True)
     if journal is not None:
-        print("hint: `mediactl resume` finishes what can still be finished", file=rt.stderr, flush=True)
+        print("hint: `mediactl resume` checks with the provider what landed and finishes the rest",
+              file=rt.stderr, flush=True)
 
 
 def batch_exit(outcomes: Iterable[Outcome]) -> None:
@@ -247,6 +279,27 @@ def batch_exit(outcomes: Iterable[Outcome]) -> None:
         raise typer.Exit(int(ExitCode.PARTIAL))
     codes = {int(o.error.code) for o in failed}
     raise typer.Exit(codes.pop() if len(codes) == 1 else int(failed[0].error.code))
+
+
+def _second_pass(rt: Runtime, provider: str, journal, entries: dict[int, str], outcomes: list[Outcome], *,
+                 concurrency: int, on_result: Callable[[dict], None], describe: Callable[[Any], str]) -> list[Outcome]:
+    """One more pass, at the end of the batch, for the items that failed transiently (like rclone's
+    high-level retries): each goes through its provider's resume hook, which asks the provider what
+    landed before sending anything again."""
+    from mediactl import services
+    from mediactl.registry import PROVIDERS
+    from mediactl.spec import load
+
+    again = [o for o in outcomes if o.error is not None and second_pass_worthy(o.error)]
+    if not again:
+        return outcomes
+    rt.info(f"{len(again)} failed transiently; one more pass, checking first what reached the server")
+    finish, service = load(PROVIDERS[provider].resume), services.current().service(provider)
+    second = run_batch(rt, [o.item for o in again],
+                       lambda item: finish(service, journal.get(provider, entries[id(item)])),
+                       concurrency=concurrency, on_result=on_result, describe=describe, journal=journal)
+    retried = {id(o.item) for o in again}
+    return [o for o in outcomes if id(o.item) not in retried] + second
 
 
 def confirm_delete(rt: Runtime, what: str) -> None:
@@ -265,7 +318,8 @@ def upload_batch(rt: Runtime, settings: Settings, provider: str, items: Sequence
                  skip_existing: bool = False, precheck: Callable[..., dict | None] | None = None,
                  primary: str = "url") -> None:
     """The shared shape of every provider's `upload`: size checks, --skip-existing against the journal,
-    progress, results streamed to the output as they finish, and the batch exit code.
+    progress, results streamed to the output as they finish, one more pass for what failed transiently,
+    and the batch exit code.
 
     `upload(item, size=..., sha256=..., progress=...)` does one file; with --skip-existing,
     `precheck(item, size, digests)` may answer for a file without uploading it (e.g. a provider-side
@@ -275,9 +329,8 @@ def upload_batch(rt: Runtime, settings: Settings, provider: str, items: Sequence
     from mediactl.transfer import file_digests, local_info
 
     # Register every file first: an interrupted batch then leaves a record of what never started too.
-    entries = {} if len(items) == 1 else {
-        id(item): journal.register(provider=provider, profile=rt.profile, target=target, path=item.path,
-                                   name=item.name) for item in items}
+    entries = {id(item): journal.register(provider=provider, profile=rt.profile, target=target, path=item.path,
+                                          name=item.name) for item in items}
     with ResultWriter(rt, columns, primary=primary) as out, Progress(rt, len(items)) as progress:
         def one(item: Item) -> dict:
             entry = entries.get(id(item))
@@ -298,17 +351,20 @@ def upload_batch(rt: Runtime, settings: Settings, provider: str, items: Sequence
                 elif precheck is not None:
                     answered = precheck(item, size, digests)
             if answered is not None:
-                if entry:
-                    journal.delete(entry)
+                journal.delete(entry)
                 progress.file_done()
                 return answered
-            kwargs = {"entry": entry} if entry else {}
-            result = upload(item, size=size, sha256=sha, progress=progress.task(item.name, size), **kwargs)
+            result = upload(item, size=size, sha256=sha, progress=progress.task(item.name, size), entry=entry)
             progress.file_done()
             return result
 
-        outcomes = run_batch(rt, items, one, concurrency=concurrency, on_result=out.add,
-                             describe=lambda item: "stdin" if item.spooled else str(item.path), journal=journal)
+        def describe(item: Item) -> str:
+            return "stdin" if item.spooled else str(item.path)
+
+        outcomes = run_batch(rt, items, one, concurrency=concurrency, on_result=out.add, describe=describe,
+                             journal=journal, defer=second_pass_worthy)
+        outcomes = _second_pass(rt, provider, journal, entries, outcomes, concurrency=concurrency,
+                                on_result=out.add, describe=describe)
     for outcome in outcomes:
         if outcome.item.spooled:
             if outcome.error is None:

@@ -125,9 +125,7 @@ def report_error(ctx: click.Context, exc: MediactlError) -> None:
     redactor = getattr(rt, "redactor", None)
     if redactor is not None:
         message = redactor.text(message)
-    print(f"error: {message}", file=rt.stderr, flush=True)
-    if exc.hint:
-        print(f"hint: {exc.hint}", file=rt.stderr, flush=True)
+    rt.error(message, exc.hint)
     body = exc.to_json()
     body["error"]["message"] = message
     render_error(rt, body)
@@ -193,8 +191,8 @@ def root(
     """mediactl: media uploads to four platforms, from a terminal, a script or CI."""
     env = env_defaults()
     mode = (OutputMode.json.value if json_ else None) or (output.value if output else None) \
-        or env.get("output") or "table"
-    if mode not in ("table", "json", "jsonl", "plain"):
+        or env.get("output")
+    if mode not in (None, "table", "json", "jsonl", "plain"):
         raise typer.BadParameter(f"MEDIACTL_OUTPUT must be table, json, jsonl or plain, not '{mode}'")
     source = ctx.get_parameter_source("profile")
     settings = {
@@ -214,6 +212,8 @@ def root(
             setattr(ctx.obj, key, value)
     else:
         ctx.obj = Runtime(**settings)
+    if mode is None:  # as gh does: a table for people, tab-separated rows for pipes and files
+        ctx.obj.output = "table" if ctx.obj.stdout_isatty else "plain"
 
 
 # The verb groups, loaded only when asked for: completing `mediactl oth<TAB>` or running one provider's

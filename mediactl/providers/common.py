@@ -184,9 +184,7 @@ def run_batch(rt: Runtime, items: Sequence[Any], worker: Callable[[Any], dict], 
                     body = error.to_json()
                     body["error"]["item"] = describe(item)
                     on_result(body)
-                print(f"error: {describe(item)}: {error.message}", file=rt.stderr, flush=True)
-                if error.hint and len(items) == 1:
-                    print(f"hint: {error.hint}", file=rt.stderr, flush=True)
+                rt.error(f"{describe(item)}: {error.message}", error.hint if len(items) == 1 else None)
 
     bugs: list[BaseException] = []
     stopping = threading.Event()  # set on Ctrl-C: workers take no new item

@@ -69,6 +69,40 @@ def load_toml(path: Path) -> dict:
         raise LocalError(f"{path}: cannot read: {exc.strerror}") from None
 
 
+_TOML_TYPES = {str: "a string", int: "an integer", float: "a float", bool: "a boolean", list: "an array",
+               dict: "a table"}
+
+
+def _toml_type(value: object) -> str:
+    return _TOML_TYPES.get(type(value), "a date/time")
+
+
+def check_shape(path: Path, data: dict) -> dict:
+    """Valid TOML of the wrong shape is a LocalError naming the file, the key and the expected shape.
+
+    The shape is one table per profile holding one table per provider holding settings:
+    `[default.otherpage]` then `community = "c-123"`.
+    """
+    def bad(key: str, value: object, expected: str) -> LocalError:
+        return LocalError(
+            f"{path}: {key} must be {expected}, not {_toml_type(value)}",
+            hint="fix or remove the file; mediactl will not overwrite it",
+        )
+
+    for profile, providers in data.items():
+        if not isinstance(providers, dict):
+            raise bad(profile, providers, f"a profile table with one table per provider, e.g. [{profile}.ofauth]")
+        for provider, settings in providers.items():
+            key = f"{profile}.{provider}"
+            if not isinstance(settings, dict):
+                example = "community" if provider == "otherpage" else "base_url"
+                raise bad(key, settings, f'a table of {provider} settings: [{key}] then {example} = "..."')
+            for name, value in settings.items():
+                if isinstance(value, (dict, list)):
+                    raise bad(f"{key}.{name}", value, f'a single value, e.g. {name} = "..."')
+    return data
+
+
 class ConfigStore:
     """The two files of one config directory, read lazily."""
 
@@ -94,7 +128,7 @@ class ConfigStore:
             path = self._path(secret)
             if secret:
                 self._warn_if_exposed(path)
-            self._cache[name] = load_toml(path)
+            self._cache[name] = check_shape(path, load_toml(path))
         return self._cache[name]
 
     def _warn_if_exposed(self, path: Path) -> None:
@@ -125,7 +159,7 @@ class ConfigStore:
         path = self._path(secret)
         self.directory.mkdir(parents=True, exist_ok=True)
         with file_lock(self.directory / ".lock"):
-            data = load_toml(path)  # re-read under the lock: another process may have written
+            data = check_shape(path, load_toml(path))  # re-read under the lock: another process may have written
             section = data.setdefault(profile, {}).setdefault(provider, {})
             for key, value in changes.items():
                 if value is None:

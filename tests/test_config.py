@@ -207,3 +207,28 @@ def test_set_refuses_values_every_use_would_refuse(cli):
     assert cli("config", "set", "ofauth.max_size", "1024").code == 0
     warned = cli("config", "set", "ofauth.ca_bundle", "/nonexistent/ca.pem")
     assert warned.code == 0 and "not a file" in warned.stderr
+
+
+def test_valid_toml_of_the_wrong_shape_is_exit_3_naming_file_key_and_shape(cli, isolated_env):
+    isolated_env.mkdir(parents=True, exist_ok=True)
+    config = isolated_env / "config.toml"
+    config.write_text('[default]\notherpage = "x"\n')
+    for args in (["config", "list"], ["otherpage", "list"], ["config", "set", "otherpage.community", "c-1"]):
+        run = cli(*args)
+        assert run.code == 3, (args, run)
+        assert f"{config}: default.otherpage must be a table of otherpage settings" in run.stderr, run
+        assert "[default.otherpage]" in run.stderr and "not a string" in run.stderr
+    assert config.read_text() == '[default]\notherpage = "x"\n'  # untouched, even by `config set`
+
+    credentials = isolated_env / "credentials.toml"
+    config.unlink()
+    credentials.write_text("ofauth = 1\n")
+    credentials.chmod(0o600)
+    run = cli("-o", "json", "ofauth", "list")
+    assert run.code == 3, run
+    message = json.loads(run.stdout)["error"]["message"]
+    assert f"{credentials}: ofauth must be a profile table" in message and "not an integer" in message
+    credentials.write_text("[default.ofauth]\napi_key = [1, 2]\n")
+    run = cli("auth", "status")
+    assert run.code == 3 and "default.ofauth.api_key must be a single value" in run.stderr, run
+    assert credentials.read_text() == "[default.ofauth]\napi_key = [1, 2]\n"

@@ -264,9 +264,10 @@ def completion(
 
 
 def main() -> None:
-    if not sys.stdout.isatty() and "TYPER_USE_RICH" not in os.environ:
+    if (not sys.stdout.isatty() or os.environ.get("NO_COLOR")) and "TYPER_USE_RICH" not in os.environ:
         # Help and usage errors as plain text when piped or captured (no box drawing in logs, and half the
-        # start-up time); rich panels on a terminal.
+        # start-up time), or with NO_COLOR (rich would drop the colours but keep bold and dim); rich panels
+        # on a terminal.
         import typer.core
 
         typer.core.HAS_RICH = False

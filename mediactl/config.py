@@ -103,6 +103,25 @@ def check_shape(path: Path, data: dict) -> dict:
     return data
 
 
+_SIZE_UNITS = {"": 1, "b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12,
+               "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}
+
+
+def parse_size(text: str) -> int | None:
+    """`104857600`, `10MB`, `1.5 GiB` -> bytes (KB/MB/GB are powers of 1000, KiB/MiB/GiB of 1024); None when
+    it is not a positive size."""
+    import re
+
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*", text)
+    if not match or match.group(2).lower() not in _SIZE_UNITS:
+        return None
+    size = int(float(match.group(1)) * _SIZE_UNITS[match.group(2).lower()])
+    return size if size > 0 else None
+
+
+SIZE_EXAMPLES = "a size such as 104857600 (bytes), 100MB or 1GiB"
+
+
 class ConfigStore:
     """The two files of one config directory, read lazily."""
 
@@ -242,9 +261,23 @@ class Settings:
         value = self.store.get(self.rt.profile, provider, setting)
         if value not in (None, ""):
             return Resolved(value, CREDENTIALS_FILE if setting.secret else CONFIG_FILE)
-        if setting.default is not None:
-            return Resolved(setting.default, "default")
+        default = self._default(provider, setting)
+        if default is not None:
+            return Resolved(default, "default")
         return Resolved(None, "unset")
+
+    def _default(self, provider: str, setting: Setting) -> str | None:
+        """The setting's default, whose `{name}` fields are the provider's other settings (NationBuilder's
+        base_url from its nation); None while one of them is unset."""
+        if setting.default is None or "{" not in setting.default:
+            return setting.default
+        import string
+
+        fields = {name for _, name, _, _ in string.Formatter().parse(setting.default) if name}
+        values = {name: self.value(provider, name) for name in fields}
+        if any(value is None for value in values.values()):
+            return None
+        return setting.default.format(**values)
 
     def value(self, provider: str, name: str, option: str | None = None) -> str | None:
         return self.resolve(provider, name, option).value

@@ -47,7 +47,7 @@ PROVIDERS: dict[str, Provider] = {
                 Setting("access_token", "API access token, sent as Authorization: Bearer", secret=True),
                 Setting("nation", "nation slug: https://{nation}.nationbuilder.com"),
                 Setting("site", "default site slug"),
-                Setting("base_url", "API base URL (default https://{nation}.nationbuilder.com/api/v1)"),
+                Setting("base_url", "API base URL", default="https://{nation}.nationbuilder.com/api/v1"),
             ),
         ),
         Provider(
@@ -78,7 +78,7 @@ PROVIDERS: dict[str, Provider] = {
 # Settings that every provider accepts on top of its own.
 COMMON_SETTINGS = (
     Setting("ca_bundle", "path of a CA bundle to verify TLS with (like REQUESTS_CA_BUNDLE)"),
-    Setting("max_size", "refuse files larger than this many bytes before uploading"),
+    Setting("max_size", "refuse larger files before uploading: bytes, or with a unit (100MB, 1GiB)"),
 )
 
 

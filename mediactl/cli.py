@@ -127,9 +127,7 @@ def report_error(ctx: click.Context, exc: MediactlError) -> None:
     redactor = getattr(rt, "redactor", None)
     if redactor is not None:
         message = redactor.text(message)
-    print(f"error: {message}", file=rt.stderr, flush=True)
-    if exc.hint:
-        print(f"hint: {exc.hint}", file=rt.stderr, flush=True)
+    rt.error(message, exc.hint)
     body = exc.to_json()
     body["error"]["message"] = message
     render_error(rt, body)
@@ -195,8 +193,8 @@ def root(
     """mediactl: media uploads to four platforms, from a terminal, a script or CI."""
     env = env_defaults()
     mode = (OutputMode.json.value if json_ else None) or (output.value if output else None) \
-        or env.get("output") or "table"
-    if mode not in ("table", "json", "jsonl", "plain"):
+        or env.get("output")
+    if mode not in (None, "table", "json", "jsonl", "plain"):
         raise typer.BadParameter(f"MEDIACTL_OUTPUT must be table, json, jsonl or plain, not '{mode}'")
     source = ctx.get_parameter_source("profile")
     settings = {
@@ -216,6 +214,8 @@ def root(
             setattr(ctx.obj, key, value)
     else:
         ctx.obj = Runtime(**settings)
+    if mode is None:  # as gh does: a table for people, tab-separated rows for pipes and files
+        ctx.obj.output = "table" if ctx.obj.stdout_isatty else "plain"
 
 
 # The verb groups, loaded only when asked for: completing `mediactl oth<TAB>` or running one provider's
@@ -275,9 +275,10 @@ def completion(
 
 
 def main() -> None:
-    if not sys.stdout.isatty() and "TYPER_USE_RICH" not in os.environ:
+    if (not sys.stdout.isatty() or os.environ.get("NO_COLOR")) and "TYPER_USE_RICH" not in os.environ:
         # Help and usage errors as plain text when piped or captured (no box drawing in logs, and half the
-        # start-up time); rich panels on a terminal.
+        # start-up time), or with NO_COLOR (rich would drop the colours but keep bold and dim); rich panels
+        # on a terminal.
         import typer.core
 
         typer.core.HAS_RICH = False

@@ -70,6 +70,59 @@ def load_toml(path: Path) -> dict:
         raise LocalError(f"{path}: cannot read: {exc.strerror}") from None
 
 
+_TOML_TYPES = {str: "a string", int: "an integer", float: "a float", bool: "a boolean", list: "an array",
+               dict: "a table"}
+
+
+def _toml_type(value: object) -> str:
+    return _TOML_TYPES.get(type(value), "a date/time")
+
+
+def check_shape(path: Path, data: dict) -> dict:
+    """Valid TOML of the wrong shape is a LocalError naming the file, the key and the expected shape.
+
+    The shape is one table per profile holding one table per provider holding settings:
+    `[default.otherpage]` then `community = "c-123"`.
+    """
+    def bad(key: str, value: object, expected: str) -> LocalError:
+        return LocalError(
+            f"{path}: {key} must be {expected}, not {_toml_type(value)}",
+            hint="fix or remove the file; mediactl will not overwrite it",
+        )
+
+    for profile, providers in data.items():
+        if not isinstance(providers, dict):
+            raise bad(profile, providers, f"a profile table with one table per provider, e.g. [{profile}.ofauth]")
+        for provider, settings in providers.items():
+            key = f"{profile}.{provider}"
+            if not isinstance(settings, dict):
+                example = "community" if provider == "otherpage" else "base_url"
+                raise bad(key, settings, f'a table of {provider} settings: [{key}] then {example} = "..."')
+            for name, value in settings.items():
+                if isinstance(value, (dict, list)):
+                    raise bad(f"{key}.{name}", value, f'a single value, e.g. {name} = "..."')
+    return data
+
+
+_SIZE_UNITS = {"": 1, "b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12,
+               "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}
+
+
+def parse_size(text: str) -> int | None:
+    """`104857600`, `10MB`, `1.5 GiB` -> bytes (KB/MB/GB are powers of 1000, KiB/MiB/GiB of 1024); None when
+    it is not a positive size."""
+    import re
+
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*", text)
+    if not match or match.group(2).lower() not in _SIZE_UNITS:
+        return None
+    size = int(float(match.group(1)) * _SIZE_UNITS[match.group(2).lower()])
+    return size if size > 0 else None
+
+
+SIZE_EXAMPLES = "a size such as 104857600 (bytes), 100MB or 1GiB"
+
+
 class ConfigStore:
     """The two files of one config directory, read lazily."""
 
@@ -95,7 +148,7 @@ class ConfigStore:
             path = self._path(secret)
             if secret:
                 self._warn_if_exposed(path)
-            self._cache[name] = load_toml(path)
+            self._cache[name] = check_shape(path, load_toml(path))
         return self._cache[name]
 
     def _warn_if_exposed(self, path: Path) -> None:
@@ -126,7 +179,7 @@ class ConfigStore:
         path = self._path(secret)
         self.directory.mkdir(parents=True, exist_ok=True)
         with file_lock(self.directory / ".lock"):
-            data = load_toml(path)  # re-read under the lock: another process may have written
+            data = check_shape(path, load_toml(path))  # re-read under the lock: another process may have written
             section = data.setdefault(profile, {}).setdefault(provider, {})
             for key, value in changes.items():
                 if value is None:
@@ -209,9 +262,23 @@ class Settings:
         value = self.store.get(self.rt.profile, provider, setting)
         if value not in (None, ""):
             return Resolved(value, CREDENTIALS_FILE if setting.secret else CONFIG_FILE)
-        if setting.default is not None:
-            return Resolved(setting.default, "default")
+        default = self._default(provider, setting)
+        if default is not None:
+            return Resolved(default, "default")
         return Resolved(None, "unset")
+
+    def _default(self, provider: str, setting: Setting) -> str | None:
+        """The setting's default, whose `{name}` fields are the provider's other settings (NationBuilder's
+        base_url from its nation); None while one of them is unset."""
+        if setting.default is None or "{" not in setting.default:
+            return setting.default
+        import string
+
+        fields = {name for _, name, _, _ in string.Formatter().parse(setting.default) if name}
+        values = {name: self.value(provider, name) for name in fields}
+        if any(value is None for value in values.values()):
+            return None
+        return setting.default.format(**values)
 
     def value(self, provider: str, name: str, option: str | None = None) -> str | None:
         return self.resolve(provider, name, option).value

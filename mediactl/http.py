@@ -418,28 +418,33 @@ class ApiClient:
         a, b = urlsplit(self.base_url), urlsplit(url)
         return (a.scheme, a.hostname, a.port) == (b.scheme, b.hostname, b.port)
 
+    def _log(self, line: str) -> None:
+        """One -v log line on stderr; reasons, headers and bodies are server text, so it is sanitized."""
+        from mediactl.output import sanitize
+
+        print(sanitize(line, one_line=True), file=self.rt.stderr, flush=True)
+
     def _log_request(self, method: str, url: str, headers: Mapping[str, str], body_desc: str) -> None:
         if self.rt.verbose >= 1:
-            print(f"> {method} {self.redactor.url(url)}", file=self.rt.stderr, flush=True)
+            self._log(f"> {method} {self.redactor.url(url)}")
         if self.rt.verbose >= 2:
             merged = {**self.session.headers, **headers}
             for k, v in self.redactor.headers(merged).items():
-                print(f">   {k}: {v}", file=self.rt.stderr)
+                self._log(f">   {k}: {v}")
             if body_desc:
-                print(f">   {body_desc}", file=self.rt.stderr, flush=True)
+                self._log(f">   {body_desc}")
 
     def _log_response(self, resp: requests.Response, elapsed: float) -> None:
         if self.rt.verbose >= 1:
-            print(f"< {resp.status_code} {resp.reason or ''} ({elapsed * 1000:.0f} ms)".rstrip(),
-                  file=self.rt.stderr, flush=True)
+            self._log(f"< {resp.status_code} {resp.reason or ''} ({elapsed * 1000:.0f} ms)".rstrip())
         if self.rt.verbose >= 2:
             for k, v in self.redactor.headers(resp.headers).items():
-                print(f"<   {k}: {v}", file=self.rt.stderr)
-            print(f"<   {self.redactor.body(resp.content)}", file=self.rt.stderr, flush=True)
+                self._log(f"<   {k}: {v}")
+            self._log(f"<   {self.redactor.body(resp.content)}")
 
     def _sleep(self, seconds: float, why: str) -> None:
         if self.rt.verbose >= 1:
-            print(f"  retrying in {seconds:.1f}s ({why})", file=self.rt.stderr, flush=True)
+            self._log(f"  retrying in {seconds:.1f}s ({why})")
         time.sleep(seconds)
 
     # -- the one request path ------------------------------------------------------------------------

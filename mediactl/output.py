@@ -28,8 +28,8 @@ def dig(obj: Any, path: str) -> Any:
     return obj
 
 
-def _cell(value: Any) -> str:
-    return printable(_text(value))
+def _cell(value: Any, *, one_line: bool = False) -> str:
+    return sanitize(_text(value), one_line=one_line)
 
 
 def _text(value: Any) -> str:
@@ -51,13 +51,47 @@ def printable(text: str) -> str:
         return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
 
+_ONE_LINE = {"\t": "\\t", "\n": "\\n", "\r": "\\r"}
+
+
+def _caret(char: str) -> str:
+    """Caret notation, as gh's asciisanitizer shows controls: ESC -> ^[, DEL -> ^?, C1 CSI (U+009B) -> ^[[."""
+    code = ord(char)
+    if code < 0x20:
+        return "^" + chr(code + 0x40)
+    if code == 0x7F:
+        return "^?"
+    return "^[" + chr(code - 0x40)  # C1: the 7-bit form is ESC followed by code - 0x40
+
+
+_CONTROLS = {code: _caret(chr(code)) for code in [*range(0x20), 0x7F, *range(0x80, 0xA0)]}
+_CONTROLS_KEEP_LINES = {k: v for k, v in _CONTROLS.items() if chr(k) not in "\t\n"}
+_CONTROLS_ONE_LINE = {**_CONTROLS, **{ord(k): v for k, v in _ONE_LINE.items()}}
+
+
+def sanitize(text: str, *, one_line: bool = False) -> str:
+    """Text from a server or a file name, made safe to show people: control characters can no longer drive
+    the terminal (set its title, clear the screen, write the clipboard); they are shown escaped instead.
+
+    one_line: tabs and newlines become `\\t`/`\\n` too, so a field stays one field of one row (plain, -q,
+    one-line messages); otherwise they are kept (table cells wrap).
+    """
+    return printable(text).translate(_CONTROLS_ONE_LINE if one_line else _CONTROLS_KEEP_LINES)
+
+
 def _write(rt: Runtime, text: str) -> None:
     rt.stdout.write(printable(text))
     rt.stdout.flush()
 
 
+# json.dumps escapes C0 controls but, with ensure_ascii=False, writes DEL and C1 (e.g. U+009B, an 8-bit CSI)
+# raw; the \\u form is the same JSON value and cannot reach a terminal.
+_JSON_RAW_CONTROLS = {code: f"\\u{code:04x}" for code in [0x7F, *range(0x80, 0xA0)]}
+
+
 def _write_json(rt: Runtime, obj: Any, *, indent: int | None) -> None:
-    _write(rt, json.dumps(obj, ensure_ascii=False, indent=indent, default=str) + "\n")
+    text = json.dumps(obj, ensure_ascii=False, indent=indent, default=str)
+    _write(rt, text.translate(_JSON_RAW_CONTROLS) + "\n")
 
 
 class ResultWriter:
@@ -94,11 +128,11 @@ class ResultWriter:
             if rt.quiet:
                 value = dig(item, self.primary)
                 if value is not None:
-                    _write(rt, f"{_cell(value)}\n")
+                    _write(rt, f"{_cell(value, one_line=True)}\n")
             elif rt.output == "jsonl":
                 _write_json(rt, item, indent=None)
             elif rt.output == "plain":
-                _write(rt, "\t".join(_cell(dig(item, path)) for _, path in self.columns) + "\n")
+                _write(rt, "\t".join(_cell(dig(item, path), one_line=True) for _, path in self.columns) + "\n")
 
     def extend(self, items: Iterable[dict]) -> None:
         for item in items:
@@ -126,8 +160,17 @@ class ResultWriter:
     def __enter__(self) -> ResultWriter:
         return self
 
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is None or issubclass(exc_type, KeyboardInterrupt):
+            self.close()  # interrupted: what finished is still worth printing (the error boundary adds none)
+        else:
+            self.discard()
+
+    def discard(self) -> None:
+        """The command failed: render nothing, so stdout holds the error document alone (json) and no
+        'no media' note precedes the error. jsonl/plain/-q rows already written stay (they are streams)."""
+        with self._lock:
+            self._closed = True
 
 
 def _console(rt: Runtime, stream=None):
@@ -143,6 +186,13 @@ def _console(rt: Runtime, stream=None):
     )
 
 
+def _rich_cell(value: Any):
+    """A sanitized cell as rich Text, so brackets in server text are not read as rich markup."""
+    from rich.text import Text
+
+    return Text(_cell(value))
+
+
 def render_table(rt: Runtime, columns: Sequence[Column], items: Sequence[dict], *, title: str | None,
                  empty_note: str | None = None) -> None:
     if not items:
@@ -155,7 +205,7 @@ def render_table(rt: Runtime, columns: Sequence[Column], items: Sequence[dict], 
     for header, _ in columns:
         table.add_column(header, overflow="fold")
     for item in items:
-        table.add_row(*(_cell(dig(item, path)) for _, path in columns))
+        table.add_row(*(_rich_cell(dig(item, path)) for _, path in columns))
     _console(rt).print(table)
 
 
@@ -166,7 +216,7 @@ def render_record(rt: Runtime, item: dict, *, title: str | None = None) -> None:
     table.add_column("field", style="bold")
     table.add_column("value", overflow="fold")
     for key, value in item.items():
-        table.add_row(str(key), _cell(value))
+        table.add_row(_rich_cell(str(key)), _rich_cell(value))
     _console(rt).print(table)
 
 
@@ -174,7 +224,7 @@ def emit_one(rt: Runtime, item: dict, *, primary: str = "id", title: str | None 
     """Render one record (`show`): an object in json, one line in jsonl, key/value table for people."""
     if rt.output == "plain" and not rt.quiet:
         for key, value in item.items():
-            _write(rt, f"{key}\t{_cell(value)}\n")
+            _write(rt, f"{_cell(key, one_line=True)}\t{_cell(value, one_line=True)}\n")
         return
     with ResultWriter(rt, [], primary=primary, title=title, single=True) as writer:
         writer.add(item)
@@ -231,6 +281,7 @@ class Progress:
         """Start tracking one transfer; returns the callback that transfer.py calls with each chunk size."""
         if not self.enabled:
             return _noop
+        name = sanitize(name, one_line=True)
         if self._rich is not None:
             task_id = self._rich.add_task(name, total=total)
             rich = self._rich

@@ -77,12 +77,24 @@ class Runtime:
         return Path(platformdirs.user_config_dir("mediactl", appauthor=False))
 
     def warn(self, message: str) -> None:
-        print(f"warning: {message}", file=self.stderr, flush=True)
+        self._note(f"warning: {message}")
 
     def info(self, message: str) -> None:
         """A human note on stderr; silent with -q."""
         if not self.quiet:
-            print(message, file=self.stderr, flush=True)
+            self._note(message)
+
+    def error(self, message: str, hint: str | None = None) -> None:
+        """A failure on stderr: `error: ...` and, if any, `hint: ...`."""
+        self._note(f"error: {message}")
+        if hint:
+            self._note(f"hint: {hint}")
+
+    def _note(self, line: str) -> None:
+        """One line on stderr; messages quote file names and server text, so they are sanitized."""
+        from mediactl.output import sanitize
+
+        print(sanitize(line, one_line=True), file=self.stderr, flush=True)
 
 
 def _isatty(stream: TextIO) -> bool:

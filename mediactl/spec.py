@@ -23,7 +23,7 @@ class Setting:
 # Settings that every provider accepts on top of its own.
 COMMON_SETTINGS = (
     Setting("ca_bundle", "path of a CA bundle to verify TLS with (like REQUESTS_CA_BUNDLE)"),
-    Setting("max_size", "refuse files larger than this many bytes before uploading"),
+    Setting("max_size", "refuse larger files before uploading: bytes, or with a unit (100MB, 1GiB)"),
 )
 
 

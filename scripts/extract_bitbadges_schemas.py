@@ -1,10 +1,13 @@
 """Copy the BitBadges request/response schemas mediactl uses out of the OpenAPI spec into the package.
 
-    python scripts/extract_bitbadges_schemas.py ../shared/specs/bitbadges_openapi.json
+    python scripts/extract_bitbadges_schemas.py                       # vendored excerpt -> package
+    python scripts/extract_bitbadges_schemas.py --vendor openapi.json  # upstream spec -> vendored excerpt -> package
 
-The spec is 900 KB; the package ships only the components these routes reach (refs kept as
+The upstream spec (900 KB, see tests/data/SOURCES.md) is not in the repository: tests/data holds an excerpt
+of it, the routes mediactl calls verbatim with every component they reach, so the tests can check requests
+against the spec from any clone. The package ships only the schemas of those routes' bodies (refs kept as
 `#/components/schemas/...`, so the file validates as it is with jsonschema's Draft 2020-12).
-tests/test_bitbadges.py fails when the packaged copy drifts from the spec.
+tests/test_bitbadges.py fails when the packaged copy drifts from the vendored excerpt.
 """
 
 from __future__ import annotations
@@ -13,6 +16,13 @@ import json
 import sys
 from pathlib import Path
 
+ROOT = Path(__file__).resolve().parent.parent
+VENDORED = ROOT / "tests" / "data" / "bitbadges_openapi.excerpt.json"
+OUT = ROOT / "mediactl" / "providers" / "bitbadges" / "schemas.json"
+
+# The routes mediactl calls (mediactl/providers/bitbadges/api.py), relative to the server's /api/v0.
+PATHS = ["/utilityPage/{utilityPageId}", "/utilityPages", "/utilityPages/fetch", "/utilityPages/search",
+         "/siwbb/token"]
 ROOTS = [
     "iCreateUtilityPagePayload", "iUpdateUtilityPagePayload", "iDeleteUtilityPagePayload",
     "iGetUtilityPagesPayload", "iExchangeSIWBBAuthorizationCodePayload",
@@ -20,10 +30,31 @@ ROOTS = [
     "iGetUtilityPagesSuccessResponse", "iSearchUtilityPagesSuccessResponse", "iDeleteUtilityPageSuccessResponse",
     "ErrorResponse",
 ]
-OUT = Path(__file__).resolve().parent.parent / "mediactl" / "providers" / "bitbadges" / "schemas.json"
+COMPONENTS = "#/components/"
+
+
+def excerpt(spec: dict) -> dict:
+    """The upstream spec cut down to PATHS, the ROOTS schemas and every component they reference."""
+    components: dict = {"securitySchemes": spec["components"]["securitySchemes"]}
+    todo = [("schemas", name) for name in ROOTS] + _refs([spec["paths"][p] for p in PATHS])
+    while todo:
+        kind, name = todo.pop()
+        if name in components.setdefault(kind, {}):
+            continue
+        components[kind][name] = spec["components"][kind][name]
+        todo.extend(_refs(components[kind][name]))
+    return {
+        "openapi": spec["openapi"],
+        "info": {"title": spec["info"]["title"], "version": spec["info"]["version"]},
+        "servers": spec["servers"],
+        "security": spec["security"],
+        "paths": {p: spec["paths"][p] for p in PATHS},
+        "components": {kind: dict(sorted(items.items())) for kind, items in sorted(components.items())},
+    }
 
 
 def extract(spec: dict) -> dict:
+    """The package's schemas.json: the ROOTS schemas and the schemas they reference."""
     schemas = spec["components"]["schemas"]
     keep: dict = {}
     todo = list(ROOTS)
@@ -32,16 +63,18 @@ def extract(spec: dict) -> dict:
         if name in keep:
             continue
         keep[name] = schemas[name]
-        todo.extend(_refs(schemas[name]))
+        todo.extend(n for kind, n in _refs(schemas[name]) if kind == "schemas")
     return {"components": {"schemas": dict(sorted(keep.items()))}}
 
 
-def _refs(node) -> list[str]:
+def _refs(node) -> list[tuple[str, str]]:
+    """Every `#/components/<kind>/<name>` reference inside node, as (kind, name)."""
     if isinstance(node, dict):
         found = []
         for key, value in node.items():
-            if key == "$ref" and isinstance(value, str) and value.startswith("#/components/schemas/"):
-                found.append(value.rsplit("/", 1)[1])
+            if key == "$ref" and isinstance(value, str) and value.startswith(COMPONENTS):
+                kind, name = value[len(COMPONENTS):].split("/", 1)
+                found.append((kind, name))
             else:
                 found.extend(_refs(value))
         return found
@@ -50,7 +83,14 @@ def _refs(node) -> list[str]:
     return []
 
 
+def _write(path: Path, document: dict) -> None:
+    path.write_text(json.dumps(document, indent=1, sort_keys=True) + "\n")
+    print(f"wrote {path}")
+
+
 if __name__ == "__main__":
-    spec_path = Path(sys.argv[1] if len(sys.argv) > 1 else "../shared/specs/bitbadges_openapi.json")
-    OUT.write_text(json.dumps(extract(json.loads(spec_path.read_text())), indent=1, sort_keys=True) + "\n")
-    print(f"wrote {OUT}")
+    if sys.argv[1:2] == ["--vendor"] and len(sys.argv) == 3:
+        _write(VENDORED, excerpt(json.loads(Path(sys.argv[2]).read_text())))
+    elif len(sys.argv) > 1:
+        sys.exit(__doc__)
+    _write(OUT, extract(json.loads(VENDORED.read_text())))

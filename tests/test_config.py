@@ -94,10 +94,40 @@ def test_settings_precedence(isolated_env, monkeypatch, option, env, file, expec
     assert (resolved.value, resolved.source) == (expected, source)
 
 
+def _login_on_a_terminal(*args: str, keys: bytes = b"", interrupt: bool = False):
+    """`mediactl auth login ...` with a pseudo-terminal as stdin (and no controlling terminal, so getpass
+    reads that pty): types `keys` once the prompt is shown, or sends SIGINT (Ctrl-C) instead.
+    Returns (exit code, stderr, what the terminal echoed)."""
+    import pty
+    import signal
+    import time
+
+    master, slave = pty.openpty()
+    proc = subprocess.Popen([sys.executable, "-m", "mediactl", "auth", *args], stdin=slave,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+    os.close(slave)
+    deadline = time.monotonic() + 30
+    while proc.poll() is None and b":" not in proc.stderr.peek(1) and time.monotonic() < deadline:
+        time.sleep(0.05)  # wait for the prompt (stderr), so the keys are typed with echo already off
+    time.sleep(0.2)
+    if interrupt:
+        proc.send_signal(signal.SIGINT)
+    else:
+        os.write(master, keys)
+    code = proc.wait(timeout=30)
+    os.set_blocking(master, False)
+    try:
+        echoed = os.read(master, 4096)
+    except OSError:
+        echoed = b""
+    os.close(master)
+    return code, proc.stderr.read().decode(), echoed
+
+
 def test_auth_login_prompts_hidden_and_status_shows_source_not_secret(cli, isolated_env):
-    run = cli("auth", "login", "otherpage", input="op-secret-key\n")
-    assert run.code == 0, run
-    assert "op-secret-key" not in run.stdout + run.stderr
+    code, stderr, echoed = _login_on_a_terminal("login", "otherpage", keys=b"op-secret-key\n")
+    assert code == 0, stderr
+    assert "Other Page api_key:" in stderr and b"op-secret-key" not in echoed  # hidden input
     assert read_toml(isolated_env / "credentials.toml")["default"]["otherpage"]["api_key"] == "op-secret-key"
     status = cli("-o", "json", "auth", "status")
     rows = {r["provider"]: r for r in json.loads(status.stdout)}
@@ -105,6 +135,25 @@ def test_auth_login_prompts_hidden_and_status_shows_source_not_secret(cli, isola
     assert rows["otherpage"]["sources"]["api_key"] == "credentials.toml"
     assert rows["ofauth"]["configured"] is False
     assert "op-secret-key" not in status.stdout
+
+
+def test_auth_login_without_a_terminal_says_use_with_token_exit_2(cli, isolated_env):
+    run = cli("auth", "login", "otherpage")  # stdin is not a terminal
+    assert run.code == 2, run
+    assert run.stderr.startswith("error: no terminal to prompt; use --with-token")
+    assert "GetPassWarning" not in run.stderr and "Aborted" not in run.stderr
+    proc = subprocess.run([sys.executable, "-m", "mediactl", "auth", "login", "ofauth"], stdin=subprocess.DEVNULL,
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2 and "no terminal to prompt; use --with-token" in proc.stderr, proc.stderr
+    assert not (isolated_env / "credentials.toml").exists()
+
+
+def test_auth_login_ctrl_c_is_130_and_end_of_input_is_2(isolated_env):
+    code, stderr, _ = _login_on_a_terminal("login", "otherpage", interrupt=True)
+    assert code == 130 and "interrupted" in stderr and "Traceback" not in stderr, stderr
+    code, stderr, _ = _login_on_a_terminal("login", "otherpage", keys=b"\x04")  # Ctrl-D
+    assert code == 2 and "no secret entered" in stderr, stderr
+    assert not (isolated_env / "credentials.toml").exists()
 
 
 def test_auth_login_with_token_reads_stdin_and_logout_removes(cli, isolated_env, monkeypatch):
@@ -207,3 +256,28 @@ def test_set_refuses_values_every_use_would_refuse(cli):
     assert cli("config", "set", "ofauth.max_size", "1024").code == 0
     warned = cli("config", "set", "ofauth.ca_bundle", "/nonexistent/ca.pem")
     assert warned.code == 0 and "not a file" in warned.stderr
+
+
+def test_valid_toml_of_the_wrong_shape_is_exit_3_naming_file_key_and_shape(cli, isolated_env):
+    isolated_env.mkdir(parents=True, exist_ok=True)
+    config = isolated_env / "config.toml"
+    config.write_text('[default]\notherpage = "x"\n')
+    for args in (["config", "list"], ["otherpage", "list"], ["config", "set", "otherpage.community", "c-1"]):
+        run = cli(*args)
+        assert run.code == 3, (args, run)
+        assert f"{config}: default.otherpage must be a table of otherpage settings" in run.stderr, run
+        assert "[default.otherpage]" in run.stderr and "not a string" in run.stderr
+    assert config.read_text() == '[default]\notherpage = "x"\n'  # untouched, even by `config set`
+
+    credentials = isolated_env / "credentials.toml"
+    config.unlink()
+    credentials.write_text("ofauth = 1\n")
+    credentials.chmod(0o600)
+    run = cli("-o", "json", "ofauth", "list")
+    assert run.code == 3, run
+    message = json.loads(run.stdout)["error"]["message"]
+    assert f"{credentials}: ofauth must be a profile table" in message and "not an integer" in message
+    credentials.write_text("[default.ofauth]\napi_key = [1, 2]\n")
+    run = cli("auth", "status")
+    assert run.code == 3 and "default.ofauth.api_key must be a single value" in run.stderr, run
+    assert credentials.read_text() == "[default.ofauth]\napi_key = [1, 2]\n"

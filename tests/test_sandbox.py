@@ -6,6 +6,8 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import json
+import os
+import stat
 import subprocess
 import sys
 import time
@@ -230,3 +232,75 @@ def test_demo_exits_zero(tmp_path):
     assert "all 20 steps succeeded" in proc.stdout
     for provider in ("Other Page", "NationBuilder", "OFAuth", "BitBadges"):
         assert f"━━ {provider}" in proc.stdout
+
+
+def _stop(pid_file) -> None:
+    """Stop a background sandbox the test started, if it still runs."""
+    import signal
+
+    try:
+        os.kill(int(pid_file.read_text()), signal.SIGTERM)
+    except (OSError, ValueError):
+        pass
+
+
+def test_background_serve_returns_for_eval_and_stops_by_its_pid_file(tmp_path):
+    pid_file, env_file = tmp_path / "sandbox.pid", tmp_path / "sandbox.env"
+    (tmp_path / "a.txt").write_text("hello")
+    script = f"""
+        set -euo pipefail
+        mediactl() {{ "{sys.executable}" -m mediactl "$@"; }}
+        eval "$(mediactl sandbox serve --background --pid-file {pid_file} --env-file {env_file})"
+        mediactl -q nationbuilder upload {tmp_path / "a.txt"} --page bg
+        kill "$(cat {pid_file})"
+    """
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MEDIACTL_")}
+    env["MEDIACTL_DATA_DIR"] = str(tmp_path / "data")
+    try:
+        proc = subprocess.run(["bash", "-c", script], capture_output=True, text=True, env=env, timeout=120)
+        assert proc.returncode == 0, proc.stderr
+        assert proc.stdout.strip().startswith("http://127.0.0.1:")  # the upload reached the sandbox
+        assert "kill" in proc.stderr and str(pid_file) in proc.stderr  # it says how to stop it
+        lines = env_file.read_text().splitlines()
+        assert len(lines) == 17 and all(line.startswith("export MEDIACTL_") for line in lines)
+        assert stat.S_IMODE(env_file.stat().st_mode) == 0o600
+        for _ in range(200):  # the stopped server removes its pid file
+            if not pid_file.exists():
+                break
+            time.sleep(0.05)
+        assert not pid_file.exists()
+    finally:
+        _stop(pid_file)
+
+
+def test_background_serve_refuses_a_second_one_on_the_same_pid_file(tmp_path):
+    pid_file = tmp_path / "sandbox.pid"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MEDIACTL_")}
+    command = [sys.executable, "-m", "mediactl", "sandbox", "serve", "--background", "--pid-file", str(pid_file)]
+    try:
+        first = subprocess.run(command, capture_output=True, text=True, env=env, timeout=60)
+        assert first.returncode == 0 and pid_file.exists(), first.stderr
+        second = subprocess.run(command, capture_output=True, text=True, env=env, timeout=60)
+        assert second.returncode == 2 and "already runs" in second.stderr, second.stderr
+        assert second.stdout == ""
+    finally:
+        _stop(pid_file)
+
+
+def test_serve_on_all_interfaces_exports_a_loopback_url_that_mediactl_accepts(tmp_path, cli, monkeypatch):
+    pid_file = tmp_path / "sandbox.pid"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MEDIACTL_")}
+    try:
+        proc = subprocess.run([sys.executable, "-m", "mediactl", "sandbox", "serve", "--host", "0.0.0.0",
+                               "--background", "--pid-file", str(pid_file)],
+                              capture_output=True, text=True, env=env, timeout=60)
+        assert proc.returncode == 0, proc.stderr
+        exports = dict(line.removeprefix("export ").split("=", 1) for line in proc.stdout.splitlines())
+        assert exports["MEDIACTL_OFAUTH_BASE_URL"].startswith("http://127.0.0.1:")
+        assert "every interface" in proc.stderr and "ssh -N -L" in proc.stderr
+        for key, value in exports.items():
+            monkeypatch.setenv(key, value)
+        (tmp_path / "p.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"0" * 100)
+        assert cli("ofauth", "upload", str(tmp_path / "p.png")).code == 0
+    finally:
+        _stop(pid_file)

@@ -55,19 +55,30 @@ def login(
             raise UsageError("--with-token read an empty secret from stdin")
         changes[name] = value
     else:
+        if not rt.stdin_isatty:
+            raise UsageError("no terminal to prompt; use --with-token",
+                             hint=f'echo "$TOKEN" | mediactl auth login {provider} --with-token')
         for setting in spec.secrets:
             required = setting is spec.secrets[0]
-            value = typer.prompt(
-                f"{spec.title} {setting.name}" + ("" if required else " (Enter to skip)"),
-                hide_input=True, default="" if not required else None, show_default=False,
-                err=True,
-            ).strip()
+            value = _prompt_secret(rt, f"{spec.title} {setting.name}" + ("" if required else " (Enter to skip)"))
             if value:
                 changes[setting.name] = value
         if not changes:
             raise UsageError("no secret entered")
     store.update(True, rt.profile, provider, changes)
     rt.info(f"saved {', '.join(changes)} for {provider} in {store.credentials_path} (profile {rt.profile})")
+
+
+def _prompt_secret(rt, label: str) -> str:
+    """Hidden input from the terminal. Ctrl-C reaches the error boundary (exit 130); end of input (Ctrl-D)
+    is a usage error (exit 2): nothing is saved either way."""
+    import getpass
+
+    try:
+        return getpass.getpass(f"{label}: ", stream=rt.stderr).strip()
+    except EOFError:
+        rt.stderr.write("\n")
+        raise UsageError("no secret entered (end of input); nothing saved") from None
 
 
 @app.command("status")

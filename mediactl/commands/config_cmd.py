@@ -124,6 +124,7 @@ def set_cmd(
 
 def _check_value(rt, name: str, value: str) -> None:
     """Refuse now what would be refused at every use."""
+    from mediactl.config import SIZE_EXAMPLES, parse_size
     from mediactl.errors import LocalError, UsageError
 
     if name in ("base_url", "cdn_url"):
@@ -133,8 +134,8 @@ def _check_value(rt, name: str, value: str) -> None:
             check_url_scheme(value, what=name)
         except LocalError as exc:
             raise UsageError(exc.message, hint=exc.hint) from None
-    elif name == "max_size" and not (value.isdigit() and int(value) > 0):
-        raise UsageError(f"max_size is a number of bytes (e.g. 104857600), not '{value}'")
+    elif name == "max_size" and parse_size(value) is None:
+        raise UsageError(f"max_size must be {SIZE_EXAMPLES}, not '{value}'")
     elif name == "ca_bundle" and not Path(value).expanduser().is_file():
         rt.warn(f"{value} is not a file (yet); TLS verification will fail until it is")
 

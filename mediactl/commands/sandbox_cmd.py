@@ -49,6 +49,7 @@ def _external_s3(endpoint: str | None, bucket: str | None, region: str) -> dict 
 
 @app.command("serve")
 def serve(
+    ctx: typer.Context,
     host: Annotated[str | None, typer.Option(
         "--host", envvar="MEDIACTL_SANDBOX_HOST",
         help="Address to bind (default 127.0.0.1); a non-loopback one must be given with --host itself.",
@@ -79,39 +80,57 @@ def serve(
     s3_bucket: Annotated[str | None, typer.Option("--s3-bucket", help="Bucket on --s3-endpoint.")] = None,
     s3_region: Annotated[str, typer.Option("--s3-region", help="Region to sign for on --s3-endpoint.")]
         = "us-east-1",
+    background: Annotated[bool, typer.Option(
+        "--background", help="Start the sandbox as a background process, print the exports, write --pid-file "
+                             "and return; stop it with kill \"$(cat PIDFILE)\".")] = False,
+    pid_file: Annotated[Path | None, typer.Option(
+        "--pid-file", dir_okay=False, help="Write the server's pid here while it runs (default with "
+                                           "--background: sandbox.pid in the data dir).")] = None,
+    env_file: Annotated[Path | None, typer.Option(
+        "--env-file", dir_okay=False, help="Also write the export lines to this file (mode 0600) once the "
+                                           "sandbox listens, for `. FILE` in other shells.")] = None,
 ) -> None:
     """Serve the emulator and print the `export MEDIACTL_...=` lines that point mediactl at it.
 
-    The lines are flushed at once so a script can read them while the sandbox runs; Ctrl-C stops it.
+    In the foreground the lines are flushed at once so a script can read them while the sandbox runs;
+    Ctrl-C (or SIGTERM) stops it. --background returns as soon as it listens.
 
-    Examples: mediactl sandbox serve  ·  eval "$(mediactl sandbox serve --port 8080 & sleep 1)"
+    Examples: eval "$(mediactl sandbox serve --background --pid-file sandbox.pid)" ... kill "$(cat sandbox.pid)"
+    ·  mediactl sandbox serve --port 8080 --env-file sandbox.env
     """
     from mediactl.http import is_loopback
     from mediactl.sandbox.core import RunningSandbox, Sandbox
 
     rt = runtime.current()
-    explicit = click.get_current_context().get_parameter_source("host") == click.core.ParameterSource.COMMANDLINE
+    explicit = ctx.get_parameter_source("host") == click.core.ParameterSource.COMMANDLINE
     host = host or "127.0.0.1"
     if not is_loopback(host) and not explicit:
         raise UsageError(f"refusing to serve the sandbox on non-loopback address {host} from the environment",
                          hint="pass --host explicitly if you mean it")
-    if not is_loopback(host):
-        rt.warn(f"the sandbox on {host} is reachable from other machines; its credentials are printed below")
     options = _options(data_dir, fail_rate, drop_rate, latency_ms, rate_limit, seed, ofauth_part_size,
                        form_ttl, page_size, ofauth_legacy_init, s3_endpoint, s3_bucket, s3_region)
+    if background:
+        base_url = _serve_in_background(ctx, rt, (pid_file or rt.data_dir / "sandbox.pid").absolute())
+        if not is_loopback(host):  # the server's own stderr is its log: say it here
+            from urllib.parse import urlsplit
+
+            _warn_reachable(rt, host, urlsplit(base_url).port, base_url)
+        return
+    _refuse_if_running(pid_file)
     log = (lambda line: print(line, file=rt.stderr, flush=True)) if rt.verbose else None
     try:
         running = RunningSandbox(Sandbox(options), host=host, port=port, log=log)
     except OSError as exc:
         raise UsageError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
-    env = running.sandbox.env_settings()
-    if rt.machine_output:
-        rt.stdout.write(json.dumps({"base_url": running.sandbox.base_url, "env": env}) + "\n")
-    else:
-        for key, value in env.items():
-            rt.stdout.write(f"export {key}={value}\n")
-    rt.stdout.flush()
-    rt.info(f"sandbox serving on {running.sandbox.base_url} (Ctrl-C to stop)")
+    base_url, env = running.sandbox.base_url, running.sandbox.env_settings()
+    if not is_loopback(host):
+        _warn_reachable(rt, host, running.port, base_url)
+    if env_file:
+        _write_private(env_file, "".join(f"export {key}={value}\n" for key, value in env.items()))
+    if pid_file:
+        _write_private(pid_file, f"{os.getpid()}\n")
+    _print_env(rt, base_url, env)
+    rt.info(f"sandbox serving on {base_url} (Ctrl-C to stop)")
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     running.start()
@@ -122,7 +141,95 @@ def serve(
         pass
     finally:
         running.stop()
+        if pid_file:
+            pid_file.unlink(missing_ok=True)
     rt.info("sandbox stopped")
+
+
+def _print_env(rt, base_url: str, env: dict[str, str]) -> None:
+    if rt.machine_output:
+        rt.stdout.write(json.dumps({"base_url": base_url, "env": env}) + "\n")
+    else:
+        for key, value in env.items():
+            rt.stdout.write(f"export {key}={value}\n")
+    rt.stdout.flush()
+
+
+def _warn_reachable(rt, host: str, port: int, base_url: str) -> None:
+    """Other machines can reach a non-loopback bind, but mediactl sends no secret over plain http to a
+    non-loopback host: from elsewhere, a tunnel makes the sandbox loopback again."""
+    from mediactl.sandbox.core import local_address
+
+    tunnel = f"ssh -N -L {port}:{local_address(host)}:{port} THIS_MACHINE"
+    if local_address(host) != host:
+        rt.warn(f"the sandbox listens on every interface ({host}); the exports use {base_url} for this machine. "
+                f"mediactl refuses plain http to other hosts, so from another machine run `{tunnel}` there "
+                f"and use the same exports")
+    else:
+        rt.warn(f"the sandbox on {host} is reachable from other machines, and its credentials are printed "
+                f"below; mediactl refuses plain http to a non-loopback host, so use it through a tunnel "
+                f"(`{tunnel}`, then base URLs on 127.0.0.1:{port})")
+
+
+def _serve_in_background(ctx: typer.Context, rt, pid_file: Path) -> str:
+    """Run this same `serve` in a new session (Ctrl-C in the shell does not stop it), its stdout a pipe
+    read for the first line only, so `eval "$(...)"` returns; its stderr goes to a log beside the pid file."""
+    import subprocess
+    import sys
+
+    _refuse_if_running(pid_file)
+    pid_file.parent.mkdir(parents=True, exist_ok=True)
+    log_path = pid_file.with_suffix(".log")
+    args = [sys.executable, "-m", "mediactl", *["-v"] * rt.verbose, "-o", "json", "sandbox", "serve",
+            *_serve_args(ctx), "--pid-file", str(pid_file)]
+    with open(log_path, "ab") as log:
+        child = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=log,
+                                 start_new_session=True, text=True)
+    with child.stdout:
+        line = child.stdout.readline()
+    if not line:
+        child.wait()
+        raise UsageError(f"the sandbox did not start (exit {child.returncode}); see {log_path}")
+    started = json.loads(line)
+    _print_env(rt, started["base_url"], started["env"])
+    rt.info(f"sandbox serving on {started['base_url']} in the background (pid {child.pid}, log {log_path}); "
+            f"stop it with: kill \"$(cat {pid_file})\"")
+    return started["base_url"]
+
+
+def _serve_args(ctx: typer.Context) -> list[str]:
+    """This command's options as given (long forms), less --background and --pid-file."""
+    args: list[str] = []
+    for param in ctx.command.params:
+        value = ctx.params.get(param.name)
+        if param.name in ("background", "pid_file") or not param.opts or value is None or value == param.default:
+            continue
+        flag = max(param.opts, key=len)
+        if getattr(param, "is_flag", False):
+            args.append(flag)
+        else:
+            args += [flag, str(value.absolute() if isinstance(value, Path) else value)]
+    return args
+
+
+def _refuse_if_running(pid_file: Path | None) -> None:
+    if pid_file is None:
+        return
+    try:
+        pid = int(pid_file.read_text().strip())
+        os.kill(pid, 0)
+    except (OSError, ValueError):  # no file, no such process (a stale file): go ahead
+        return
+    raise UsageError(f"a sandbox already runs with pid {pid} ({pid_file})", hint=f'stop it: kill "$(cat {pid_file})"')
+
+
+def _write_private(path: Path, text: str) -> None:
+    """Write a file only its owner can read (it holds the sandbox's credentials or pid)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(text)
 
 
 @app.command("demo")

@@ -120,22 +120,24 @@ def _spool_stdin(rt: Runtime) -> Path:
 
 
 def check_size(rt: Runtime, settings: Settings, provider: str, item: Item) -> int:
+    """The file's size, refused over max_size. Messages leave out the path: the batch names the item."""
+    from mediactl.config import SIZE_EXAMPLES, parse_size
+
     try:
         st = item.path.stat()
     except FileNotFoundError:
-        raise LocalError(f"{item.path}: no such file") from None
+        raise LocalError("no such file") from None
     except OSError as exc:
-        raise LocalError(f"{item.path}: {exc.strerror}") from None
+        raise LocalError(exc.strerror or str(exc)) from None
     if not os.access(item.path, os.R_OK):
-        raise LocalError(f"{item.path}: permission denied (cannot read the file)")
+        raise LocalError("permission denied (cannot read the file)")
     limit = settings.value(provider, "max_size")
     if limit:
-        try:
-            max_size = int(limit)
-        except ValueError:
-            raise LocalError(f"{provider}.max_size must be a number of bytes, not '{limit}'") from None
+        max_size = parse_size(limit)
+        if max_size is None:
+            raise LocalError(f"{provider}.max_size must be {SIZE_EXAMPLES}, not '{limit}'")
         if st.st_size > max_size:
-            raise LocalError(f"{item.path}: {st.st_size} bytes is over {provider}.max_size ({max_size} bytes)")
+            raise LocalError(f"{st.st_size} bytes is over {provider}.max_size ({limit} = {max_size} bytes)")
     return st.st_size
 
 
@@ -208,7 +210,7 @@ def run_batch(rt: Runtime, items: Sequence[Any], worker: Callable[[Any], dict], 
             outcomes.append(Outcome(item, None, TransientError("not started: the host is down",
                                                                provider=down[0].provider)))
         if skipped:
-            print(f"error: {len(skipped)} not started: {down[0].message}", file=rt.stderr, flush=True)
+            rt.error(f"{len(skipped)} not started: {down[0].message}")
     return outcomes
 
 
@@ -249,9 +251,7 @@ def report_failure(rt: Runtime, what: str, error: MediactlError, on_result: Call
         body = error.to_json()
         body["error"]["item"] = what
         on_result(body)
-    print(f"error: {what}: {error.message}", file=rt.stderr, flush=True)
-    if error.hint and hint:
-        print(f"hint: {error.hint}", file=rt.stderr, flush=True)
+    rt.error(f"{what}: {error.message}", error.hint if hint else None)
 
 
 def _interrupted(rt: Runtime, outcomes: list[Outcome], total: int, journal) -> None:

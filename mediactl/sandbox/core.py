@@ -305,6 +305,12 @@ class Sandbox:
 # --- serving ----------------------------------------------------------------------------------------------
 
 
+def local_address(host: str) -> str:
+    """The address this machine reaches a server bound to `host` by: loopback for the all-interfaces
+    addresses (0.0.0.0, ::), whose URL mediactl would refuse (plain http to a non-loopback host)."""
+    return {"0.0.0.0": "127.0.0.1", "": "127.0.0.1", "::": "::1"}.get(host, host)
+
+
 class RunningSandbox:
     """A sandbox served by werkzeug's threaded server on a background thread."""
 
@@ -323,7 +329,8 @@ class RunningSandbox:
         self.server = make_server(host, port, sandbox, threaded=True, request_handler=QuietHandler)
         self.server.daemon_threads = True
         self.port = self.server.server_port
-        shown = f"[{host}]" if ":" in host else host
+        client_host = local_address(host)
+        shown = f"[{client_host}]" if ":" in client_host else client_host
         sandbox.base_url = f"http://{shown}:{self.port}"
         self.thread = threading.Thread(target=self.server.serve_forever, name="sandbox", daemon=True)
 

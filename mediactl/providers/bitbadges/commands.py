@@ -48,6 +48,9 @@ def upload(
 
     if visibility is not None and visibility not in ("public", "private", "unlisted"):
         raise typer.BadParameter("must be public, private or unlisted", param_hint="--visibility")
+    if image is not None and not _is_web_url(image):
+        raise typer.BadParameter(f"must be an http(s) URL such as https://example.com/logo.png, not '{image}'",
+                                 param_hint="--image")
     factory = services.current()
     rt, settings, service = factory.rt, factory.settings, factory.service(NAME)
     items = collect_items(rt, page_files, recursive=recursive, include=include or ["*.json", "*.yaml", "*.yml"]
@@ -64,6 +67,13 @@ def upload(
 
     upload_batch(rt, settings, NAME, items, target=TARGET, journal=service.journal, upload=one,
                  columns=COLUMNS, concurrency=concurrency, skip_existing=skip_existing, primary="listingId")
+
+
+def _is_web_url(text: str) -> bool:
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(text)
+    return parts.scheme in ("http", "https") and bool(parts.hostname)
 
 
 @app.command("list")

@@ -12,7 +12,7 @@ SPEC = ProviderSpec(
         Setting("access_token", "API access token, sent as Authorization: Bearer", secret=True),
         Setting("nation", "nation slug: https://{nation}.nationbuilder.com"),
         Setting("site", "default site slug"),
-        Setting("base_url", "API base URL (default https://{nation}.nationbuilder.com/api/v1)"),
+        Setting("base_url", "API base URL", default="https://{nation}.nationbuilder.com/api/v1"),
     ),
     package=__name__,
 )

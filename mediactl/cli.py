@@ -226,7 +226,7 @@ BUILTIN_SUBAPPS = {
     "config": "mediactl.commands.config_cmd:app",
     "auth": "mediactl.commands.auth_cmd:app",
     "sandbox": "mediactl.commands.sandbox_cmd:app",
-    "history": "mediactl.commands.journal_cmd:history",
+    "history": "mediactl.commands.journal_cmd:history_app",
     "resume": "mediactl.commands.journal_cmd:resume",
     "completion": "mediactl.cli:completion",
 }

@@ -23,7 +23,8 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-PHASES = ("pending", "created", "sent", "completed", "failed", "interrupted")
+# "abandoned": a resume found it cannot be finished (its file changed or vanished); resume skips it.
+PHASES = ("pending", "created", "sent", "completed", "failed", "interrupted", "abandoned")
 
 
 
@@ -119,7 +120,7 @@ class Journal:
         fields["updated_at"] = _now()
         sets = ", ".join(f"{k} = ?" for k in fields)
         self._execute(f"UPDATE uploads SET {sets} WHERE id = ?", (*fields.values(), entry_id))
-        if fields.get("phase") in ("completed", "failed", "interrupted", "sent"):
+        if fields.get("phase") in ("completed", "failed", "interrupted", "sent", "abandoned"):
             with self._flight_lock:
                 self._in_flight.discard(entry_id)
 
@@ -184,7 +185,7 @@ class Journal:
             sql += " AND target = ?"
             args.append(target)
         if incomplete:
-            sql += " AND phase NOT IN ('completed')"
+            sql += " AND phase NOT IN ('completed', 'abandoned')"
         sql += " ORDER BY rowid DESC"
         if limit:
             sql += " LIMIT ?"

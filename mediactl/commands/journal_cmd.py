@@ -21,16 +21,24 @@ ProviderOpt = Annotated[str | None, typer.Option(
     "--provider", help=f"Only this provider ({', '.join(PROVIDERS)}).", callback=_provider_option)]
 
 
+history_app = typer.Typer(add_completion=False, invoke_without_command=True,
+                          help="List recorded uploads from the local journal; forget entries.")
+
+
+@history_app.callback()
 def history(
+    ctx: typer.Context,
     provider: ProviderOpt = None,
     status: Annotated[str | None, typer.Option(
-        "--status", help="pending, created, sent, completed, failed or interrupted.")] = None,
+        "--status", help="pending, created, sent, completed, failed, interrupted or abandoned.")] = None,
     limit: Annotated[int, typer.Option("--limit", min=1, help="At most this many, newest first.")] = 50,
 ) -> None:
-    """List recorded uploads from the local journal, newest first.
+    """List recorded uploads from the local journal, newest first; `history forget ID` drops entries.
 
     Examples: mediactl history  ·  mediactl history --provider ofauth --status failed -o json
     """
+    if ctx.invoked_subcommand is not None:
+        return
     from mediactl.journal import PHASES, open_journal
     from mediactl.output import ResultWriter
 
@@ -39,6 +47,35 @@ def history(
     rt = runtime.current()
     with ResultWriter(rt, HISTORY_COLUMNS, primary="id", empty_note="no recorded uploads") as out:
         out.extend(open_journal(rt).list(provider=provider, phase=status, limit=limit))
+
+
+@history_app.command("forget")
+def forget(
+    entry_ids: Annotated[list[str], typer.Argument(
+        help="Journal ids (the ID column of `mediactl history`).", show_default=False)],
+) -> None:
+    """Drop entries from the journal, e.g. an upload `resume` cannot finish. Nothing is sent to a provider.
+
+    Example: mediactl history forget 3f2a9c1e0b7d
+    """
+    from mediactl.errors import NotFoundError
+    from mediactl.output import ResultWriter
+    from mediactl.providers.common import batch_exit, run_batch
+
+    factory = services.current()
+    journal = factory.journal
+
+    def one(entry_id: str) -> dict:
+        entry = next((e for e in journal.list() if e["id"] == entry_id), None)
+        if entry is None:
+            raise NotFoundError(f"no journal entry '{entry_id}'", hint="`mediactl history` lists the ids")
+        journal.delete(entry_id)
+        return {"id": entry_id, "provider": entry["provider"], "path": entry["path"], "forgotten": True}
+
+    columns = [("ID", "id"), ("PROVIDER", "provider"), ("PATH", "path"), ("FORGOTTEN", "forgotten")]
+    with ResultWriter(factory.rt, columns, primary="id") as out:
+        outcomes = run_batch(factory.rt, entry_ids, one, concurrency=1, on_result=out.add)
+    batch_exit(outcomes)
 
 
 def resume(
@@ -53,8 +90,9 @@ def resume(
 
     Example: mediactl resume --provider otherpage
     """
+    from mediactl.errors import ExitCode, LocalError
     from mediactl.output import ResultWriter
-    from mediactl.providers.common import batch_exit, run_batch
+    from mediactl.providers.common import run_batch
     from mediactl.spec import load
 
     factory = services.current()
@@ -69,10 +107,17 @@ def resume(
 
     def one(entry: dict) -> dict:
         finish, service = hooks[entry["provider"]]
-        return {**finish(service, entry), "status": "completed"}
+        try:
+            return {**finish(service, entry), "status": "completed"}
+        except LocalError as exc:  # its file changed or vanished: say so once, then leave it be
+            journal.update(entry["id"], phase="abandoned", error=f"cannot be resumed: {exc.message}")
+            exc.hint = f"`mediactl history forget {entry['id']}` drops it; upload the file again if it is wanted"
+            raise
 
     columns = [("PROVIDER", "provider"), ("PATH", "local.path"), ("STATUS", "status")]
     with ResultWriter(rt, columns, primary="local.path") as out:
         outcomes = run_batch(rt, entries, one, concurrency=concurrency, on_result=out.add,
                              describe=lambda e: f"{e['provider']} {e['path']}", journal=journal)
-    batch_exit(outcomes)
+    if any(o.error is not None for o in outcomes):
+        # the outcome of remote work: 8 (some not finished), never a "local error" 3 for the whole run
+        raise typer.Exit(int(ExitCode.PARTIAL))

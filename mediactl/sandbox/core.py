@@ -58,8 +58,9 @@ class Options:
     page_size: int = 10  # BitBadges search page size
     s3_fail_next: int = 0  # the next N S3 POSTs answer 503 (to exercise `otherpage complete`)
     fail_paths: dict[str, int] = field(default_factory=dict)  # path substring -> next N requests get 503
-    # path substring -> the faults the next matching requests get, in order: "503" (not processed),
-    # "500-after" (processed, then a 500), "drop-before", "drop-after" (processed, then the connection drops)
+    # "[METHOD ]path substring" -> the faults the next matching requests get, in order: "503" (not processed),
+    # "500-after" (processed, then a 500), "drop-before", "drop-after" (processed, then the connection drops),
+    # or "pass" (no fault for that one)
     fault_paths: dict[str, list[str]] = field(default_factory=dict)
     # Sign Other Page forms for a real S3 instead of the sandbox's own endpoint:
     # {"endpoint", "bucket", "region", "access_key", "secret_key"}.
@@ -196,13 +197,16 @@ class Sandbox:
                 self.fault_log.append(kind)
             return kind
 
-    def _targeted_fault(self, path: str) -> str | None:
+    def _targeted_fault(self, method: str, path: str) -> str | None:
         """The faults set through /_sandbox/control for requests whose path contains a given text: `fail_paths`
         (the next N get a 503) and `fault_paths` (the next ones get the listed faults, in order)."""
         with self._rng_lock:
             for needle, kinds in self.options.fault_paths.items():
-                if kinds and needle in path:
+                want_method, _, text = needle.rpartition(" ")  # "POST /attachments" or just "/attachments"
+                if kinds and text in path and want_method in ("", method):
                     kind = kinds.pop(0)
+                    if kind == "pass":
+                        return None
                     self.fault_log.append(kind)
                     return kind
             for needle, count in self.options.fail_paths.items():
@@ -218,7 +222,7 @@ class Sandbox:
         request = Request(environ)
         if self.faults.latency_ms:
             time.sleep(self.faults.latency_ms / 1000)
-        fault = self._draw_fault(request.path) or self._targeted_fault(request.path)
+        fault = self._draw_fault(request.path) or self._targeted_fault(request.method, request.path)
         try:
             if fault == "429":
                 response = json_response({"message": "Too Many Requests", "error": "rate_limited"}, 429,

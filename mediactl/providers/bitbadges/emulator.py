@@ -178,6 +178,7 @@ def token(sandbox, request: Request) -> Response:
     with sandbox.state.lock:
         creds["bitbadges_access_token"] = "bbat_" + secrets.token_urlsafe(18)
         creds["bitbadges_refresh_token"] = "bbrt_" + secrets.token_urlsafe(18)
+        sandbox.state.data["bitbadges"]["refreshes"] = sandbox.state.data["bitbadges"].get("refreshes", 0) + 1
         sandbox.state.save()
     now_ms = int(time.time() * 1000)
     return json_response({

@@ -81,7 +81,7 @@ def complete(
     rt, service = factory.rt, factory.service(NAME)
     with ResultWriter(rt, UPLOAD_COLUMNS, primary="mediaUploadId") as out:
         outcomes = run_batch(rt, upload_ids, lambda uid: service.complete(uid, part_concurrency=part_concurrency),
-                             concurrency=1, on_result=out.add)
+                             concurrency=1, on_result=out.add, journal=service.journal)
     batch_exit(outcomes)
 
 

@@ -114,13 +114,20 @@ def build(factory: Factory) -> OtherPage:
 
 
 def resume(service: OtherPage, entry: dict) -> dict:
-    """Re-send the bytes to a still-valid form, or upload afresh when no record was made."""
-    if entry.get("remote_id") and service.journal.unstash(entry["id"]) is not None:
-        return service.complete(entry["id"])
-    if not entry.get("remote_id"):
-        path = Path(entry["path"])
-        return service.upload(path, entry["name"], entry["target"], size=file_size(path), entry=entry["id"])
-    raise LocalError("its upload form was not kept; upload the file again")
+    """Re-send the bytes to a still-valid form; upload afresh when no record was made, or when the record's
+    form expired or was not kept (that record stays without bytes: the API has no delete)."""
+    stash = service.journal.unstash(entry["id"]) if entry.get("remote_id") else None
+    if stash is not None:
+        expires = policy_expiration(stash["fields"])
+        if expires is None or expires > dt.datetime.now(dt.UTC):
+            return service.complete(entry["id"])
+    path = Path(entry["path"])
+    check_unchanged(entry, path)
+    if entry.get("remote_id"):
+        service.journal.update(entry["id"], note=f"file record {entry['remote_id']} left without bytes (its "
+                                                 "upload form expired or was not kept); uploaded as a new record")
+        service.journal.drop_stash(entry["id"])
+    return service.upload(path, entry["name"], entry["target"], size=file_size(path), entry=entry["id"])
 
 
 def reconcile(service: OtherPage, entry: dict) -> dict | None:

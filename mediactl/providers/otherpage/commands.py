@@ -169,5 +169,5 @@ def complete(
     rt, service = factory.rt, factory.service(NAME)
     with ResultWriter(rt, UPLOAD_COLUMNS, primary="url") as out, Progress(rt, len(file_ids)) as progress:
         outcomes = run_batch(rt, file_ids, lambda key: service.complete(key, progress.task(key, None)),
-                             concurrency=1, on_result=out.add)
+                             concurrency=1, on_result=out.add, journal=service.journal)
     batch_exit(outcomes)

@@ -45,7 +45,7 @@ MEDIACTL_POST = """
 import json, sys
 from pathlib import Path
 from mediactl.runtime import Runtime
-from mediactl.transfer import presigned_post
+from mediactl.transfer.s3post import presigned_post
 url, fields, path = sys.argv[1], json.loads(sys.argv[2]), Path(sys.argv[3])
 presigned_post(Runtime(retries=0, timeout=300), url, [tuple(f) for f in fields], path, filename=path.name,
                content_type="application/octet-stream")
@@ -56,7 +56,7 @@ import sys
 from pathlib import Path
 from mediactl.http import ApiClient
 from mediactl.runtime import Runtime
-from mediactl.transfer import send_base64_json
+from mediactl.transfer.sending import send_base64_json
 client = ApiClient(Runtime(retries=0, timeout=300), provider="bench", base_url=sys.argv[1])
 path = Path(sys.argv[2])
 doc = {"attachment": {"filename": path.name, "content_type": "application/octet-stream", "content": None}}

@@ -77,7 +77,7 @@ def upload(
     from mediactl.journal import open_journal
     from mediactl.providers.bitbadges.api import load_document, prepare
     from mediactl.providers.common import collect_items, upload_batch
-    from mediactl.transfer import file_digests, local_info
+    from mediactl.transfer.files import file_digests, local_info
 
     if visibility is not None and visibility not in ("public", "private", "unlisted"):
         raise typer.BadParameter("must be public, private or unlisted", param_hint="--visibility")

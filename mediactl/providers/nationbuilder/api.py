@@ -11,7 +11,8 @@ from urllib.parse import quote
 from mediactl.http import ApiClient, parse_json
 from mediactl.journal import Journal
 from mediactl.runtime import Runtime
-from mediactl.transfer import local_info, send_base64_json
+from mediactl.transfer.files import local_info
+from mediactl.transfer.sending import send_base64_json
 
 PROVIDER = "nationbuilder"
 API_ROOT = "/api/v1"

@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
@@ -17,7 +16,8 @@ from mediactl.errors import RejectedError
 from mediactl.http import ApiClient, excerpt, parse_json
 from mediactl.journal import Journal
 from mediactl.runtime import Runtime
-from mediactl.transfer import file_digests, local_info, put_file
+from mediactl.transfer.files import FileState, WholeFileSha256, local_info
+from mediactl.transfer.sending import put_file, send_parts
 
 PROVIDER = "ofauth"
 UPLOADS = "/v2/access/uploads"
@@ -134,31 +134,31 @@ class OFAuth:
         done = set(done or ())
         todo = [p for p in plan.parts if p.number not in done]
         lock = threading.Lock()
+        expected = FileState.at(path)
+        whole = WholeFileSha256(path, expected)  # fed by the parts: no second read of the file
 
         def send(part: Part) -> None:
-            put_file(self.client, part.url, path, offset=part.offset, length=part.length, progress=progress)
+            put_file(self.client, part.url, path, offset=part.offset, length=part.length, progress=progress,
+                     expected=expected, whole=whole)
             with lock:
                 done.add(part.number)
                 self.journal.update(entry, resume={"plan": plan.to_json(), "parts_done": sorted(done),
                                                    "content_type": content_type})
 
-        if part_concurrency > 1 and len(todo) > 1:
-            with ThreadPoolExecutor(max_workers=part_concurrency, thread_name_prefix="part") as pool:
-                for future in [pool.submit(send, part) for part in todo]:
-                    future.result()
-        else:
-            for part in todo:
-                send(part)
+        try:
+            send_parts(send, todo, part_concurrency)
+        except BaseException:
+            whole.abandon()
+            raise
+        sha256 = whole.hexdigest()
         self.journal.update(entry, phase="sent")
         if not complete:
-            digests = file_digests(path)
             out = {"mediaUploadId": plan.upload_id, "media": None,
-                   "local": local_info(path, digests.size, digests.sha256), "provider": PROVIDER}
-            self.journal.update(entry, sha256=digests.sha256, result=out)
+                   "local": local_info(path, expected.size, sha256), "provider": PROVIDER}
+            self.journal.update(entry, sha256=sha256, result=out)
             return out
         body = self.finalize(plan.upload_id)
-        digests = file_digests(path)
-        return self._finish(entry, path, plan.upload_id, body.get("media"), digests.size, digests.sha256)
+        return self._finish(entry, path, plan.upload_id, body.get("media"), expected.size, sha256)
 
     def _finish(self, entry: str, path: Path, upload_id: str, media, size: int, sha256: str) -> dict:
         out = {"mediaUploadId": upload_id, "media": media, "local": local_info(path, size, sha256),

@@ -57,7 +57,7 @@ def upload(
     Examples: mediactl ofauth upload clip.mp4  ·  mediactl ofauth upload big.mov --no-complete -q
     """
     from mediactl.providers.common import collect_items, guess_type, upload_batch
-    from mediactl.transfer import local_info
+    from mediactl.transfer.files import local_info
 
     rt, settings, service = _service()
     items = collect_items(rt, files, recursive=recursive, include=include, exclude=exclude, name=name)

@@ -13,7 +13,8 @@ from mediactl.errors import LocalError, MediactlError, RejectedError
 from mediactl.http import ApiClient
 from mediactl.journal import Journal
 from mediactl.runtime import Runtime
-from mediactl.transfer import file_digests, local_info, policy_expiration, presigned_post
+from mediactl.transfer.files import file_digests, local_info
+from mediactl.transfer.s3post import policy_expiration, presigned_post
 
 PROVIDER = "otherpage"
 CDN_FORMATS = ("auto", "png", "jpg", "webp")

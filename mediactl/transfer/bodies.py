@@ -55,7 +55,7 @@ class FileSlice:
 
     def __init__(self, path: Path, offset: int = 0, length: int | None = None,
                  progress: ProgressFn = noop, md5: bool = True, *, expected: FileState | None = None,
-                 whole: WholeFileSha256 | None = None) -> None:
+                 whole: WholeFileSha256 | None = None, sha256: bool = True) -> None:
         self.path = path
         self._fh = open_for_upload(path)
         try:
@@ -77,7 +77,7 @@ class FileSlice:
         self._progress = progress
         self._whole = whole
         self._md5 = hashlib.md5(usedforsecurity=False) if md5 else None  # only S3 ETag checks need it
-        self._sha = hashlib.sha256()
+        self._sha = hashlib.sha256() if sha256 else None  # a part of a whole-file hash needs none of its own
 
     @property
     def len(self) -> int:
@@ -100,7 +100,8 @@ class FileSlice:
         self._pos += len(data)
         if self._md5 is not None:
             self._md5.update(data)
-        self._sha.update(data)
+        if self._sha is not None:
+            self._sha.update(data)
         self._progress(len(data))
         return data
 
@@ -117,7 +118,8 @@ class FileSlice:
             now = None
         if now != self.expected:  # it grew, was touched or went away after the last read
             raise file_changed(self.path)
-        return Digests(self.length, self._md5.hexdigest() if self._md5 is not None else "", self._sha.hexdigest())
+        return Digests(self.length, self._md5.hexdigest() if self._md5 is not None else "",
+                       self._sha.hexdigest() if self._sha is not None else "")
 
     def close(self) -> None:
         self._fh.close()

@@ -44,13 +44,14 @@ def put_file(client: ApiClient, path: str, file: Path, *, offset: int = 0, lengt
     """PUT a file, or `length` bytes of it from `offset`, streamed; returns (response, digests).
 
     `expected` is the file's state when the whole upload started (parts of one file share it); `whole`
-    collects the whole file's SHA-256 from the parts as they are read.
+    collects the whole file's SHA-256 from the parts as they are read (the part's own is then not computed).
     """
     expected = expected or FileState.at(file)
     length = expected.size - offset if length is None else min(length, expected.size - offset)
 
     def make(report: ProgressFn) -> FileSlice:
-        return FileSlice(file, offset, length, progress=report, md5=False, expected=expected, whole=whole)
+        return FileSlice(file, offset, length, progress=report, md5=False, expected=expected, whole=whole,
+                         sha256=whole is None)
 
     attempts = Resendable(make, progress)
     body = Body(attempts, length, content_type)

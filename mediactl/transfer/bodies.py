@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from mediactl.errors import TransientError
+from mediactl.runtime import ProgressFn, no_progress
 from mediactl.transfer.files import (
     CHUNK,
     Digests,
@@ -38,12 +39,7 @@ try:  # SIMD-accelerated, same RFC 4648 output; the standard library's is the fa
 except ImportError:  # pragma: no cover
     from base64 import b64encode as _b64encode
 
-ProgressFn = Callable[[int], None]
 B64_CHUNK = 3 * 256 * 1024  # a multiple of 3, so chunks encode without padding until the last
-
-
-def noop(_: int) -> None:
-    return None
 
 
 class FileSlice:
@@ -54,7 +50,7 @@ class FileSlice:
     """
 
     def __init__(self, path: Path, offset: int = 0, length: int | None = None,
-                 progress: ProgressFn = noop, md5: bool = True, *, expected: FileState | None = None,
+                 progress: ProgressFn = no_progress, md5: bool = True, *, expected: FileState | None = None,
                  whole: WholeFileSha256 | None = None, sha256: bool = True) -> None:
         self.path = path
         self._fh = open_for_upload(path)
@@ -161,7 +157,7 @@ class Base64JsonBody:
     file-like callers from the current chunk without copying the rest of it.
     """
 
-    def __init__(self, path: Path, prefix: bytes, suffix: bytes, progress: ProgressFn = noop,
+    def __init__(self, path: Path, prefix: bytes, suffix: bytes, progress: ProgressFn = no_progress,
                  chunk: int = B64_CHUNK, *, expected: FileState | None = None) -> None:
         if chunk % 3:
             raise ValueError("chunk must be a multiple of 3")

@@ -15,8 +15,8 @@ from urllib.parse import urlsplit
 
 from mediactl.errors import RejectedError, TransientError
 from mediactl.http import SECRET_NAMES, ApiClient, Body, Redactor, excerpt
-from mediactl.runtime import Runtime
-from mediactl.transfer.bodies import FileSlice, MultipartFormBody, ProgressFn, Resendable, noop
+from mediactl.runtime import ProgressFn, Runtime, no_progress
+from mediactl.transfer.bodies import FileSlice, MultipartFormBody, Resendable
 from mediactl.transfer.files import Digests, FileState
 
 # S3 asks for a retry of any 5xx (InternalError included); re-posting the same form is safe.
@@ -98,7 +98,7 @@ def presigned_post(
     *,
     filename: str,
     content_type: str,
-    progress: ProgressFn = noop,
+    progress: ProgressFn = no_progress,
     provider: str | None = None,
     redactor: Redactor | None = None,
     check_etag: bool = True,

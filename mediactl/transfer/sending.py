@@ -11,14 +11,13 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from mediactl.http import ApiClient, Body, Redactor
+from mediactl.runtime import ProgressFn, no_progress
 from mediactl.transfer.bodies import (
     Base64JsonBody,
     FileSlice,
-    ProgressFn,
     Resendable,
     base64_length,
     json_envelope,
-    noop,
 )
 from mediactl.transfer.files import FileState, WholeFileSha256
 
@@ -26,7 +25,7 @@ T = TypeVar("T")
 
 
 def send_base64_json(client: ApiClient, method: str, path: str, file: Path, document: dict,
-                     content_path: Sequence[str], progress: ProgressFn = noop, **kwargs: Any):
+                     content_path: Sequence[str], progress: ProgressFn = no_progress, **kwargs: Any):
     """Send `document` with the file's base64 at `content_path`, streamed; returns (response, digests)."""
     prefix, suffix = json_envelope(document, content_path)
     expected = FileState.at(file)
@@ -39,7 +38,7 @@ def send_base64_json(client: ApiClient, method: str, path: str, file: Path, docu
 
 
 def put_file(client: ApiClient, path: str, file: Path, *, offset: int = 0, length: int | None = None,
-             content_type: str = "application/octet-stream", progress: ProgressFn = noop,
+             content_type: str = "application/octet-stream", progress: ProgressFn = no_progress,
              expected: FileState | None = None, whole: WholeFileSha256 | None = None, **kwargs: Any):
     """PUT a file, or `length` bytes of it from `offset`, streamed; returns (response, digests).
 

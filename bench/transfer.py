@@ -1,41 +1,53 @@
-"""Transfer engine benchmark: wall time and peak RSS of mediactl's streamed paths against curl.
+"""Transfer benchmark: wall time and peak RSS of mediactl's streamed upload paths against curl, and the README
+table that shows them.
 
-    python bench/transfer.py [--size-mib 1024] [--workdir DIR]
+    python bench/transfer.py [--size-mib 1024] [--runs 3] [--part-mib 16] [--workdir DIR]
 
-(a) presigned S3 POST of the file: mediactl (transfer.presigned_post) vs `curl -F` of the same form, both to
-    a local SeaweedFS; (b) base64-in-JSON upload: mediactl (transfer.send_base64_json) vs curl posting the
-    pre-encoded body, both to the same local receiver; (c) naive `requests.post(files=...)` of the form.
-Targets: peak RSS <= 64 MiB for every mediactl path; wall <= 1.3x curl for (a), <= 1.5x for (b).
+Paths, each against one server for all of its runs:
+  (a) presigned S3 POST of the file: mediactl (s3post.presigned_post) vs `curl -F` of an equivalent form,
+      to SeaweedFS and to the sandbox's S3 endpoint (`mediactl sandbox serve`);
+  (b) base64 in JSON: mediactl (sending.send_base64_json) vs curl posting the pre-encoded body, to a local
+      receiver that reads and discards;
+  (c) PUT parts (OFAuth's multipart): mediactl (sending.put_file of each range, one connection) vs one curl
+      `-T` per range (the ranges pre-split into files, outside the timing), one curl process, to the receiver.
+curl always gets `-H 'Expect:'`, so it never waits for a 100-continue. Runs alternate between the clients
+(curl first on odd runs, mediactl first on even runs); each figure is the median of --runs runs, peak RSS
+the highest. Goals: (a) <= 1.0x curl, (b) <= 1.2x, (c) <= 1.0x, every mediactl path <= 64 MiB.
 """
 
 from __future__ import annotations
 
 import argparse
 import base64
+import datetime as dt
 import json
 import os
+import platform
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-from _measure import ROOT, measure, table
+from _measure import ROOT, measure
+
+NO_EXPECT = ["-H", "Expect:"]
 
 RECEIVER = """
-import sys
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 class H(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     def log_message(self, *a): pass
-    def do_POST(self):
+    def _drain(self):
         left = int(self.headers.get("Content-Length") or 0)
         while left:
             left -= len(self.rfile.read(min(left, 1 << 20)))
         body = b'{"attachment": {"id": 1}}'
         self.send_response(200); self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body))); self.end_headers(); self.wfile.write(body)
+    do_POST = do_PUT = _drain
 srv = ThreadingHTTPServer(("127.0.0.1", 0), H)
 print(srv.server_address[1], flush=True)
 srv.serve_forever()
@@ -45,7 +57,7 @@ MEDIACTL_POST = """
 import json, sys
 from pathlib import Path
 from mediactl.runtime import Runtime
-from mediactl.transfer import presigned_post
+from mediactl.transfer.s3post import presigned_post
 url, fields, path = sys.argv[1], json.loads(sys.argv[2]), Path(sys.argv[3])
 presigned_post(Runtime(retries=0, timeout=300), url, [tuple(f) for f in fields], path, filename=path.name,
                content_type="application/octet-stream")
@@ -56,89 +68,207 @@ import sys
 from pathlib import Path
 from mediactl.http import ApiClient
 from mediactl.runtime import Runtime
-from mediactl.transfer import send_base64_json
+from mediactl.transfer.sending import send_base64_json
 client = ApiClient(Runtime(retries=0, timeout=300), provider="bench", base_url=sys.argv[1])
 path = Path(sys.argv[2])
 doc = {"attachment": {"filename": path.name, "content_type": "application/octet-stream", "content": None}}
 send_base64_json(client, "POST", "/attachments", path, doc, ["attachment", "content"])
 """
 
-NAIVE = """
-import json, sys, requests
-url, fields, path = sys.argv[1], json.loads(sys.argv[2]), sys.argv[3]
-with open(path, "rb") as fh:
-    resp = requests.post(url, data=dict(fields), files={"file": (path, fh.read(), "application/octet-stream")})
-resp.raise_for_status()
+MEDIACTL_PARTS = """
+import sys
+from pathlib import Path
+from mediactl.http import ApiClient
+from mediactl.runtime import Runtime
+from mediactl.transfer.files import FileState, WholeFileSha256
+from mediactl.transfer.sending import put_file
+client = ApiClient(Runtime(retries=0, timeout=300), provider="bench", base_url=sys.argv[1])
+path, part = Path(sys.argv[2]), int(sys.argv[3])
+expected = FileState.at(path)
+whole = WholeFileSha256(path, expected)  # as OFAuth computes the journal's SHA-256
+for n, offset in enumerate(range(0, expected.size, part), start=1):
+    put_file(client, f"/parts/{n}", path, offset=offset, length=part, expected=expected, whole=whole)
+whole.hexdigest()
 """
+
+
+def alternate(commands: dict, runs: int, env: dict) -> dict[str, dict]:
+    """Run each client `runs` times, alternating which goes first; the median wall time and the peak RSS.
+    A command may be a function returning the argv, called before each run (outside the timing)."""
+    walls: dict[str, list[float]] = {name: [] for name in commands}
+    rss: dict[str, float] = {name: 0.0 for name in commands}
+    names = list(commands)
+    for run in range(runs):
+        for name in names if run % 2 == 0 else reversed(names):
+            cmd = commands[name]() if callable(commands[name]) else commands[name]
+            result = measure(cmd, env)
+            walls[name].append(result["wall"])
+            rss[name] = max(rss[name], result["rss_mib"])
+    return {name: {"wall": statistics.median(walls[name]), "rss_mib": rss[name], "walls": walls[name]}
+            for name in names}
+
+
+def machine() -> str:
+    model = ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{os.cpu_count()} cores{f' ({model})' if model else ''}, {platform.system()} {platform.release()}"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size-mib", type=int, default=1024)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--part-mib", type=int, default=16, help="part size of the PUT-parts comparison")
     parser.add_argument("--workdir", type=Path, default=None)
+    parser.add_argument("--only", choices=("seaweedfs", "sandbox", "base64", "parts"), action="append",
+                        help="run only these paths (repeatable)")
     args = parser.parse_args()
+    if args.runs < 3:
+        parser.error("--runs must be at least 3 (the median of fewer is not stable)")
+    only = set(args.only or ("seaweedfs", "sandbox", "base64", "parts"))
     work = Path(tempfile.mkdtemp(prefix="mediactl-bench-", dir=args.workdir))
     py = sys.executable
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    rows: list[tuple] = []
     try:
         big = work / "big.bin"
         with open(big, "wb") as fh:
             for _ in range(args.size_mib):
                 fh.write(os.urandom(1 << 20))
-        print(f"file: {args.size_mib} MiB; python {sys.version.split()[0]}, {os.cpu_count()} cores", flush=True)
+        size = f"{args.size_mib} MiB"
 
-        from tests.s3_server import ACCESS_KEY, REGION, SECRET_KEY, S3Server, free_ports, weed_binary  # noqa: F401
+        def post_rows(server: str, form) -> None:
+            def curl():
+                url, fields = form()  # a fresh form (and object key) per run, outside the timing
+                return ["curl", "-sS", "-f", "-o", "/dev/null", *NO_EXPECT,
+                        *[a for k, v in fields for a in ("-F", f"{k}={v}")], "-F", f"file=@{big}", url]
 
-        s3 = _start_seaweed(work)
-        from mediactl.sandbox.s3 import sign_form
+            def mediactl():
+                url, fields = form()
+                return [py, "-c", MEDIACTL_POST, url, json.dumps(fields), str(big)]
 
-        def form(key: str):
-            fields = sign_form(access_key=ACCESS_KEY, secret_key=SECRET_KEY, session_token=None, bucket=s3.bucket,
-                               key=key, leading=[("success_action_status", "201"), ("key", key)], trailing=[],
-                               ttl=3600, max_size=8 << 30, region=REGION)
-            return f"{s3.endpoint}/{s3.bucket}", fields
+            res = alternate({"curl": curl, "mediactl": mediactl}, args.runs, env)
+            add_rows(rows, f"presigned POST, {server}", "`curl -F`", res, 1.0)
 
-        rows = []
-        url, fields = form("bench/curl")
-        curl_args = ["curl", "-sS", "-f", "-o", "/dev/null", url]
-        for k, v in fields:
-            curl_args += ["-F", f"{k}={v}"]
-        a_curl = measure([*curl_args, "-F", f"file=@{big}"], env)
-        url, fields = form("bench/mediactl")
-        a_ours = measure([py, "-c", MEDIACTL_POST, url, json.dumps(fields), str(big)], env)
-        url, fields = form("bench/naive")
-        c_naive = measure([py, "-c", NAIVE, url, json.dumps(fields), str(big)], env)
-        s3.process.terminate()
+        if "seaweedfs" in only:
+            from mediactl.sandbox.s3 import sign_form
+            from tests.s3_server import ACCESS_KEY, REGION, SECRET_KEY
 
-        receiver = subprocess.Popen([py, "-c", RECEIVER], stdout=subprocess.PIPE, text=True)
-        port = int(receiver.stdout.readline())
-        base = f"http://127.0.0.1:{port}"
-        encoded = work / "body.json"
-        with open(big, "rb") as src, open(encoded, "wb") as out:
-            out.write(b'{"attachment":{"filename":"big.bin","content_type":"application/octet-stream","content":"')
-            while chunk := src.read(3 << 20):
-                out.write(base64.b64encode(chunk))
-            out.write(b'"}}')
-        # -T streams the file (--data-binary @file would read it whole into memory)
-        b_curl = measure(["curl", "-sS", "-f", "-o", "/dev/null", "-X", "POST", "-H", "Content-Type: application/json",
-                          "-T", str(encoded), f"{base}/attachments"], env)
-        b_ours = measure([py, "-c", MEDIACTL_B64, base, str(big)], env)
-        receiver.terminate()
+            s3 = _start_seaweed(work)
+            counter = iter(range(10**6))
 
-        rows = [
-            ("(a) presigned POST", "curl -F", f"{a_curl['wall']:.2f}s", f"{a_curl['rss_mib']:.0f} MiB", "1.00", ""),
-            ("", "mediactl", f"{a_ours['wall']:.2f}s", f"{a_ours['rss_mib']:.0f} MiB",
-             f"{a_ours['wall'] / a_curl['wall']:.2f}", "<= 1.30x, <= 64 MiB"),
-            ("", "requests files=", f"{c_naive['wall']:.2f}s", f"{c_naive['rss_mib']:.0f} MiB",
-             f"{c_naive['wall'] / a_curl['wall']:.2f}", "(c) naive"),
-            ("(b) base64 JSON", "curl pre-encoded", f"{b_curl['wall']:.2f}s", f"{b_curl['rss_mib']:.0f} MiB", "1.00",
-             ""),
-            ("", "mediactl", f"{b_ours['wall']:.2f}s", f"{b_ours['rss_mib']:.0f} MiB",
-             f"{b_ours['wall'] / b_curl['wall']:.2f}", "<= 1.50x, <= 64 MiB"),
-        ]
-        print(table(rows, ("path", "client", "wall", "peak RSS", "ratio", "target")))
+            def seaweed_form():
+                key = f"bench/{next(counter)}"
+                if key != "bench/0":  # keep one object at a time on disk
+                    s3.client.delete_object(Bucket=s3.bucket, Key=f"bench/{int(key[6:]) - 1}")
+                fields = sign_form(access_key=ACCESS_KEY, secret_key=SECRET_KEY, session_token=None,
+                                   bucket=s3.bucket, key=key, leading=[("success_action_status", "201"),
+                                                                       ("key", key)],
+                                   trailing=[], ttl=3600, max_size=8 << 30, region=REGION)
+                return f"{s3.endpoint}/{s3.bucket}", fields
+
+            try:
+                post_rows("SeaweedFS", seaweed_form)
+            finally:
+                _stop_seaweed(s3)
+
+        if "sandbox" in only:
+            import requests
+
+            from tests.sandbox_fixtures import start_sandbox
+
+            sandbox = start_sandbox()
+            try:
+                sandbox.control(otherpage_max_size=8 << 30)
+                base = sandbox.env["MEDIACTL_OTHERPAGE_BASE_URL"]
+                headers = {"X-Api-Key": sandbox.env["MEDIACTL_OTHERPAGE_API_KEY"]}
+
+                def sandbox_form():
+                    record = requests.post(f"{base}/community/bench/file", json={"name": "big.bin"},
+                                           headers=headers, timeout=30).json()
+                    return record["upload"]["url"], list(record["upload"]["body"].items())
+
+                post_rows("sandbox S3", sandbox_form)
+            finally:
+                sandbox.stop()
+
+        if only & {"base64", "parts"}:
+            receiver = subprocess.Popen([py, "-c", RECEIVER], stdout=subprocess.PIPE, text=True)
+            try:
+                base = f"http://127.0.0.1:{int(receiver.stdout.readline())}"
+                if "base64" in only:
+                    encoded = work / "body.json"
+                    with open(big, "rb") as src, open(encoded, "wb") as out:
+                        out.write(b'{"attachment":{"filename":"big.bin","content_type":"application/octet-stream",'
+                                  b'"content":"')
+                        while chunk := src.read(3 << 20):
+                            out.write(base64.b64encode(chunk))
+                        out.write(b'"}}')
+                    # -T streams the file (--data-binary @file would read it whole into memory)
+                    res = alternate({
+                        "curl": ["curl", "-sS", "-f", "-o", "/dev/null", *NO_EXPECT, "-X", "POST", "-H",
+                                 "Content-Type: application/json", "-T", str(encoded), f"{base}/attachments"],
+                        "mediactl": [py, "-c", MEDIACTL_B64, base, str(big)],
+                    }, args.runs, env)
+                    encoded.unlink()
+                    add_rows(rows, "base64 in JSON, local receiver", "curl, pre-encoded file", res, 1.2)
+                if "parts" in only:
+                    part = args.part_mib << 20
+                    pieces = _split(big, part, work / "parts")
+                    curl = ["curl", "-sS", "-f", *NO_EXPECT]
+                    for n, piece in enumerate(pieces, start=1):
+                        curl += ["-o", "/dev/null", "-T", str(piece), f"{base}/parts/{n}"]
+                    res = alternate({"curl": curl, "mediactl": [py, "-c", MEDIACTL_PARTS, base, str(big),
+                                                                 str(part)]}, args.runs, env)
+                    shutil.rmtree(work / "parts")
+                    add_rows(rows, f"PUT parts of {args.part_mib} MiB, local receiver", "`curl -T` per range",
+                             res, 1.0)
+            finally:
+                receiver.terminate()
+        print(f"`python bench/transfer.py --size-mib {args.size_mib} --runs {args.runs}`: a {size} file, median "
+              f"of {args.runs} alternating runs; {machine()}; Python {platform.python_version()}; "
+              f"{dt.date.today().isoformat()}\n")
+        print("| path | client | wall (median) | runs | peak RSS | ratio vs curl | goal |")
+        print("|---|---|---|---|---|---|---|")
+        for row in rows:
+            print("| " + " | ".join(row) + " |")
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+def add_rows(rows: list[tuple], path: str, reference: str, res: dict, goal: float) -> None:
+    curl, ours = res["curl"], res["mediactl"]
+    ratio = ours["wall"] / curl["wall"]
+    met = ratio <= goal and ours["rss_mib"] <= 64
+    runs = lambda r: " / ".join(f"{w:.2f}" for w in r["walls"])  # noqa: E731
+    rows.append((path, reference, f"{curl['wall']:.2f} s", runs(curl), f"{curl['rss_mib']:.0f} MiB", "1.00", ""))
+    rows.append(("", "mediactl", f"{ours['wall']:.2f} s", runs(ours), f"{ours['rss_mib']:.0f} MiB",
+                 f"**{ratio:.2f}**", f"≤ {goal:.1f}×, ≤ 64 MiB: {'met' if met else 'MISSED'}"))
+
+
+def _split(path: Path, part: int, into: Path) -> list[Path]:
+    into.mkdir()
+    pieces = []
+    with open(path, "rb") as src:
+        n = 0
+        while True:
+            target = into / f"part{n:05d}"
+            copied = 0
+            with open(target, "wb") as out:
+                while copied < part and (chunk := src.read(min(1 << 20, part - copied))):
+                    out.write(chunk)
+                    copied += len(chunk)
+            if not copied:
+                target.unlink()
+                return pieces
+            pieces.append(target)
+            n += 1
 
 
 def _start_seaweed(work: Path):
@@ -153,8 +283,13 @@ def _start_seaweed(work: Path):
 
     gen = s3mod.s3_server.__wrapped__(Factory())
     server = next(gen)
+    server.stop = lambda: next(gen, None)
     time.sleep(0.2)
     return server
+
+
+def _stop_seaweed(server) -> None:
+    server.stop()
 
 
 if __name__ == "__main__":

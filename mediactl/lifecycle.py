@@ -26,16 +26,12 @@ from typing import Any, Protocol, TypeVar
 from mediactl.errors import LocalError, MediactlError
 from mediactl.http import RetryPolicy
 from mediactl.journal import Journal
+from mediactl.transfer.files import local_info
 
 
 class HasDigests(Protocol):
     size: int
     sha256: str
-
-
-def local_info(path: Path | str, size: int, sha256: str | None) -> dict:
-    """The `local` object mediactl adds to upload results."""
-    return {"path": os.fsdecode(Path(path).absolute()), "size": size, "sha256": sha256}
 
 
 T = TypeVar("T")

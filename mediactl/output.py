@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from mediactl.runtime import Runtime
+from mediactl.runtime import Runtime, no_progress
 
 Column = tuple[str, str]  # (header, dotted path into the result)
 
@@ -278,9 +278,9 @@ class Progress:
                 self._overall = self._rich.add_task(f"0/{total_files} files", total=total_files)
 
     def task(self, name: str, total: int | None) -> Callable[[int], None]:
-        """Start tracking one transfer; returns the callback that transfer.py calls with each chunk size."""
+        """Start tracking one transfer; returns the callback that the transfer bodies call with each chunk size."""
         if not self.enabled:
-            return _noop
+            return no_progress
         name = sanitize(name, one_line=True)
         if self._rich is not None:
             task_id = self._rich.add_task(name, total=total)
@@ -311,10 +311,6 @@ class Progress:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-def _noop(_: int) -> None:
-    return None
 
 
 class _PlainLine:

@@ -8,9 +8,17 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
+
+ProgressFn = Callable[[int], None]  # told each count of bytes sent (negative: taken back for a retry)
+
+
+def no_progress(_: int) -> None:
+    """The progress callback that reports nothing."""
+    return None
 
 
 def _env_flag(name: str) -> bool:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from mediactl.transfer import Base64JsonBody, json_envelope
+from mediactl.transfer.bodies import Base64JsonBody, json_envelope
 
 
 def stream_base64_json(path: Path, document: dict, content_path: list[str], *, chunk: int,

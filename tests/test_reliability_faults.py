@@ -17,7 +17,7 @@ import pytest
 
 from mediactl.errors import ExitCode, MediactlError
 from mediactl.runtime import Runtime
-from mediactl.transfer import presigned_post
+from mediactl.transfer.s3post import presigned_post
 
 PAGE = {"metadata": {"name": "", "description": "fault test", "image": "https://example.com/i.png"},
         "content": [], "links": [], "type": "t", "visibility": "public", "categories": []}

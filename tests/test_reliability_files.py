@@ -1,9 +1,11 @@
 """File safety: credentials 0600 from creation, writes that survive a kill, concurrent `config set` from two
-processes, and a journal that survives kill -9 mid-batch so that `resume` completes the batch."""
+processes, a journal that survives kill -9 mid-batch so that `resume` completes the batch, and a file that
+changes while it is being sent."""
 
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import signal
 import stat
@@ -11,6 +13,8 @@ import subprocess
 import sys
 import time
 from collections import Counter
+
+import pytest
 
 from mediactl.journal import Journal
 
@@ -70,3 +74,44 @@ def test_journal_survives_kill_9_mid_batch_and_resume_completes(sandbox_factory,
     on_server = Counter(o["etag"] for o in server.state()["otherpage"]["objects"].values())
     for data in files.values():
         assert on_server[hashlib.md5(data).hexdigest()] == 1
+
+
+# A file truncated while it is being sent (issue 19.1): the upload stops at once with exit 3 and
+# "file changed during upload", and the journal records nothing as completed. The sandbox's latency holds
+# the transfer request before reading its body, so the client is mid-send when the file shrinks.
+SHRINK_CASES = {
+    "otherpage": (["otherpage", "upload", "--community", "shrink"], "/s3/"),
+    "nationbuilder": (["nationbuilder", "upload", "--page", "shrink"], "> POST "),  # after the page snapshot GET
+    "ofauth": (["ofauth", "upload"], "> PUT "),
+}
+
+
+@pytest.mark.parametrize("provider", sorted(SHRINK_CASES))
+def test_a_file_truncated_mid_upload_stops_with_exit_3(sandbox_factory, tmp_path, provider):
+    server = sandbox_factory("--latency-ms", "1500")
+    args, transfer_line = SHRINK_CASES[provider]
+    path = tmp_path / "shrinking.mp4"
+    path.write_bytes(os.urandom(32 * 1024 * 1024))
+    env = {**os.environ, **server.env}
+    proc = subprocess.Popen([sys.executable, "-m", "mediactl", "-v", "--no-progress", "--timeout", "30",
+                             args[0], *args[1:2], str(path), *args[2:]], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    seen = []
+    for line in proc.stderr:  # "> POST <url>" is logged just before the body starts going out
+        seen.append(line)
+        if line.startswith(">") and transfer_line in line:
+            break
+    else:
+        pytest.fail(f"no transfer request in: {''.join(seen)}")
+    time.sleep(0.5)
+    os.truncate(path, 1024 * 1024)
+    try:
+        _, rest = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    stderr = "".join(seen) + rest
+    assert proc.returncode == 3, stderr
+    assert "file changed during upload" in stderr
+    history = _mediactl("-o", "json", "history", env=env)
+    entries = json.loads(history.stdout)
+    assert entries and all(e["phase"] in ("failed", "created") for e in entries), entries

@@ -1,4 +1,4 @@
-"""transfer.py: presigned POST against a real S3 server, base64 JSON streaming, PUT ranges, progress."""
+"""mediactl.transfer: presigned POST against a real S3 server, base64 JSON streaming, PUT ranges, progress."""
 
 from __future__ import annotations
 
@@ -17,13 +17,10 @@ from mediactl.errors import ExitCode, MediactlError
 from mediactl.http import ApiClient
 from mediactl.output import Progress
 from mediactl.runtime import Runtime
-from mediactl.transfer import (
-    B64_CHUNK,
-    FileSlice,
-    presigned_post,
-    put_file,
-    send_base64_json,
-)
+from mediactl.transfer.bodies import B64_CHUNK, Base64JsonBody, Chunks, FileSlice, MultipartFormBody
+from mediactl.transfer.files import FileState, WholeFileSha256
+from mediactl.transfer.s3post import presigned_post
+from mediactl.transfer.sending import put_file, send_base64_json
 from tests.bodies import stream_base64_json
 from tests.httpserver import Reply, ScriptedServer
 
@@ -278,3 +275,94 @@ def test_no_progress_with_quiet_or_flag():
         with Progress(runtime) as progress:
             progress.task("x", 10)(10)
         assert runtime.stderr.getvalue() == ""
+
+
+# --- bodies: the form's bytes, files that change, the whole-file hash of parts ------------------------------
+
+
+@pytest.mark.parametrize("filename", ["a.png", 'we"ird\\näme.bin', "spaced name.jpg"])
+def test_multipart_form_body_matches_multipart_encoder(tmp_path, filename):
+    from requests_toolbelt import MultipartEncoder
+
+    data = os.urandom(3 * 1024 * 1024 + 7)
+    path = make_file(tmp_path, "f.bin", data)
+    fields = [("key", "k/ü.png"), ("Policy", "cG9s"), ("x-amz-meta-x", 'q"uote')]
+    body = MultipartFormBody(fields, "file", filename, "image/png", FileSlice(path), "b0undary")
+    expected = MultipartEncoder(fields=[*fields, ("file", (filename, data, "image/png"))], boundary="b0undary")
+    sent = b"".join(Chunks(body))
+    assert sent == expected.to_string() and len(sent) == body.total
+    assert body.content_type == expected.content_type
+    assert body.digests().md5 == hashlib.md5(data).hexdigest()
+    assert all(len(piece) >= 256 * 1024 for piece in list(MultipartFormBody(
+        fields, "file", filename, "x/y", FileSlice(path), "b")) [1:-2])
+
+
+def _shrink(path: Path) -> None:
+    os.truncate(path, 1000)
+
+
+def _grow(path: Path) -> None:
+    with open(path, "ab") as fh:
+        fh.write(b"more")
+
+
+def _touch(path: Path) -> None:
+    st = os.stat(path)
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000_000))
+
+
+@pytest.mark.parametrize("change", [_shrink, _grow, _touch])
+@pytest.mark.parametrize("kind", ["slice", "part", "base64", "form"])
+def test_a_file_that_changes_while_read_fails_before_its_last_byte(tmp_path, change, kind):
+    data = os.urandom(4 * 1024 * 1024)
+    path = make_file(tmp_path, "c.bin", data)
+    if kind == "slice":
+        body = FileSlice(path)
+    elif kind == "part":
+        body = FileSlice(path, 1024 * 1024, 3 * 1024 * 1024, expected=FileState.at(path))
+    elif kind == "base64":
+        body = Base64JsonBody(path, b'{"c":"', b'"}')
+    else:
+        body = MultipartFormBody([("key", "k")], "file", "c.bin", "x/y", FileSlice(path), "b")
+    total, sent = body.len, 0
+    with pytest.raises(MediactlError) as err:
+        for n, piece in enumerate(body):
+            sent += len(piece)
+            if n == 1:
+                change(path)
+        body.digests()
+    body.close()
+    assert err.value.code == ExitCode.LOCAL and "file changed during upload" in err.value.message
+    assert sent < total  # the server never gets a complete body
+
+
+def test_a_part_of_a_file_changed_since_the_upload_started_is_refused(tmp_path):
+    path = make_file(tmp_path, "p.bin", os.urandom(10_000))
+    expected = FileState.at(path)
+    _shrink(path)
+    with pytest.raises(MediactlError) as err:
+        FileSlice(path, 4096, 4096, expected=expected)
+    assert err.value.code == ExitCode.LOCAL and "file changed" in err.value.message
+
+
+@pytest.mark.parametrize("order", ["in order", "parallel", "reversed", "resumed"])
+def test_whole_file_sha256_of_parts_in_any_order(tmp_path, order):
+    data = os.urandom(5 * 1024 * 1024 + 11)
+    path = make_file(tmp_path, "w.bin", data)
+    whole = WholeFileSha256(path, FileState.at(path))
+    part = 2 * 1024 * 1024
+    slices = [FileSlice(path, off, part, whole=whole) for off in range(0, len(data), part)]
+    if order == "in order":
+        for sl in slices:
+            list(sl)
+    elif order == "parallel":  # chunks of the parts interleaved, as two senders would read them
+        iters = [iter(sl) for sl in slices]
+        while iters:
+            iters = [it for it in iters if next(it, None) is not None]
+    elif order == "reversed":
+        for sl in reversed(slices):
+            list(sl)
+    else:  # the first part was sent by an earlier run: never fed
+        for sl in slices[1:]:
+            list(sl)
+    assert whole.hexdigest() == hashlib.sha256(data).hexdigest()

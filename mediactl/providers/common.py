@@ -326,7 +326,7 @@ def upload_batch(rt: Runtime, settings: Settings, provider: str, items: Sequence
     dedupe check), given the hashes already computed for the journal check.
     """
     from mediactl.output import Progress, ResultWriter
-    from mediactl.transfer import file_digests, local_info
+    from mediactl.transfer.files import file_digests, local_info
 
     # Register every file first: an interrupted batch then leaves a record of what never started too.
     entries = {id(item): journal.register(provider=provider, profile=rt.profile, target=target, path=item.path,

@@ -8,7 +8,7 @@ from urllib.parse import quote
 from mediactl.http import parse_json
 from mediactl.lifecycle import file_size, track
 from mediactl.services import Factory, ServiceContext
-from mediactl.transfer import put_file
+from mediactl.transfer.sending import put_file
 from tests.toyprovider import NAME
 
 

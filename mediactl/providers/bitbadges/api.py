@@ -18,7 +18,7 @@ from mediactl.lifecycle import file_size, reopen, track
 from mediactl.providers.bitbadges import NAME
 from mediactl.providers.bitbadges.schema import problems
 from mediactl.services import Factory, ServiceContext
-from mediactl.transfer import Digests, file_digests
+from mediactl.transfer.files import Digests, file_digests
 
 UPDATE_ONLY_DROPS = ("type",)  # in the create schema but not the update one
 CREATE_SCHEMA, UPDATE_SCHEMA = "iCreateUtilityPagePayload", "iUpdateUtilityPagePayload"

@@ -15,7 +15,8 @@ from mediactl.http import parse_json
 from mediactl.lifecycle import check_unchanged, file_size, reopen, track
 from mediactl.providers.nationbuilder import NAME
 from mediactl.services import Factory, ServiceContext
-from mediactl.transfer import Digests, file_digests, send_base64_json
+from mediactl.transfer.files import Digests, file_digests
+from mediactl.transfer.sending import send_base64_json
 
 API_ROOT = "/api/v1"
 MAX_KEPT_SNAPSHOT = 5000  # page snapshots up to this many ids are kept in the journal for a resume

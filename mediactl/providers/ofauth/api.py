@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
@@ -18,7 +17,8 @@ from mediactl.http import excerpt, parse_json
 from mediactl.lifecycle import TrackedUpload, file_size, reopen, track
 from mediactl.providers.ofauth import NAME
 from mediactl.services import Factory, ServiceContext
-from mediactl.transfer import file_digests, put_file
+from mediactl.transfer.files import Digests, FileState, WholeFileSha256, file_digests
+from mediactl.transfer.sending import put_file, send_parts
 
 UPLOADS = "/v2/access/uploads"
 MEDIA_TYPES = ("photo", "video", "audio", "gif")
@@ -143,21 +143,22 @@ class OFAuth:
         done = set(done or ())
         todo = [p for p in plan.parts if p.number not in done]
         lock = threading.Lock()
+        expected = FileState.at(up.path)
+        whole = WholeFileSha256(up.path, expected)  # fed by the parts: no second read of the file
 
         def send(part: Part) -> None:
-            put_file(self.client, part.url, up.path, offset=part.offset, length=part.length, progress=progress)
+            put_file(self.client, part.url, up.path, offset=part.offset, length=part.length, progress=progress,
+                     expected=expected, whole=whole)
             with lock:
                 done.add(part.number)
                 up.save_resume(_resume_state(plan, sorted(done), content_type))
 
-        if part_concurrency > 1 and len(todo) > 1:
-            with ThreadPoolExecutor(max_workers=part_concurrency, thread_name_prefix="part") as pool:
-                for future in [pool.submit(send, part) for part in todo]:
-                    future.result()
-        else:
-            for part in todo:
-                send(part)
-        digests = file_digests(up.path)
+        try:
+            send_parts(send, todo, part_concurrency)
+        except BaseException:
+            whole.abandon()
+            raise
+        digests = Digests(expected.size, "", whole.hexdigest())
         if not complete:
             return up.sent(up.result({"mediaUploadId": plan.upload_id, "media": None}, digests))
         try:

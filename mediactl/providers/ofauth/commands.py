@@ -41,7 +41,7 @@ def upload(
     Examples: mediactl ofauth upload clip.mp4  ·  mediactl ofauth upload big.mov --no-complete -q
     """
     from mediactl.providers.common import collect_items, guess_type, upload_batch
-    from mediactl.transfer import local_info
+    from mediactl.transfer.files import local_info
 
     factory = services.current()
     rt, settings, service = factory.rt, factory.settings, factory.service(NAME)

@@ -12,7 +12,7 @@ from mediactl.errors import LocalError, MediactlError, NotFoundError, RejectedEr
 from mediactl.lifecycle import TrackedUpload, check_unchanged, file_size, reopen, track
 from mediactl.providers.otherpage import NAME
 from mediactl.services import Factory, ServiceContext
-from mediactl.transfer import policy_expiration, presigned_post
+from mediactl.transfer.s3post import policy_expiration, presigned_post
 
 CDN_FORMATS = ("auto", "png", "jpg", "webp")
 

@@ -1,0 +1,165 @@
+"""Local files as uploads see them: opening with exit-code-3 errors, digests, the `local` result object,
+and the guard against a file that changes while it is being sent."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+from mediactl.errors import LocalError
+
+CHUNK = 1024 * 1024
+
+
+@dataclass
+class Digests:
+    size: int
+    md5: str
+    sha256: str
+
+
+@dataclass(frozen=True)
+class FileState:
+    """What a file looked like when its upload started; any difference later means it changed."""
+
+    size: int
+    mtime_ns: int
+
+    @classmethod
+    def of(cls, st: os.stat_result) -> FileState:
+        return cls(st.st_size, st.st_mtime_ns)
+
+    @classmethod
+    def at(cls, path: Path) -> FileState:
+        """The file's state now; the usual failures are exit-code-3 errors that name the file."""
+        with open_for_upload(path) as fh:
+            return cls.of(os.fstat(fh.fileno()))
+
+
+def file_changed(path: Path | str) -> LocalError:
+    return LocalError(f"{path}: file changed during upload",
+                      hint="upload it again once nothing is writing to it")
+
+
+def check_unchanged(fh: BinaryIO, expected: FileState, path: Path | str) -> None:
+    if FileState.of(os.fstat(fh.fileno())) != expected:
+        raise file_changed(path)
+
+
+def local_info(path: Path, size: int, sha256: str | None) -> dict:
+    """The `local` object mediactl adds to upload results."""
+    return {"path": os.fsdecode(Path(path).absolute()), "size": size, "sha256": sha256}
+
+
+def open_for_upload(path: Path) -> BinaryIO:
+    """Open a local file, turning the usual failures into exit-code-3 errors that name the file."""
+    try:
+        if path.is_dir():
+            raise LocalError(f"{path} is a directory", hint="pass -r to upload a directory's files")
+        return open(path, "rb")
+    except FileNotFoundError:
+        raise LocalError(f"{path}: no such file") from None
+    except PermissionError:
+        raise LocalError(f"{path}: permission denied (cannot read the file)") from None
+    except OSError as exc:
+        raise LocalError(f"{path}: cannot read: {exc.strerror}") from None
+
+
+def file_digests(path: Path) -> Digests:
+    """Hash a file in chunks (used where the hash is needed before sending, e.g. --skip-existing)."""
+    md5, sha = hashlib.md5(usedforsecurity=False), hashlib.sha256()
+    size = 0
+    with open_for_upload(path) as fh:
+        while chunk := fh.read(CHUNK):
+            md5.update(chunk)
+            sha.update(chunk)
+            size += len(chunk)
+    return Digests(size, md5.hexdigest(), sha.hexdigest())
+
+
+class WholeFileSha256:
+    """The SHA-256 of a whole file sent as byte ranges (multipart parts), without reading it a second time
+    when the ranges come in order.
+
+    The parts' bodies `feed` what they read; bytes that arrive in file order are hashed at once. Bytes
+    sent out of order (parts in parallel) are read back by a catch-up thread, only once they have been
+    sent (so from the page cache) and while the other parts are still sending, so the hash is ready
+    shortly after the last part.
+    """
+
+    def __init__(self, path: Path, expected: FileState) -> None:
+        self.path = path
+        self.expected = expected
+        self._sha = hashlib.sha256()
+        self._pos = 0  # bytes hashed so far, in order
+        self._sent: list[tuple[int, int]] = []  # ranges sent but not hashed in order
+        self._cond = threading.Condition()
+        self._closed = False
+        self._abandoned = False
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._catch_up, name="sha256", daemon=True)
+        self._thread.start()
+
+    def feed(self, offset: int, data: bytes) -> None:
+        with self._cond:
+            if offset == self._pos:
+                self._sha.update(data)
+                self._pos += len(data)
+            elif offset > self._pos:
+                self._sent.append((offset, offset + len(data)))
+            self._cond.notify_all()
+
+    def _readable_end(self) -> int:
+        """How far beyond the in-order position the file has been sent contiguously."""
+        end = self._pos
+        for start, stop in sorted(self._sent):
+            if start > end:
+                break
+            end = max(end, stop)
+        return end
+
+    def _catch_up(self) -> None:
+        try:
+            with open_for_upload(self.path) as fh:
+                while True:
+                    with self._cond:
+                        while not self._closed and self._readable_end() <= self._pos:
+                            self._cond.wait()
+                        if self._abandoned:
+                            return
+                        if self._closed and self._pos >= self.expected.size:
+                            return
+                        start = self._pos
+                        end = self._readable_end() if not self._closed else self.expected.size
+                    fh.seek(start)
+                    data = fh.read(min(CHUNK, end - start))
+                    if not data:
+                        raise file_changed(self.path)
+                    with self._cond:
+                        if self._pos == start:  # else a part fed these bytes meanwhile
+                            self._sha.update(data)
+                            self._pos += len(data)
+                            self._sent = [(a, b) for a, b in self._sent if b > self._pos]
+        except BaseException as exc:  # handed to hexdigest()
+            with self._cond:
+                self._error = exc
+
+    def abandon(self) -> None:
+        """Stop the catch-up thread without finishing (the upload failed)."""
+        with self._cond:
+            self._closed = self._abandoned = True
+            self._cond.notify_all()
+
+    def hexdigest(self) -> str:
+        """Wait for the catch-up to finish the file, then its SHA-256."""
+        with self._cond:
+            self._closed = True
+            self._cond.notify_all()
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self._sha.hexdigest()

@@ -2,9 +2,10 @@
 
 `ApiClient` is the only place requests are sent from. What it guarantees:
 - every request has a connect and a read timeout;
-- 429/502/503/504 and connection failures are retried with exponential backoff and full jitter, honouring
-  `Retry-After` (seconds or HTTP date) and `X-RateLimit-Reset`; a non-idempotent request (a create) is
-  retried only on 429 or when the connection failed before anything was sent, so retries never duplicate;
+- 429/500/502/503/504 and connection failures are retried with exponential backoff and full jitter,
+  honouring `Retry-After` (seconds or HTTP date) and `X-RateLimit-Reset`, shared by every worker per host;
+  a non-idempotent request (a create) is retried only on 429 or when the connection failed before anything
+  was sent; any other failure of a create is marked ambiguous, for the caller to reconcile (RetryPolicy);
 - redirects are followed by hand, and the provider's credentials are dropped when one leaves the base
   URL's host;
 - plain http:// is refused unless the host is loopback, so secrets never cross a network in clear text;
@@ -32,7 +33,7 @@ from mediactl.errors import LocalError, MediactlError, RejectedError, TransientE
 from mediactl.runtime import Runtime
 
 USER_AGENT = f"mediactl/{__version__}"
-RETRY_STATUSES = frozenset({429, 502, 503, 504})
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})  # 500 too: only idempotent requests are resent
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 MAX_REDIRECTS = 5
 MAX_RETRY_WAIT = 60.0  # a Retry-After longer than this is reported rather than slept through

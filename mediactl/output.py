@@ -328,9 +328,9 @@ class Progress:
             if not self.enabled:
                 return
             if self._rich is not None:
-                if file.task_id is not None:
-                    self._rich.remove_task(file.task_id)
-                if self._overall is not None:
+                if self._overall is not None:  # a batch shows the files in flight; a single file keeps its bar
+                    if file.task_id is not None:
+                        self._rich.remove_task(file.task_id)
                     self._rich.update(self._overall, description=self._files_text(), total=self.total_bytes)
                 return
             if verb is not None:

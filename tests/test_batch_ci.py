@@ -59,6 +59,15 @@ def test_ci_log_batch_lines_come_at_the_interval(cli, sandbox, tmp_path, monkeyp
     assert "batch: 9/10 files, " in batch[-1] and " of 19.5 KiB, " in batch[-1] and "ETA " in batch[-1]
 
 
+def test_terminal_shows_one_batch_display_not_log_lines(cli, sandbox, tmp_path):
+    make_files(tmp_path / "tty", 3, size=5000)
+    run = cli("otherpage", "upload", "-r", str(tmp_path / "tty"), "--community", "tty", tty=True)
+    assert run.code == 0, run
+    assert "3/3 files" in run.stderr  # the overall line, with bytes, rate and ETA columns
+    assert "uploaded f0" not in run.stderr and "batch: " not in run.stderr
+    assert "summary: 3 uploaded, 0 failed" in run.stderr
+
+
 def test_no_progress_and_quiet_print_no_progress_lines(cli, sandbox, tmp_path):
     make_files(tmp_path / "few", 3)
     quiet = cli("-q", "otherpage", "upload", "-r", str(tmp_path / "few"), "--community", "quiet")

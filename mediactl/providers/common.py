@@ -337,6 +337,9 @@ def upload_batch(rt: Runtime, settings: Settings, provider: str, items: Sequence
 
         plan_upload(rt, settings, provider, items, target=target, journal=journal, skip_existing=skip_existing,
                     precheck=precheck, validate=validate)
+        for item in items:
+            if item.spooled:  # nothing will resume a dry run: its copy of stdin goes
+                item.path.unlink(missing_ok=True)
         return
     for item in items if validate is not None else ():
         validate(item)

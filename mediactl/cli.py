@@ -196,12 +196,16 @@ def root(
         or env.get("output")
     if mode not in (None, "table", "json", "jsonl", "plain"):
         raise typer.BadParameter(f"MEDIACTL_OUTPUT must be table, json, jsonl or plain, not '{mode}'")
+    if "progress_interval" in env and env["progress_interval"] is None:
+        raise typer.BadParameter("MEDIACTL_PROGRESS_INTERVAL must be a number of seconds (0 or more), not '"
+                                 + os.environ.get("MEDIACTL_PROGRESS_INTERVAL", "") + "'")
     source = ctx.get_parameter_source("profile")
     settings = {
         "output": mode,
         "quiet": quiet,
         "verbose": max(verbose, env.get("verbose", 0)),
         "no_progress": no_progress or env.get("no_progress", False),
+        "progress_interval": env.get("progress_interval", 10.0),
         "yes": yes,
         "profile": profile,
         "profile_explicit": source not in (None, click.core.ParameterSource.DEFAULT),

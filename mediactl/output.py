@@ -11,10 +11,10 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
-from mediactl.runtime import Runtime, no_progress
+from mediactl.runtime import Runtime
 
 Column = tuple[str, str]  # (header, dotted path into the result)
 
@@ -240,17 +240,27 @@ def render_error(rt: Runtime, error_json: dict) -> None:
 
 
 class Progress:
-    """Byte progress for one or many transfers, on stderr only.
+    """Byte progress for one transfer or a batch, on stderr only; nothing with --no-progress/-q.
 
-    On a TTY: a rich bar per file with bytes, rate and ETA, plus an overall N/M line for batches.
-    Otherwise: one plain line per file every 5 s or 10 %, and one at the end. Nothing with --no-progress/-q.
+    On a TTY: one rich display. For a batch, an overall line (files done/total, bytes, rate, ETA) with the
+    files in flight beneath it; for one file, that file's bar.
+
+    Otherwise (CI logs, `2> file`) lines that stay few however many files or percents there are: one per
+    finished file (failed files get the batch's `error:` line), a batch line at most every
+    `rt.progress_interval` seconds (MEDIACTL_PROGRESS_INTERVAL, default 10), and a line for a file still in
+    flight at the same interval (a single large file). Never one line per percent.
     """
 
-    def __init__(self, rt: Runtime, total_files: int = 1) -> None:
+    def __init__(self, rt: Runtime, total_files: int = 1, total_bytes: int | None = None) -> None:
         self.rt = rt
         self.enabled = rt.show_progress
         self.total_files = total_files
+        self.total_bytes = total_bytes
+        self.interval = rt.progress_interval
         self.done_files = 0
+        self.sent = 0  # bytes transferred in this batch (a retried request's bytes are taken back)
+        self.started = time.monotonic()
+        self._last_batch_line = self.started
         self._lock = threading.Lock()
         self._rich = None
         self._overall = None
@@ -275,31 +285,85 @@ class Progress:
             )
             self._rich.start()
             if total_files > 1:
-                self._overall = self._rich.add_task(f"0/{total_files} files", total=total_files)
+                self._overall = self._rich.add_task(self._files_text(), total=total_bytes)
 
-    def task(self, name: str, total: int | None) -> Callable[[int], None]:
-        """Start tracking one transfer; returns the callback that the transfer bodies call with each chunk size."""
-        if not self.enabled:
-            return no_progress
+    def task(self, name: str, total: int | None) -> FileProgress:
+        """Start tracking one transfer; the returned FileProgress is the callback transfer.py calls with
+        each chunk size, and says when its file is done."""
         name = sanitize(name, one_line=True)
-        if self._rich is not None:
+        task_id = None
+        if self.enabled and self._rich is not None:
             task_id = self._rich.add_task(name, total=total)
-            rich = self._rich
+        return FileProgress(self, name, total, task_id)
 
-            def advance(n: int) -> None:
-                rich.advance(task_id, n)
+    def file_done(self, name: str | None = None, *, size: int | None = None, verb: str = "uploaded") -> None:
+        """A file finished without a transfer of its own (e.g. skipped); transfers use FileProgress.done."""
+        self.task(name or "", size).done(verb)
 
-            return advance
-        return _PlainLine(self.rt, name, total)
+    # -- called by FileProgress, under no lock -------------------------------------------------------------
 
-    def file_done(self) -> None:
+    def _advance(self, file: FileProgress, n: int) -> None:
+        if not self.enabled:
+            return
+        with self._lock:
+            self.sent += n
+            file.sent += n
+            if self._rich is not None:
+                self._rich.advance(file.task_id, n)
+                if self._overall is not None:
+                    self._rich.advance(self._overall, n)
+                return
+            now = time.monotonic()
+            if now - file.last_line >= self.interval:
+                file.last_line = now
+                self._print(file.line(now))
+            self._maybe_batch_line(now)
+
+    def _finish(self, file: FileProgress, verb: str | None) -> None:
+        """`verb` None: the file failed (its error line is the batch's); its unsent bytes leave the total."""
         with self._lock:
             self.done_files += 1
-            if self._rich is not None and self._overall is not None:
-                self._rich.update(
-                    self._overall, completed=self.done_files,
-                    description=f"{self.done_files}/{self.total_files} files",
-                )
+            if self.total_bytes is not None:  # what was not sent (skipped, failed) leaves the batch's total
+                self.total_bytes = max(self.sent, self.total_bytes - max(0, (file.total or 0) - file.sent))
+            if not self.enabled:
+                return
+            if self._rich is not None:
+                if self._overall is not None:  # a batch shows the files in flight; a single file keeps its bar
+                    if file.task_id is not None:
+                        self._rich.remove_task(file.task_id)
+                    self._rich.update(self._overall, description=self._files_text(), total=self.total_bytes)
+                return
+            if verb is not None:
+                size = f" ({human_bytes(file.total)})" if file.total is not None else ""
+                counter = f" [{self.done_files}/{self.total_files}]" if self.total_files > 1 else ""
+                self._print(f"{verb} {file.name}{size}{counter}")
+            self._maybe_batch_line(time.monotonic())
+
+    def _maybe_batch_line(self, now: float) -> None:
+        if self.total_files > 1 and now - self._last_batch_line >= self.interval \
+                and self.done_files < self.total_files:
+            self._last_batch_line = now
+            self._print(self.batch_line(now))
+
+    def batch_line(self, now: float | None = None) -> str:
+        """`batch: 12/50 files, 4.2 MiB of 10.0 MiB, 1.2 MiB/s, ETA 5s`."""
+        now = time.monotonic() if now is None else now
+        rate = self.sent / max(now - self.started, 1e-6)
+        parts = [f"batch: {self._files_text()}"]
+        if self.total_bytes is not None:
+            parts.append(f"{human_bytes(self.sent)} of {human_bytes(self.total_bytes)}")
+        else:
+            parts.append(human_bytes(self.sent))
+        parts.append(f"{human_bytes(rate)}/s")
+        if self.total_bytes is not None and rate > 0:
+            parts.append(f"ETA {human_duration(max(0, self.total_bytes - self.sent) / rate)}")
+        return ", ".join(parts)
+
+    def _files_text(self) -> str:
+        return f"{self.done_files}/{self.total_files} files"
+
+    def _print(self, line: str) -> None:
+        print(line, file=self.rt.stderr, flush=True)
 
     def close(self) -> None:
         if self._rich is not None:
@@ -313,46 +377,54 @@ class Progress:
         self.close()
 
 
-class _PlainLine:
-    """For logs: `name: 40% 4.0 MiB/10.0 MiB` every 5 s or 10 %, and a last line when done."""
+class FileProgress:
+    """One file's transfer: call it with each chunk size (negative to take bytes back), then `done()`."""
 
-    def __init__(self, rt: Runtime, name: str, total: int | None) -> None:
-        self.rt = rt
+    def __init__(self, progress: Progress, name: str, total: int | None, task_id: Any) -> None:
+        self.progress = progress
         self.name = name
         self.total = total
+        self.task_id = task_id
         self.sent = 0
-        self.started = time.monotonic()
-        self.last_time = self.started
-        self.last_decile = 0
+        self.started = self.last_line = time.monotonic()
         self.finished = False
-        self._lock = threading.Lock()  # parts of one file may report from several threads
 
     def __call__(self, n: int) -> None:
-        with self._lock:
-            self._advance(n)
+        self.progress._advance(self, n)
 
-    def _advance(self, n: int) -> None:
-        self.sent += n
-        now = time.monotonic()
-        decile = int(self.sent * 10 / self.total) if self.total else 0
-        done = self.total is not None and self.sent >= self.total
-        if done and not self.finished:
+    def done(self, verb: str = "uploaded") -> None:
+        """The file is finished: `uploaded`, `skipped`, `completed`..., one line in logs."""
+        if not self.finished:
             self.finished = True
-            self._line(now)
-        elif decile > self.last_decile or now - self.last_time >= 5:
-            self._line(now)
-        self.last_decile = max(self.last_decile, decile)
+            self.progress._finish(self, verb)
 
-    def _line(self, now: float) -> None:
-        self.last_time = now
-        elapsed = max(now - self.started, 1e-6)
-        rate = human_bytes(self.sent / elapsed) + "/s"
+    def failed(self) -> None:
+        if not self.finished:
+            self.finished = True
+            self.progress._finish(self, None)
+
+    def line(self, now: float) -> str:
+        """`big.mov: 40% 4.0 MiB/10.0 MiB, 1.0 MiB/s, ETA 6s`."""
+        rate = self.sent / max(now - self.started, 1e-6)
         if self.total:
             pct = min(100, int(self.sent * 100 / self.total))
-            text = f"{self.name}: {pct}% {human_bytes(self.sent)}/{human_bytes(self.total)} {rate}"
-        else:
-            text = f"{self.name}: {human_bytes(self.sent)} {rate}"
-        print(text, file=self.rt.stderr, flush=True)
+            text = f"{self.name}: {pct}% {human_bytes(self.sent)}/{human_bytes(self.total)}, {human_bytes(rate)}/s"
+            if rate > 0:
+                text += f", ETA {human_duration(max(0, self.total - self.sent) / rate)}"
+            return text
+        return f"{self.name}: {human_bytes(self.sent)}, {human_bytes(rate)}/s"
+
+
+def human_duration(seconds: float) -> str:
+    """`0.4s`, `45s`, `3m05s`, `1h02m`."""
+    if seconds < 10:
+        return f"{seconds:.1f}s"
+    seconds = int(round(seconds))
+    if seconds < 60:
+        return f"{seconds}s"
+    if seconds < 3600:
+        return f"{seconds // 60}m{seconds % 60:02d}s"
+    return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
 
 
 def human_bytes(n: float) -> str:

@@ -37,6 +37,7 @@ class Runtime:
     quiet: bool = False
     verbose: int = 0
     no_progress: bool = False
+    progress_interval: float = 10.0  # seconds between batch progress lines when stderr is not a TTY
     yes: bool = False
     profile: str = "default"
     profile_explicit: bool = False
@@ -121,6 +122,15 @@ def env_defaults() -> dict:
         out["verbose"] = 1
     if _env_flag("MEDIACTL_NO_PROGRESS"):
         out["no_progress"] = True
+    interval = os.environ.get("MEDIACTL_PROGRESS_INTERVAL", "").strip()
+    if interval:
+        try:
+            out["progress_interval"] = float(interval)
+        except ValueError:
+            out["progress_interval"] = None  # the root callback reports it as a usage error
+        else:
+            if out["progress_interval"] < 0:
+                out["progress_interval"] = None
     return out
 
 

@@ -259,14 +259,24 @@ def test_unreadable_and_missing_files_are_local_errors(tmp_path):
 
 
 def test_plain_progress_lines_when_not_a_tty():
-    runtime = rt()
+    runtime = rt(progress_interval=3600)
     with Progress(runtime) as progress:
         advance = progress.task("big.bin", 1000)
         for _ in range(100):
             advance(10)
-    lines = runtime.stderr.getvalue().splitlines()
-    assert lines[-1].startswith("big.bin: 100%")
-    assert 9 <= len(lines) <= 11  # one per 10 %
+        assert runtime.stderr.getvalue() == ""  # no per-percent lines, and the interval has not passed
+        advance.done()
+    assert runtime.stderr.getvalue().splitlines() == ["uploaded big.bin (1000 B)"]
+
+
+def test_plain_progress_line_for_a_file_in_flight_at_the_interval():
+    runtime = rt(progress_interval=0)  # every chunk is due
+    with Progress(runtime) as progress:
+        advance = progress.task("big.bin", 1000)
+        advance(400)
+        advance(-100)  # a retried request takes its bytes back
+    line = runtime.stderr.getvalue().splitlines()[-1]
+    assert line.startswith("big.bin: 30% 300 B/1000 B, ") and "/s, ETA " in line
 
 
 def test_no_progress_with_quiet_or_flag():

@@ -81,6 +81,8 @@ def forget(
 def resume(
     provider: ProviderOpt = None,
     concurrency: Annotated[int, typer.Option("--concurrency", "-j", min=1, max=64, help="In parallel.")] = 4,
+    dry_run: Annotated[bool, typer.Option(
+        "--dry-run", help="Print what would be resumed, item by item; send and record nothing.")] = False,
 ) -> None:
     """Finish every incomplete upload of the active profile that can still be finished.
 
@@ -88,7 +90,7 @@ def resume(
     afresh if no record was made); OFAuth sends the missing parts, then completes; uploads that never
     started are uploaded. What cannot be finished is reported with why.
 
-    Example: mediactl resume --provider otherpage
+    Examples: mediactl resume --provider otherpage  ·  mediactl resume --dry-run -o json
     """
     from mediactl.errors import ExitCode, LocalError
     from mediactl.output import ResultWriter
@@ -102,6 +104,10 @@ def resume(
     if not entries:
         rt.info("nothing to resume")
         return
+    if dry_run:
+        from mediactl.providers.dryrun import plan_resume
+
+        return plan_resume(rt, entries)
     # built here, in the command's context: the workers run on threads without one
     hooks = {name: (load(PROVIDERS[name].resume), factory.service(name)) for name in {e["provider"] for e in entries}}
 

@@ -11,6 +11,7 @@ import shutil
 import sys
 import tempfile
 import threading
+import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -316,23 +317,48 @@ def confirm_delete(rt: Runtime, what: str) -> None:
 def upload_batch(rt: Runtime, settings: Settings, provider: str, items: Sequence[Item], *, target: str,
                  journal, upload: Callable[..., dict], columns, concurrency: int,
                  skip_existing: bool = False, precheck: Callable[..., dict | None] | None = None,
-                 primary: str = "url") -> None:
+                 primary: str = "url", validate: Callable[[Item], None] | None = None,
+                 dry_run: bool = False) -> None:
     """The shared shape of every provider's `upload`: size checks, --skip-existing against the journal,
     progress, results streamed to the output as they finish, one more pass for what failed transiently,
-    and the batch exit code.
+    a summary, and the batch exit code.
 
     `upload(item, size=..., sha256=..., progress=...)` does one file; with --skip-existing,
     `precheck(item, size, digests)` may answer for a file without uploading it (e.g. a provider-side
-    dedupe check), given the hashes already computed for the journal check.
+    dedupe check), given the hashes already computed for the journal check. `validate(item)` is the
+    provider's own check of a name or document, run on every item before anything is sent. `dry_run`
+    prints the plan instead (mediactl/providers/dryrun.py).
     """
     from mediactl.output import Progress, ResultWriter
     from mediactl.transfer.files import file_digests, local_info
 
+    if dry_run:
+        from mediactl.providers.dryrun import plan_upload
+
+        plan_upload(rt, settings, provider, items, target=target, journal=journal, skip_existing=skip_existing,
+                    precheck=precheck, validate=validate)
+        for item in items:
+            if item.spooled:  # nothing will resume a dry run: its copy of stdin goes
+                item.path.unlink(missing_ok=True)
+        return
+    for item in items if validate is not None else ():
+        validate(item)
+    started = time.monotonic()
     # Register every file first: an interrupted batch then leaves a record of what never started too.
     entries = {id(item): journal.register(provider=provider, profile=rt.profile, target=target, path=item.path,
                                           name=item.name) for item in items}
-    with ResultWriter(rt, columns, primary=primary) as out, Progress(rt, len(items)) as progress:
+    sizes = {id(item): _stat_size(item.path) for item in items}
+    total_bytes = sum(size or 0 for size in sizes.values())
+    with ResultWriter(rt, columns, primary=primary) as out, Progress(rt, len(items), total_bytes) as progress:
         def one(item: Item) -> dict:
+            file_progress = progress.task(item.name, sizes[id(item)])
+            try:
+                return upload_one(item, file_progress)
+            except MediactlError:
+                file_progress.failed()
+                raise
+
+        def upload_one(item: Item, file_progress) -> dict:
             entry = entries.get(id(item))
             try:
                 size = check_size(rt, settings, provider, item)
@@ -352,10 +378,10 @@ def upload_batch(rt: Runtime, settings: Settings, provider: str, items: Sequence
                     answered = precheck(item, size, digests)
             if answered is not None:
                 journal.delete(entry)
-                progress.file_done()
+                file_progress.done("skipped")
                 return answered
-            result = upload(item, size=size, sha256=sha, progress=progress.task(item.name, size), entry=entry)
-            progress.file_done()
+            result = upload(item, size=size, sha256=sha, progress=file_progress, entry=entry)
+            file_progress.done()
             return result
 
         def describe(item: Item) -> str:
@@ -371,4 +397,24 @@ def upload_batch(rt: Runtime, settings: Settings, provider: str, items: Sequence
                 outcome.item.path.unlink(missing_ok=True)
             else:
                 rt.info(f"stdin was kept in {outcome.item.path} so that `mediactl resume` can send it")
+    _summarize(rt, provider, journal, entries, outcomes, time.monotonic() - started)
     batch_exit(outcomes)
+
+
+def _summarize(rt: Runtime, provider: str, journal, entries: dict[int, str], outcomes: list[Outcome],
+               elapsed: float) -> None:
+    """The end-of-batch summary, for batches and for a single upload with something to tell (a lost answer
+    adopted, a record left without bytes)."""
+    from mediactl.providers.summary import print_summary, summarize
+
+    rows = {key: journal.get(provider, entry) for key, entry in entries.items()}
+    summary = summarize(provider, outcomes, rows, elapsed)
+    if len(outcomes) > 1 or summary.adopted or summary.orphans:
+        print_summary(rt, summary)
+
+
+def _stat_size(path: Path) -> int | None:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return None

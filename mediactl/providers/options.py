@@ -15,5 +15,14 @@ Concurrency = Annotated[int, typer.Option(
     "--concurrency", "-j", min=1, max=64, help="Uploads in parallel.")]
 SkipExisting = Annotated[bool, typer.Option(
     "--skip-existing", help="Skip files already uploaded (same SHA-256) to the same provider and target.")]
-Files = Annotated[list[str], typer.Argument(
-    help="Files to upload; directories with -r; '-' reads stdin (needs --name).", show_default=False)]
+Files = Annotated[list[str] | None, typer.Argument(
+    help="Files to upload; directories with -r; '-' reads stdin (needs --name). Optional with --files-from.",
+    show_default=False)]
+FilesFrom = Annotated[str | None, typer.Option(
+    "--files-from", metavar="FILE",
+    help="Also upload the paths listed in FILE, one per line ('-': stdin); blank lines and # comments ignored.")]
+FilesFrom0 = Annotated[str | None, typer.Option(
+    "--files-from0", metavar="FILE", help="Like --files-from, NUL-separated (find -print0).")]
+Null = Annotated[bool, typer.Option("--null", help="--files-from's list is NUL-separated (as tar --null).")]
+DryRun = Annotated[bool, typer.Option(
+    "--dry-run", help="Print what would be done, item by item, with totals; send and record nothing.")]

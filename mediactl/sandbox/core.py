@@ -6,12 +6,16 @@ Mount points (all under one host and port):
     /ofauth/v2/access/...      OFAuth                /files/...        uploaded bytes, served back
     /bitbadges/api/v0/...      BitBadges             /_sandbox/...     state and controls, for tests
 
+`GET /_sandbox/state` also lists the last provider requests (`requests`: number, method, path), so a test
+can tell what mediactl sent.
+
 State lives in memory, or with a data dir in `state.json` plus a blob folder, so it survives restarts.
 Fault injection (latency, 5xx, 429 rate limit, dropped connections) is drawn from one seeded RNG.
 """
 
 from __future__ import annotations
 
+import collections
 import json
 import os
 import random
@@ -65,6 +69,9 @@ class Options:
     # Sign Other Page forms for a real S3 instead of the sandbox's own endpoint:
     # {"endpoint", "bucket", "region", "access_key", "secret_key"}.
     external_s3: dict | None = None
+
+
+REQUEST_LOG_SIZE = 1000
 
 
 def json_response(body: Any, status: int = 200, headers: dict | None = None) -> Response:
@@ -141,6 +148,9 @@ class Sandbox:
         self._rng_lock = threading.Lock()
         self._rate_times: list[float] = []
         self.fault_log: list[str] = []
+        # The last provider requests, numbered, for tests (e.g. that a dry run sent no create or delete).
+        self.request_log: collections.deque[dict] = collections.deque(maxlen=REQUEST_LOG_SIZE)
+        self._requests_seen = 0
         rules = [Rule("/_sandbox/state", endpoint="state"), Rule("/_sandbox/health", endpoint="health"),
                  Rule("/_sandbox/control", endpoint="control", methods=["POST"])]
         for module in self.modules.values():
@@ -220,6 +230,7 @@ class Sandbox:
 
     def __call__(self, environ, start_response):
         request = Request(environ)
+        self._log_request(request)
         if self.faults.latency_ms:
             time.sleep(self.faults.latency_ms / 1000)
         fault = self._draw_fault(request.path) or self._targeted_fault(request.method, request.path)
@@ -244,6 +255,13 @@ class Sandbox:
             start_response("500 Dropped", [("Content-Length", "0"), ("Connection", "close")])
             return [b""]
         return response(environ, start_response)
+
+    def _log_request(self, request: Request) -> None:
+        if request.path.startswith("/_sandbox"):
+            return
+        with self._rng_lock:
+            self._requests_seen += 1
+            self.request_log.append({"n": self._requests_seen, "method": request.method, "path": request.path})
 
     def _drop(self, environ, request: Request) -> None:
         """Read a little of the body, then shut the socket: the client sees the connection die."""
@@ -282,6 +300,7 @@ class Sandbox:
         with self.state.lock:
             data = {k: v for k, v in self.state.data.items() if k != "credentials"}
             data["faults"] = list(self.fault_log)
+            data["requests"] = list(self.request_log)
             return json_response(data)
 
     def _control(self, request: Request) -> Response:

@@ -6,7 +6,17 @@ import typer
 
 from mediactl import services
 from mediactl.providers.bitbadges import NAME, SPEC
-from mediactl.providers.options import Concurrency, Exclude, Include, Recursive, SkipExisting
+from mediactl.providers.options import (
+    Concurrency,
+    DryRun,
+    Exclude,
+    FilesFrom,
+    FilesFrom0,
+    Include,
+    Null,
+    Recursive,
+    SkipExisting,
+)
 
 app = typer.Typer(
     add_completion=False,
@@ -21,8 +31,9 @@ COLUMNS = [("LISTING ID", "listingId"), ("NAME", "metadata.name"), ("VISIBILITY"
 
 @app.command("upload")
 def upload(
-    page_files: Annotated[list[str], typer.Argument(
-        help="Utility page documents (.json, or .yaml/.yml with the yaml extra).", show_default=False)],
+    page_files: Annotated[list[str] | None, typer.Argument(
+        help="Utility page documents (.json, or .yaml/.yml with the yaml extra). Optional with --files-from.",
+        show_default=False)] = None,
     update: Annotated[bool, typer.Option(
         "--update", help="Update an existing page (the document or --listing-id names it).")] = False,
     listing_id: Annotated[str | None, typer.Option("--listing-id", help="The page to update.")] = None,
@@ -35,6 +46,10 @@ def upload(
     exclude: Exclude = None,
     concurrency: Concurrency = 4,
     skip_existing: SkipExisting = False,
+    dry_run: DryRun = False,
+    files_from: FilesFrom = None,
+    files_from0: FilesFrom0 = None,
+    null: Null = False,
 ) -> None:
     """Create (or with --update / a listingId, update) utility pages from documents.
 
@@ -42,9 +57,11 @@ def upload(
     is named with its path (exit 3) before anything is sent. Images are URLs (no upload endpoint).
 
     Examples: mediactl bitbadges upload page.json  ·  mediactl bitbadges upload page.json --update --listing-id util-1
+    ·  mediactl bitbadges upload -r pages/ --dry-run -o json
     """
     from mediactl.providers.bitbadges.api import TARGET, load_document, prepare
     from mediactl.providers.common import collect_items, upload_batch
+    from mediactl.providers.manifest import batch_paths
 
     if visibility is not None and visibility not in ("public", "private", "unlisted"):
         raise typer.BadParameter("must be public, private or unlisted", param_hint="--visibility")
@@ -53,20 +70,25 @@ def upload(
                                  param_hint="--image")
     factory = services.current()
     rt, settings, service = factory.rt, factory.settings, factory.service(NAME)
-    items = collect_items(rt, page_files, recursive=recursive, include=include or ["*.json", "*.yaml", "*.yml"]
+    paths = batch_paths(rt, page_files, files_from=files_from, files_from0=files_from0, null=null)
+    items = collect_items(rt, paths, recursive=recursive, include=include or ["*.json", "*.yaml", "*.yml"]
                           if recursive else include, exclude=exclude)
     if listing_id and len(items) > 1:
         raise typer.BadParameter("applies to a single document", param_hint="--listing-id")
     overrides = {"name": name, "visibility": visibility, "image": image, "listing_id": listing_id}
-    prepared = {item.path: prepare(load_document(item.path), update=update, overrides=overrides,
-                                   source=str(item.path)) for item in items}  # all validated before sending
+    prepared = {}
+
+    def validate(item) -> None:  # upload_batch validates every document before sending any
+        prepared[item.path] = prepare(load_document(item.path), update=update, overrides=overrides,
+                                      source=str(item.path))
 
     def one(item, **kw):
         schema, payload = prepared[item.path]
         return service.upload(item.path, item.name, schema, payload, **kw)
 
     upload_batch(rt, settings, NAME, items, target=TARGET, journal=service.journal, upload=one,
-                 columns=COLUMNS, concurrency=concurrency, skip_existing=skip_existing, primary="listingId")
+                 columns=COLUMNS, concurrency=concurrency, skip_existing=skip_existing, primary="listingId",
+                 validate=validate, dry_run=dry_run)
 
 
 def _is_web_url(text: str) -> bool:
@@ -122,16 +144,24 @@ def show(listing_ids: Annotated[list[str], typer.Argument(help="Listing ids.", s
 
 
 @app.command("delete")
-def delete(listing_ids: Annotated[list[str], typer.Argument(help="Listing ids.", show_default=False)]) -> None:
+def delete(listing_ids: Annotated[list[str], typer.Argument(help="Listing ids.", show_default=False)],
+           dry_run: DryRun = False) -> None:
     """Delete utility pages (asks first unless --yes; without a terminal, --yes is required).
 
-    Example: mediactl -y bitbadges delete util-1
+    --dry-run looks each page up and says what would be deleted, without asking or deleting.
+
+    Examples: mediactl -y bitbadges delete util-1  ·  mediactl bitbadges delete util-1 util-2 --dry-run
     """
     from mediactl.output import ResultWriter
     from mediactl.providers.common import batch_exit, confirm_delete, run_batch
 
     factory = services.current()
     rt, service = factory.rt, factory.service(NAME)
+    if dry_run:
+        from mediactl.providers.dryrun import plan_delete
+
+        plan_delete(rt, NAME, listing_ids, key="listingId", lookup=service.get)
+        return
     confirm_delete(rt, f"{len(listing_ids)} utility page(s)")
 
     def one(listing_id: str) -> dict:

@@ -6,7 +6,18 @@ import typer
 
 from mediactl import runtime, services
 from mediactl.providers.nationbuilder import NAME, SPEC
-from mediactl.providers.options import Concurrency, Exclude, Files, Include, Recursive, SkipExisting
+from mediactl.providers.options import (
+    Concurrency,
+    DryRun,
+    Exclude,
+    Files,
+    FilesFrom,
+    FilesFrom0,
+    Include,
+    Null,
+    Recursive,
+    SkipExisting,
+)
 
 app = typer.Typer(
     add_completion=False, help=SPEC.help, no_args_is_help=True)
@@ -28,8 +39,8 @@ def _site(settings, site: str | None) -> str:
 
 @app.command("upload")
 def upload(
-    files: Files,
     page: Page,
+    files: Files = None,
     site: Site = None,
     content_type: Annotated[str | None, typer.Option(
         "--content-type", help="MIME type (default: from the name, else the first bytes).")] = None,
@@ -39,25 +50,32 @@ def upload(
     exclude: Exclude = None,
     concurrency: Concurrency = 4,
     skip_existing: SkipExisting = False,
+    dry_run: DryRun = False,
+    files_from: FilesFrom = None,
+    files_from0: FilesFrom0 = None,
+    null: Null = False,
 ) -> None:
     """Attach files to a page; each is sent as streamed base64 inside JSON (never whole in memory).
 
     Examples: mediactl nationbuilder upload flyer.pdf --site mysite --page events-2026  ·
-    mediactl nationbuilder upload -r photos/ --page gallery -o jsonl
+    mediactl nationbuilder upload -r photos/ --page gallery -o jsonl  ·
+    mediactl nationbuilder upload --files-from list.txt --page gallery --dry-run
     """
     from mediactl.providers.common import collect_items, guess_type, upload_batch
+    from mediactl.providers.manifest import batch_paths
 
     factory = services.current()
     rt, settings, service = factory.rt, factory.settings, factory.service(NAME)
     site = _site(settings, site)
-    items = collect_items(rt, files, recursive=recursive, include=include, exclude=exclude, name=name)
+    paths = batch_paths(rt, files, files_from=files_from, files_from0=files_from0, null=null)
+    items = collect_items(rt, paths, recursive=recursive, include=include, exclude=exclude, name=name)
 
     def one(item, **kw):
         ctype = content_type or guess_type(item.name, item.path)
         return service.upload(item.path, item.name, site, page, content_type=ctype, **kw)
 
     upload_batch(rt, settings, NAME, items, target=f"{site}/{page}", journal=service.journal, upload=one,
-                 columns=COLUMNS, concurrency=concurrency, skip_existing=skip_existing)
+                 columns=COLUMNS, concurrency=concurrency, skip_existing=skip_existing, dry_run=dry_run)
 
 
 def _stream(pages, columns, empty_note: str) -> None:
@@ -102,10 +120,14 @@ def delete(
     attachment_ids: Annotated[list[str], typer.Argument(help="Attachment ids.", show_default=False)],
     page: Page,
     site: Site = None,
+    dry_run: DryRun = False,
 ) -> None:
     """Delete attachments (asks first unless --yes; without a terminal, --yes is required).
 
-    Example: mediactl --yes nationbuilder delete 42 43 --page events-2026
+    --dry-run looks each attachment up and says what would be deleted, without asking or deleting.
+
+    Examples: mediactl --yes nationbuilder delete 42 43 --page events-2026  ·
+    mediactl nationbuilder delete 42 --page events-2026 --dry-run
     """
     from mediactl.output import ResultWriter
     from mediactl.providers.common import batch_exit, confirm_delete, run_batch
@@ -113,6 +135,11 @@ def delete(
     factory = services.current()
     rt, settings, service = factory.rt, factory.settings, factory.service(NAME)
     site = _site(settings, site)
+    if dry_run:
+        from mediactl.providers.dryrun import plan_delete
+
+        plan_delete(rt, NAME, attachment_ids, key="id", lookup=lambda one: service.show(site, page, one))
+        return
     confirm_delete(rt, f"{len(attachment_ids)} attachment(s) from {site}/{page}")
 
     def one(attachment_id: str) -> dict:

@@ -6,7 +6,18 @@ import typer
 
 from mediactl import services
 from mediactl.providers.ofauth import NAME, SPEC
-from mediactl.providers.options import Concurrency, Exclude, Files, Include, Recursive, SkipExisting
+from mediactl.providers.options import (
+    Concurrency,
+    DryRun,
+    Exclude,
+    Files,
+    FilesFrom,
+    FilesFrom0,
+    Include,
+    Null,
+    Recursive,
+    SkipExisting,
+)
 
 app = typer.Typer(
     add_completion=False, help=SPEC.help, no_args_is_help=True)
@@ -22,7 +33,7 @@ PartConcurrency = Annotated[int, typer.Option(
 
 @app.command("upload")
 def upload(
-    files: Files,
+    files: Files = None,
     no_complete: Annotated[bool, typer.Option(
         "--no-complete", help="Stop after sending the parts; finish later with `ofauth complete`.")] = False,
     skip_existing: SkipExisting = False,
@@ -32,20 +43,27 @@ def upload(
     exclude: Exclude = None,
     concurrency: Concurrency = 4,
     part_concurrency: PartConcurrency = 2,
+    dry_run: DryRun = False,
+    files_from: FilesFrom = None,
+    files_from0: FilesFrom0 = None,
+    null: Null = False,
 ) -> None:
     """Upload files to the vault: init, then one PUT (small files) or byte-range parts plus complete.
 
     --skip-existing also asks OFAuth whether the vault already holds the same bytes. -q prints the
     mediaUploadId.
 
-    Examples: mediactl ofauth upload clip.mp4  ·  mediactl ofauth upload big.mov --no-complete -q
+    Examples: mediactl ofauth upload clip.mp4  ·  mediactl ofauth upload big.mov --no-complete -q  ·
+    mediactl ofauth upload --files-from clips.txt --skip-existing --dry-run
     """
     from mediactl.providers.common import collect_items, guess_type, upload_batch
+    from mediactl.providers.manifest import batch_paths
     from mediactl.transfer.files import local_info
 
     factory = services.current()
     rt, settings, service = factory.rt, factory.settings, factory.service(NAME)
-    items = collect_items(rt, files, recursive=recursive, include=include, exclude=exclude, name=name)
+    paths = batch_paths(rt, files, files_from=files_from, files_from0=files_from0, null=null)
+    items = collect_items(rt, paths, recursive=recursive, include=include, exclude=exclude, name=name)
 
     def one(item, **kw):
         return service.upload(item.path, item.name, content_type=guess_type(item.name, item.path),
@@ -60,7 +78,7 @@ def upload(
 
     upload_batch(rt, settings, NAME, items, target=service.target, journal=service.journal, upload=one,
                  columns=UPLOAD_COLUMNS, concurrency=concurrency, skip_existing=skip_existing,
-                 precheck=already_in_vault, primary="mediaUploadId")
+                 precheck=already_in_vault, primary="mediaUploadId", dry_run=dry_run)
 
 
 @app.command("complete")

@@ -8,9 +8,13 @@ from mediactl import runtime, services
 from mediactl.errors import LocalError
 from mediactl.providers.options import (
     Concurrency,
+    DryRun,
     Exclude,
     Files,
+    FilesFrom,
+    FilesFrom0,
     Include,
+    Null,
     Recursive,
     SkipExisting,
 )
@@ -45,7 +49,7 @@ def _complete_journal_id(incomplete: str) -> list[str]:
 
 @app.command("upload")
 def upload(
-    files: Files,
+    files: Files = None,
     community: Community = None,
     name: Annotated[str | None, typer.Option(
         "--name", help="Name to upload under, with its extension (default: the file's name).")] = None,
@@ -54,28 +58,34 @@ def upload(
     exclude: Exclude = None,
     concurrency: Concurrency = 4,
     skip_existing: SkipExisting = False,
+    dry_run: DryRun = False,
+    files_from: FilesFrom = None,
+    files_from0: FilesFrom0 = None,
+    null: Null = False,
 ) -> None:
     """Upload files: create each file record, then POST its bytes to the presigned S3 form.
 
     The API key goes only to Other Page, never to S3. -q prints each file's URL.
 
     Examples: mediactl otherpage upload logo.png --community c-123  ·  mediactl otherpage upload -r assets/ -j 8
+    ·  find assets -name '*.png' -print0 | mediactl otherpage upload --files-from0 - --dry-run
     """
     from mediactl.providers.common import collect_items, upload_batch
+    from mediactl.providers.manifest import batch_paths
     from mediactl.providers.otherpage.api import require_extension
 
     factory = services.current()
     rt, settings, service = factory.rt, factory.settings, factory.service(NAME)
     target = settings.require(NAME, "community", community, flag="--community")
-    items = collect_items(rt, files, recursive=recursive, include=include, exclude=exclude, name=name)
-    for item in items:
-        require_extension(item.name)
+    paths = batch_paths(rt, files, files_from=files_from, files_from0=files_from0, null=null)
+    items = collect_items(rt, paths, recursive=recursive, include=include, exclude=exclude, name=name)
 
     def one(item, **kw):
         return service.upload(item.path, item.name, target, **kw)
 
     upload_batch(rt, settings, NAME, items, target=target, journal=service.journal, upload=one,
-                 columns=UPLOAD_COLUMNS, concurrency=concurrency, skip_existing=skip_existing)
+                 columns=UPLOAD_COLUMNS, concurrency=concurrency, skip_existing=skip_existing,
+                 validate=lambda item: require_extension(item.name), dry_run=dry_run)
 
 
 @app.command("url")

@@ -6,7 +6,6 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
-import click
 import typer
 from typer.core import TyperGroup
 
@@ -14,6 +13,14 @@ from mediactl import __version__
 from mediactl.errors import ExitCode, MediactlError
 from mediactl.helptexts import GROUP_HELP
 from mediactl.runtime import Runtime, env_defaults
+from mediactl.typer_compat import (
+    Command,
+    CompletionItem,
+    command_of,
+    enable_shell_completion,
+    parameter_source,
+    use_plain_help,
+)
 
 
 class OutputMode(StrEnum):
@@ -26,35 +33,33 @@ class OutputMode(StrEnum):
 class MediactlGroup(TyperGroup):
     """Runs every command inside the one error boundary (exit codes of DESIGN.md §1)."""
 
-    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+    def parse_args(self, ctx: typer.Context, args: list[str]) -> list[str]:
         return super().parse_args(ctx, hoist_global_options(args))
 
-    def list_commands(self, ctx: click.Context) -> list[str]:
+    def list_commands(self, ctx: typer.Context) -> list[str]:
         return [*SUBAPPS, *(name for name in super().list_commands(ctx) if name not in SUBAPPS)]
 
-    def shell_complete(self, ctx: click.Context, incomplete: str):
+    def shell_complete(self, ctx: typer.Context, incomplete: str):
         """Complete the verb-group names without importing any of them."""
         if incomplete.startswith("-"):
             return super().shell_complete(ctx, incomplete)
-        from click.shell_completion import CompletionItem
-
         return [CompletionItem(name) for name in self.list_commands(ctx) if name.startswith(incomplete)]
 
-    def format_help(self, ctx: click.Context, formatter) -> None:
+    def format_help(self, ctx: typer.Context, formatter) -> None:
         self._listing = True  # list the groups by their help text, without loading them
         try:
             super().format_help(ctx, formatter)
         finally:
             self._listing = False
 
-    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+    def get_command(self, ctx: typer.Context, name: str) -> Command | None:
         if getattr(self, "_listing", False) and name in GROUP_HELP and name not in self.commands:
-            return click.Group(name, help=GROUP_HELP[name])
+            return TyperGroup(name=name, help=GROUP_HELP[name])
         if name in SUBAPPS and name not in self.commands:
             self.add_command(_load_subapp(name), name)
         return super().get_command(ctx, name)
 
-    def invoke(self, ctx: click.Context):
+    def invoke(self, ctx: typer.Context):
         try:
             return super().invoke(ctx)
         except MediactlError as exc:
@@ -64,7 +69,7 @@ class MediactlGroup(TyperGroup):
             rt = _runtime_of(ctx)
             print("interrupted", file=rt.stderr, flush=True)
             ctx.exit(int(ExitCode.INTERRUPTED))
-        except (click.exceptions.Exit, click.ClickException, click.exceptions.Abort):
+        except (typer.Exit, typer.Abort, typer.TyperException):  # --help, usage errors: Typer reports them
             raise
         except Exception as exc:  # a bug: say so, briefly, and only show the traceback with -vv
             rt = _runtime_of(ctx)
@@ -112,12 +117,12 @@ def hoist_global_options(args: list[str]) -> list[str]:
     return head + moved + tail
 
 
-def _runtime_of(ctx: click.Context) -> Runtime:
+def _runtime_of(ctx: typer.Context) -> Runtime:
     obj = ctx.find_root().obj
     return obj if isinstance(obj, Runtime) else Runtime()
 
 
-def report_error(ctx: click.Context, exc: MediactlError) -> None:
+def report_error(ctx: typer.Context, exc: MediactlError) -> None:
     from mediactl.output import render_error
 
     rt = _runtime_of(ctx)
@@ -196,7 +201,6 @@ def root(
         or env.get("output") or "table"
     if mode not in ("table", "json", "jsonl", "plain"):
         raise typer.BadParameter(f"MEDIACTL_OUTPUT must be table, json, jsonl or plain, not '{mode}'")
-    source = ctx.get_parameter_source("profile")
     settings = {
         "output": mode,
         "quiet": quiet,
@@ -204,7 +208,7 @@ def root(
         "no_progress": no_progress or env.get("no_progress", False),
         "yes": yes,
         "profile": profile,
-        "profile_explicit": source not in (None, click.core.ParameterSource.DEFAULT),
+        "profile_explicit": parameter_source(ctx, "profile") not in (None, "default"),
         "config_dir": config_dir,
         "timeout": timeout,
         "retries": retries,
@@ -233,7 +237,7 @@ SUBAPPS = {
 }
 
 
-def _load_subapp(name: str) -> click.Command:
+def _load_subapp(name: str) -> Command:
     import importlib
 
     module_name, _, function = SUBAPPS[name].partition(":")
@@ -241,8 +245,8 @@ def _load_subapp(name: str) -> click.Command:
     if function:
         single = typer.Typer(add_completion=False)
         single.command(name)(getattr(module, function))
-        return typer.main.get_command(single)
-    command = typer.main.get_command(module.app)
+        return command_of(single)
+    command = command_of(module.app)
     command.name = name
     return command
 
@@ -267,14 +271,10 @@ def main() -> None:
     if not sys.stdout.isatty() and "TYPER_USE_RICH" not in os.environ:
         # Help and usage errors as plain text when piped or captured (no box drawing in logs, and half the
         # start-up time); rich panels on a terminal.
-        import typer.core
-
-        typer.core.HAS_RICH = False
+        use_plain_help()
     if "_MEDIACTL_COMPLETE" in os.environ:
         # Typer's completion classes answer with plain values, as the scripts in completions/ expect.
-        from typer.completion import completion_init
-
-        completion_init()
+        enable_shell_completion()
     try:
         app(prog_name="mediactl")
     except KeyboardInterrupt:

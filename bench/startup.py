@@ -64,7 +64,10 @@ def main() -> None:
         ("completion: mediactl oth<TAB>", [], {**env, "_MEDIACTL_COMPLETE": "complete_bash",
                                                "COMP_WORDS": "mediactl oth", "COMP_CWORD": "1"}, ref_complete),
     ]
-    print(f"python {sys.version.split()[0]}, {os.cpu_count()} cores, median of {args.runs} runs")
+    from importlib.metadata import version
+
+    print(f"python {sys.version.split()[0]}, typer {version('typer')}, {os.cpu_count()} cores, "
+          f"median of {args.runs} runs")
     print(f"{'case':34} {'mediactl':>9} {'reference':>10} {'ratio':>6}  heavy imports")
     worst = 0.0
     for name, argv, case_env, ref in cases:

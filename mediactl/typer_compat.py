@@ -77,6 +77,7 @@ class CommandDoc:
     path: tuple[str, ...]  # () for the root command
     usage: str  # "mediactl otherpage upload [OPTIONS] FILES..."
     help: str
+    epilog: str  # printed after the options in --help
     short_help: str  # the help's first sentence
     params: tuple[ParamDoc, ...]  # including the help option
     subcommands: tuple[str, ...]  # empty for a leaf command
@@ -103,7 +104,8 @@ def _walk(command: Command, ctx: typer.Context, path: tuple[str, ...]) -> Iterat
         params.append(ParamDoc(name=param.name or "", label=record[0], help=(getattr(param, "help", None) or ""),
                                details=record[1], is_option=param.param_type_name == "option"))
     usage = f"{ctx.command_path} {' '.join(command.collect_usage_pieces(ctx))}".rstrip()
-    yield CommandDoc(path=path, usage=usage, help=command.help or "", short_help=command.get_short_help_str(300),
+    yield CommandDoc(path=path, usage=usage, help=command.help or "", epilog=command.epilog or "",
+                     short_help=command.get_short_help_str(300),
                      params=tuple(params), subcommands=names)
     for name in names:
         sub = command.get_command(ctx, name)

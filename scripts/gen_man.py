@@ -41,7 +41,7 @@ def page(command: CommandDoc, children: list[CommandDoc], date: str) -> str:
              ".SH NAME", f"{roff(name)} \\- {roff(command.short_help)}",
              ".SH SYNOPSIS", f".B {roff(title)}", roff(command.usage.removeprefix(title).strip()),
              ".SH DESCRIPTION"]
-    for i, text in enumerate(paragraphs(command.help)):
+    for i, text in enumerate(paragraphs(command.help) + paragraphs(command.epilog)):
         lines.extend([".PP"] if i else [])
         lines.append(roff(text))
     for heading, is_option in (("ARGUMENTS", False), ("OPTIONS", True)):

@@ -17,7 +17,7 @@ from mediactl import typer_compat
 
 
 def _tiny_app(seen: dict) -> typer.Typer:
-    app = typer.Typer(add_completion=False, help="A tiny app.")
+    app = typer.Typer(add_completion=False, help="A tiny app.", epilog="Examples: tiny greet")
 
     @app.command("greet")
     def greet(
@@ -118,6 +118,7 @@ def test_walk_commands_describes_every_command_and_parameter():
     docs = {doc.path: doc for doc in typer_compat.walk_commands(_tiny_app({}), "tiny")}
     assert list(docs) == [(), ("greet",), ("part",)]
     assert docs[()].subcommands == ("greet", "part") and docs[()].help == "A tiny app."
+    assert docs[()].epilog == "Examples: tiny greet" and docs[("greet",)].epilog == ""
     greet = docs[("greet",)]
     assert greet.usage.startswith("tiny greet [OPTIONS]") and greet.subcommands == ()
     assert greet.short_help == "Greet someone." and "Example: tiny greet" in greet.help

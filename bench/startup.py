@@ -3,7 +3,8 @@
     python bench/startup.py [--runs 10]
 
 Each case runs in a fresh interpreter; the figure is the median wall time of --runs runs, and the
-ratio is against the minimal app's median for the same kind of call (--help / a completion request).
+ratio is against the minimal app's median for the same kind of call (--help / a completion request);
+the cpu column is mediactl's median CPU time (user + sys), steadier than wall time on a shared machine.
 Target: every ratio <= 1.15. Also prints which heavy modules each call imported (there should be none).
 """
 
@@ -24,12 +25,20 @@ HEAVY = ("requests", "urllib3", "requests_toolbelt", "sqlite3", "werkzeug", "jso
 
 
 def timed(argv: list[str], env: dict, runs: int) -> float:
-    samples = []
+    return timed_with_cpu(argv, env, runs)[0]
+
+
+def timed_with_cpu(argv: list[str], env: dict, runs: int) -> tuple[float, float]:
+    """Median wall time and median CPU time (user + sys) of the process; CPU time barely moves when other
+    work shares the machine, so it is the figure to compare across runs on a busy host."""
+    walls, cpus = [], []
     for _ in range(runs):
         started = time.perf_counter()
-        subprocess.run(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
-        samples.append(time.perf_counter() - started)
-    return statistics.median(samples)
+        proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        _, _, usage = os.wait4(proc.pid, 0)
+        walls.append(time.perf_counter() - started)
+        cpus.append(usage.ru_utime + usage.ru_stime)
+    return statistics.median(walls), statistics.median(cpus)
 
 
 def imported(argv_tail: list[str], env: dict) -> list[str]:
@@ -64,15 +73,19 @@ def main() -> None:
         ("completion: mediactl oth<TAB>", [], {**env, "_MEDIACTL_COMPLETE": "complete_bash",
                                                "COMP_WORDS": "mediactl oth", "COMP_CWORD": "1"}, ref_complete),
     ]
-    print(f"python {sys.version.split()[0]}, {os.cpu_count()} cores, median of {args.runs} runs")
-    print(f"{'case':34} {'mediactl':>9} {'reference':>10} {'ratio':>6}  heavy imports")
+    from importlib.metadata import version
+
+    print(f"python {sys.version.split()[0]}, typer {version('typer')}, {os.cpu_count()} cores, "
+          f"median of {args.runs} runs")
+    print(f"{'case':34} {'mediactl':>9} {'reference':>10} {'ratio':>6} {'cpu':>6}  heavy imports")
     worst = 0.0
     for name, argv, case_env, ref in cases:
-        ours = timed([*ours_cmd, *argv], case_env, args.runs)
+        ours, cpu = timed_with_cpu([*ours_cmd, *argv], case_env, args.runs)
         heavy = imported(argv, case_env)
         ratio = ours / ref
         worst = max(worst, ratio)
-        print(f"{name:34} {ours * 1000:7.0f}ms {ref * 1000:8.0f}ms {ratio:6.2f}  {', '.join(heavy) or 'none'}")
+        print(f"{name:34} {ours * 1000:7.0f}ms {ref * 1000:8.0f}ms {ratio:6.2f} {cpu * 1000:4.0f}ms  "
+              f"{', '.join(heavy) or 'none'}")
     print(f"worst ratio {worst:.2f} (target <= 1.15)")
     ours_help = timed([*ours_cmd, "--help"], env, args.runs)
     print(f"help is plain text when piped: mediactl --help {ours_help * 1000:.0f}ms vs the reference's plain help "

@@ -6,7 +6,6 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
-import click
 import typer
 from typer.core import TyperGroup
 
@@ -14,6 +13,14 @@ from mediactl import __version__
 from mediactl.errors import ExitCode, MediactlError
 from mediactl.helptexts import GROUP_HELP
 from mediactl.runtime import Runtime, env_defaults
+from mediactl.typer_compat import (
+    Command,
+    CompletionItem,
+    command_of,
+    enable_shell_completion,
+    parameter_source,
+    use_plain_help,
+)
 
 
 class OutputMode(StrEnum):
@@ -26,37 +33,35 @@ class OutputMode(StrEnum):
 class MediactlGroup(TyperGroup):
     """Runs every command inside the one error boundary (exit codes of DESIGN.md §1)."""
 
-    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+    def parse_args(self, ctx: typer.Context, args: list[str]) -> list[str]:
         return super().parse_args(ctx, hoist_global_options(args))
 
-    def list_commands(self, ctx: click.Context) -> list[str]:
+    def list_commands(self, ctx: typer.Context) -> list[str]:
         lazy = subapps()
         return [*lazy, *(name for name in super().list_commands(ctx) if name not in lazy)]
 
-    def shell_complete(self, ctx: click.Context, incomplete: str):
+    def shell_complete(self, ctx: typer.Context, incomplete: str):
         """Complete the verb-group names without importing any of them."""
         if incomplete.startswith("-"):
             return super().shell_complete(ctx, incomplete)
-        from click.shell_completion import CompletionItem
-
         return [CompletionItem(name) for name in self.list_commands(ctx) if name.startswith(incomplete)]
 
-    def format_help(self, ctx: click.Context, formatter) -> None:
+    def format_help(self, ctx: typer.Context, formatter) -> None:
         self._listing = True  # list the groups by their help text, without loading them
         try:
             super().format_help(ctx, formatter)
         finally:
             self._listing = False
 
-    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+    def get_command(self, ctx: typer.Context, name: str) -> Command | None:
         help_text = group_help(name)
         if getattr(self, "_listing", False) and help_text and name not in self.commands:
-            return click.Group(name, help=help_text)
+            return TyperGroup(name=name, help=help_text)
         if name in subapps() and name not in self.commands:
             self.add_command(_load_subapp(name), name)
         return super().get_command(ctx, name)
 
-    def invoke(self, ctx: click.Context):
+    def invoke(self, ctx: typer.Context):
         try:
             return super().invoke(ctx)
         except MediactlError as exc:
@@ -66,7 +71,7 @@ class MediactlGroup(TyperGroup):
             rt = _runtime_of(ctx)
             print("interrupted", file=rt.stderr, flush=True)
             ctx.exit(int(ExitCode.INTERRUPTED))
-        except (click.exceptions.Exit, click.ClickException, click.exceptions.Abort):
+        except (typer.Exit, typer.Abort, typer.TyperException):  # --help, usage errors: Typer reports them
             raise
         except Exception as exc:  # a bug: say so, briefly, and only show the traceback with -vv
             rt = _runtime_of(ctx)
@@ -114,12 +119,12 @@ def hoist_global_options(args: list[str]) -> list[str]:
     return head + moved + tail
 
 
-def _runtime_of(ctx: click.Context) -> Runtime:
+def _runtime_of(ctx: typer.Context) -> Runtime:
     obj = ctx.find_root().obj
     return obj if isinstance(obj, Runtime) else Runtime()
 
 
-def report_error(ctx: click.Context, exc: MediactlError) -> None:
+def report_error(ctx: typer.Context, exc: MediactlError) -> None:
     from mediactl.output import render_error
 
     rt = _runtime_of(ctx)
@@ -199,7 +204,6 @@ def root(
     if "progress_interval" in env and env["progress_interval"] is None:
         raise typer.BadParameter("MEDIACTL_PROGRESS_INTERVAL must be a number of seconds (0 or more), not '"
                                  + os.environ.get("MEDIACTL_PROGRESS_INTERVAL", "") + "'")
-    source = ctx.get_parameter_source("profile")
     settings = {
         "output": mode,
         "quiet": quiet,
@@ -208,7 +212,7 @@ def root(
         "progress_interval": env.get("progress_interval", 10.0),
         "yes": yes,
         "profile": profile,
-        "profile_explicit": source not in (None, click.core.ParameterSource.DEFAULT),
+        "profile_explicit": parameter_source(ctx, "profile") not in (None, "default"),
         "config_dir": config_dir,
         "timeout": timeout,
         "retries": retries,
@@ -249,17 +253,17 @@ def group_help(name: str) -> str | None:
     return PROVIDERS[name].help if name in PROVIDERS else GROUP_HELP.get(name)
 
 
-def _load_subapp(name: str) -> click.Command:
+def _load_subapp(name: str) -> Command:
     from mediactl.spec import load
 
     target = load(subapps()[name])
     if isinstance(target, typer.Typer):
-        command = typer.main.get_command(target)
+        command = command_of(target)
         command.name = name
         return command
     single = typer.Typer(add_completion=False)
     single.command(name)(target)
-    return typer.main.get_command(single)
+    return command_of(single)
 
 
 def completion(
@@ -283,14 +287,10 @@ def main() -> None:
         # Help and usage errors as plain text when piped or captured (no box drawing in logs, and half the
         # start-up time), or with NO_COLOR (rich would drop the colours but keep bold and dim); rich panels
         # on a terminal.
-        import typer.core
-
-        typer.core.HAS_RICH = False
+        use_plain_help()
     if "_MEDIACTL_COMPLETE" in os.environ:
         # Typer's completion classes answer with plain values, as the scripts in completions/ expect.
-        from typer.completion import completion_init
-
-        completion_init()
+        enable_shell_completion()
     try:
         app(prog_name="mediactl")
     except KeyboardInterrupt:

@@ -16,9 +16,9 @@ COMPLETE_VAR = "_MEDIACTL_COMPLETE"
 
 
 def script(shell: str) -> str:
-    from typer.completion import get_completion_script
+    from mediactl.typer_compat import completion_script
 
-    text = get_completion_script(prog_name="mediactl", complete_var=COMPLETE_VAR, shell=shell)
+    text = completion_script(prog_name="mediactl", complete_var=COMPLETE_VAR, shell=shell)
     return text if text.endswith("\n") else text + "\n"
 
 

@@ -1,6 +1,6 @@
 """The run's environment: streams, TTY flags, colour, output mode, verbosity and where files live.
 
-One `Runtime` is built by the root callback (or handed in by a test through Click's `obj`) and read by
+One `Runtime` is built by the root callback (or handed in by a test through the context's `obj`) and read by
 every command, so no module looks at `sys.stdout` or the environment on its own.
 """
 
@@ -136,9 +136,9 @@ def env_defaults() -> dict:
 
 def current() -> Runtime:
     """The Runtime of the command being run (set up by the root callback)."""
-    import click
+    from mediactl.typer_compat import current_context
 
-    ctx = click.get_current_context()
+    ctx = current_context()
     obj = ctx.find_root().obj
     if not isinstance(obj, Runtime):
         obj = Runtime()

@@ -9,37 +9,29 @@ import subprocess
 import sys
 from pathlib import Path
 
-import click
-import typer
-
 from mediactl.cli import app
 from mediactl.completions_gen import SHELLS, script, write_all
+from mediactl.typer_compat import walk_commands
 
 ROOT = Path(__file__).resolve().parents[1]
 HEAVY = ("requests", "urllib3", "requests_toolbelt", "sqlite3", "werkzeug", "jsonschema", "mediactl.sandbox",
          "mediactl.http", "mediactl.transfer", "mediactl.journal")
 
 
-def walk(command: click.Command, path: tuple[str, ...] = ()):
-    yield path, command
-    if isinstance(command, click.Group):
-        ctx = click.Context(command)
-        for name in command.list_commands(ctx):
-            yield from walk(command.get_command(ctx, name), (*path, name))
-
-
 def test_every_command_and_option_has_help_and_every_command_an_example():
     missing = []
-    for path, command in walk(typer.main.get_command(app)):
-        name = " ".join(("mediactl", *path))
-        if not (command.help or "").strip():
+    commands = list(walk_commands(app, "mediactl"))
+    assert len(commands) > 30  # every verb group was loaded and walked
+    for command in commands:
+        name = " ".join(("mediactl", *command.path))
+        if not command.help.strip():
             missing.append(f"{name}: no help")
-        if not isinstance(command, click.Group) and "example" not in (command.help or "").lower():
+        if not command.subcommands and "example" not in command.help.lower():
             missing.append(f"{name}: no example")
         for param in command.params:
             if param.name == "help":
                 continue
-            if not (getattr(param, "help", None) or "").strip():
+            if not param.help.strip():
                 missing.append(f"{name} {param.name}: no help")
     assert not missing, "\n".join(missing)
 
@@ -94,7 +86,7 @@ def test_man_pages_cover_every_command(tmp_path):
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     pages = {p.name for p in module.main(tmp_path)}
-    expected = {"-".join(("mediactl", *path)) + ".1" for path, _ in walk(typer.main.get_command(app))}
+    expected = {"-".join(("mediactl", *command.path)) + ".1" for command in walk_commands(app, "mediactl")}
     assert pages == expected
     upload = (tmp_path / "mediactl-otherpage-upload.1").read_text()
     assert ".SH OPTIONS" in upload and "presigned S3 form" in upload and "\\-\\-community" in upload

@@ -7,12 +7,12 @@ import threading
 from pathlib import Path
 from typing import Annotated
 
-import click
 import typer
 
 from mediactl import runtime
 from mediactl.errors import UsageError
 from mediactl.helptexts import GROUP_HELP
+from mediactl.typer_compat import parameter_source
 
 app = typer.Typer(
     add_completion=False,
@@ -102,7 +102,7 @@ def serve(
     from mediactl.sandbox.core import RunningSandbox, Sandbox
 
     rt = runtime.current()
-    explicit = ctx.get_parameter_source("host") == click.core.ParameterSource.COMMANDLINE
+    explicit = parameter_source(ctx, "host") == "commandline"
     host = host or "127.0.0.1"
     if not is_loopback(host) and not explicit:
         raise UsageError(f"refusing to serve the sandbox on non-loopback address {host} from the environment",

@@ -61,8 +61,6 @@ class Demo:
 
     def run(self, title: str, *args: str, expect: int = 0, capture: bool = False):
         """Run one mediactl command; with `capture`, return its JSON output instead of showing a table."""
-        import typer
-
         from mediactl.cli import app
 
         self.steps += 1
@@ -74,8 +72,7 @@ class Demo:
         argv = ["--config-dir", str(self.work / "config"), "--profile", PROFILE, "--no-progress", *args]
         if capture:
             argv = ["-o", "json", *argv]
-        command = typer.main.get_command(app)
-        code = command.main(args=argv, prog_name="mediactl", obj=sub, standalone_mode=False) or 0
+        code = app(args=argv, prog_name="mediactl", obj=sub, standalone_mode=False) or 0
         if capture:
             text = out.getvalue()
             self.say(text.rstrip())

@@ -1,0 +1,113 @@
+"""The one module where mediactl reaches past Typer's public API.
+
+Since 0.26 Typer vendors Click as the private package `typer._click` and no longer supports using Click
+directly. mediactl needs a few things Typer has no public name for: the command object of a Typer app (to
+load verb groups lazily), the context of the running command, where an option's value came from, the
+completion item type and shell completion classes, plain-text help, and a walk of the whole command tree
+(for the help test and the man pages). They all live here, so a Typer upgrade that moves one of them
+breaks this module alone, and tests/test_typer_compat.py, which exercises each of them against the
+installed Typer, says which. Everything else in mediactl uses `typer`'s public names only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import typer
+import typer.core
+import typer.main
+from typer._click import Command
+from typer._click.globals import get_current_context
+from typer._click.shell_completion import CompletionItem
+
+__all__ = ["Command", "CommandDoc", "CompletionItem", "ParamDoc", "command_of", "completion_script",
+           "current_context", "enable_shell_completion", "parameter_source", "use_plain_help", "walk_commands"]
+
+
+def command_of(app: typer.Typer) -> Command:
+    """The command object Typer builds for `app` (what `app()` runs), e.g. to add it to a group later."""
+    return typer.main.get_command(app)
+
+
+def current_context() -> typer.Context:
+    """The context of the command being run; RuntimeError outside one."""
+    return get_current_context()
+
+
+def parameter_source(ctx: typer.Context, name: str) -> str | None:
+    """Where parameter `name` got its value: 'commandline', 'environment', 'default', 'default_map' or
+    'prompt'; None if the parameter has not been processed."""
+    source = ctx.get_parameter_source(name)
+    return None if source is None else source.name.lower()
+
+
+def use_plain_help() -> None:
+    """Help and usage errors as plain text instead of rich panels, for every command built afterwards
+    and every one already built (Typer reads this flag when it formats)."""
+    typer.core.HAS_RICH = False
+
+
+def enable_shell_completion() -> None:
+    """Register Typer's completion classes, which answer `_<PROG>_COMPLETE=complete_<shell>` with plain
+    values (what the scripts in completions/ read); Typer does it itself only with add_completion=True."""
+    from typer.completion import completion_init
+
+    completion_init()
+
+
+def completion_script(prog_name: str, complete_var: str, shell: str) -> str:
+    """The shell script that calls `prog_name` back with `complete_var` set to complete a command line."""
+    from typer.completion import get_completion_script
+
+    return get_completion_script(prog_name=prog_name, complete_var=complete_var, shell=shell)
+
+
+@dataclass(frozen=True)
+class ParamDoc:
+    name: str  # the Python name ("community")
+    label: str  # as --help shows it: "--community <str>", "FILES..."
+    help: str  # the parameter's own help text
+    details: str  # the help text with what --help adds: env var, default, range, required
+    is_option: bool
+
+
+@dataclass(frozen=True)
+class CommandDoc:
+    path: tuple[str, ...]  # () for the root command
+    usage: str  # "mediactl otherpage upload [OPTIONS] FILES..."
+    help: str
+    epilog: str  # printed after the options in --help
+    short_help: str  # the help's first sentence
+    params: tuple[ParamDoc, ...]  # including the help option
+    subcommands: tuple[str, ...]  # empty for a leaf command
+
+
+def walk_commands(app: typer.Typer, prog_name: str) -> Iterator[CommandDoc]:
+    """Every command of `app`, depth first, parents before children, lazily loaded groups loaded."""
+    root = command_of(app)
+    yield from _walk(root, _context(root, prog_name, None), ())
+
+
+def _context(command: Command, name: str, parent: typer.Context | None) -> typer.Context:
+    """The context `command` would run in, without parsing anything (its settings: -h, width, ...)."""
+    return typer.Context(command, info_name=name, parent=parent, **(command.context_settings or {}))
+
+
+def _walk(command: Command, ctx: typer.Context, path: tuple[str, ...]) -> Iterator[CommandDoc]:
+    names = tuple(command.list_commands(ctx)) if isinstance(command, typer.core.TyperGroup) else ()
+    params = []
+    for param in command.get_params(ctx):
+        record = param.get_help_record(ctx)
+        if record is None:
+            continue
+        params.append(ParamDoc(name=param.name or "", label=record[0], help=(getattr(param, "help", None) or ""),
+                               details=record[1], is_option=param.param_type_name == "option"))
+    usage = f"{ctx.command_path} {' '.join(command.collect_usage_pieces(ctx))}".rstrip()
+    yield CommandDoc(path=path, usage=usage, help=command.help or "", epilog=command.epilog or "",
+                     short_help=command.get_short_help_str(300),
+                     params=tuple(params), subcommands=names)
+    for name in names:
+        sub = command.get_command(ctx, name)
+        if sub is not None:
+            yield from _walk(sub, _context(sub, name, ctx), (*path, name))

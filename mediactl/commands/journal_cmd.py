@@ -7,7 +7,7 @@ import typer
 from mediactl import runtime, services
 from mediactl.registry import PROVIDERS
 
-HISTORY_COLUMNS = [("ID", "id"), ("PROVIDER", "provider"), ("STATUS", "phase"), ("TARGET", "target"),
+HISTORY_COLUMNS = [("ID", "id"), ("PROVIDER", "provider"), ("STATUS", "status"), ("TARGET", "target"),
                    ("NAME", "name"), ("SIZE", "size"), ("REMOTE ID", "remote_id"), ("UPDATED", "updated_at")]
 
 
@@ -38,7 +38,9 @@ def history(
         raise typer.BadParameter(f"must be one of {', '.join(PHASES)}", param_hint="--status")
     rt = runtime.current()
     with ResultWriter(rt, HISTORY_COLUMNS, primary="id", empty_note="no recorded uploads") as out:
-        out.extend(open_journal(rt).list(provider=provider, phase=status, limit=limit))
+        # one name everywhere: the journal's phase is `status` in the table, in JSON and for --status
+        out.extend({"status" if k == "phase" else k: v for k, v in row.items()}
+                   for row in open_journal(rt).list(provider=provider, phase=status, limit=limit))
 
 
 def resume(

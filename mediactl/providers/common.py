@@ -3,6 +3,7 @@ the exit code of a batch."""
 
 from __future__ import annotations
 
+import contextlib
 import fnmatch
 import mimetypes
 import os
@@ -19,7 +20,7 @@ from typing import Any
 import typer
 
 from mediactl.config import Settings
-from mediactl.errors import ExitCode, LocalError, MediactlError, TransientError, UsageError
+from mediactl.errors import ExitCode, LocalError, MediactlError, StdoutClosed, TransientError, UsageError
 from mediactl.runtime import Runtime
 
 
@@ -170,16 +171,22 @@ def run_batch(rt: Runtime, items: Sequence[Any], worker: Callable[[Any], dict], 
     stopping = threading.Event()  # set on Ctrl-C, a bug or a host that is down: workers take no new item
     down: list[MediactlError] = []
 
+    def emit(result: dict) -> None:
+        # A reader of stdout that went away (`| head -n1`) stops nothing: the items' work goes on, each is
+        # journalled, and the exit code says how they went.
+        with contextlib.suppress(StdoutClosed):
+            on_result(result)
+
     def finish(item: Any, result: dict | None, error: MediactlError | None) -> None:
         with lock:
             outcomes.append(Outcome(item, result, error))
             if result is not None:
-                on_result(result)
+                emit(result)
             if error is not None and error.host_down:
                 down.append(error)
                 stopping.set()
             if error is not None and not (defer and defer(error)):
-                report_failure(rt, describe(item), error, on_result, hint=len(items) == 1)
+                report_failure(rt, describe(item), error, emit, hint=len(items) == 1)
 
     bugs: list[BaseException] = []
 

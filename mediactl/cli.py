@@ -59,6 +59,14 @@ class MediactlGroup(TyperGroup):
 
     def invoke(self, ctx: click.Context):
         try:
+            return self._invoke(ctx)
+        finally:  # every way out of the run, Ctrl-C included, removes its copies of stdin
+            from mediactl.spool import remove_all
+
+            remove_all(_runtime_of(ctx))
+
+    def _invoke(self, ctx: click.Context):
+        try:
             return super().invoke(ctx)
         except MediactlError as exc:
             report_error(ctx, exc)

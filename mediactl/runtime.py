@@ -39,6 +39,7 @@ class Runtime:
     redactor: Any = None  # set by the first provider client, so the error boundary redacts with it
     factory: Any = None  # the run's services.Factory, made on first use
     stdout_closed: bool = False  # its reader went away (EPIPE): results are dropped from then on
+    spools: list[Path] = field(default_factory=list)  # copies of stdin this run owns (mediactl/spool.py)
 
     def __post_init__(self) -> None:
         if self.stdout_isatty is None:

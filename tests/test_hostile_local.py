@@ -95,3 +95,160 @@ def test_paged_listing_stops_quietly_when_its_reader_closes(cli, sandbox, tmp_pa
         proc.stdout.close()
         _, err = proc.communicate(timeout=60)
         assert proc.returncode == 0 and err == b"", (mode, err)
+
+
+# --- 3. non-regular inputs -----------------------------------------------------------------------------
+
+
+def spools(tmp_path: Path) -> list[Path]:
+    folder = tmp_path / "data" / "spool"
+    return sorted(folder.iterdir()) if folder.exists() else []
+
+
+def test_process_substitution_and_dev_stdin_are_read_like_stdin(sandbox, tmp_path):
+    data = os.urandom(3000)
+    (tmp_path / "a.png").write_bytes(data)
+    comm = community()
+    for script in (f"mediactl -o json otherpage upload <(cat a.png) --name a.png --community {comm}",
+                   f"cat a.png | mediactl -o json otherpage upload /dev/stdin --name a.png --community {comm}",
+                   "mediactl -o json nationbuilder upload /dev/stdin --name a.png --page pipes < <(cat a.png)"):
+        run = bash(script, cwd=tmp_path)
+        assert run.returncode == 0, (script, run)
+        [result] = json.loads(run.stdout)
+        assert result["local"]["size"] == len(data), script
+    assert spools(tmp_path) == []
+    run = bash(f"mediactl otherpage upload <(cat a.png) --community {comm}", cwd=tmp_path)
+    assert run.returncode == 2 and b"pass --name" in run.stderr, run
+
+
+def test_fifo_by_name_is_uploaded_and_in_a_directory_is_skipped(cli, sandbox, tmp_path):
+    import threading
+
+    folder = tmp_path / "dir"
+    make_files(folder, 2)
+    os.mkfifo(folder / "pipe.png")
+    comm = community()
+    # found by -r: skipped with a warning, nothing opened (a blocked open would hang here: the timeout)
+    run = bash(f"mediactl -o json otherpage upload -r dir/ --community {comm}", cwd=tmp_path)
+    assert run.returncode == 0, run
+    assert b"skipping" in run.stderr and b"pipe.png: a FIFO" in run.stderr
+    assert sorted(r["local"]["path"].rsplit("/", 1)[-1] for r in json.loads(run.stdout)) == ["f00.png", "f01.png"]
+    # given by name: read like stdin, under its own name
+    data = os.urandom(5000)
+    writer = threading.Thread(target=lambda: (folder / "pipe.png").write_bytes(data))
+    writer.start()
+    run = cli("-o", "json", "otherpage", "upload", str(folder / "pipe.png"), "--community", comm)
+    writer.join(10)
+    assert run.code == 0, run
+    [result] = json.loads(run.stdout)
+    assert result["name"].startswith("pipe") and result["local"]["size"] == len(data)
+    assert spools(tmp_path) == []
+
+
+def test_special_files_and_symlinks_follow_the_documented_rule(cli, sandbox, tmp_path):
+    folder = tmp_path / "tree"
+    make_files(folder, 1)
+    (folder / "link.png").symlink_to(folder / "f00.png")  # a link to a file: followed, but the same file
+    (folder / "other.png").write_bytes(b"x" * 10)
+    (folder / "alias.png").symlink_to(folder / "other.png")
+    (folder / "broken.png").symlink_to(tmp_path / "nowhere.png")
+    outside = tmp_path / "outside"
+    make_files(outside, 1)
+    (folder / "linked-dir").symlink_to(outside, target_is_directory=True)
+    run = cli("-o", "json", "otherpage", "upload", "-r", str(folder), "--community", community())
+    assert run.code == 0, run
+    names = sorted(r["local"]["path"].rsplit("/", 1)[-1] for r in json.loads(run.stdout))
+    assert names == ["alias.png", "f00.png"], names  # a link and its file are one file: uploaded once
+    assert "other.png is the same file as" in run.stderr
+    assert "broken.png: a broken symbolic link" in run.stderr
+    assert "linked-dir: a symbolic link to a directory" in run.stderr
+    run = cli("otherpage", "upload", "/dev/null", "--name", "x.png", "--community", community())
+    assert run.code == 3 and "character device, not a regular file" in run.stderr, run
+
+
+# --- 4. spooled stdin ----------------------------------------------------------------------------------
+
+
+def test_refused_name_is_checked_before_stdin_is_copied(sandbox, tmp_path):
+    # 30 MiB that is never read: the name is refused first, and nothing is left in the data dir
+    run = bash("set +e; head -c 31457280 /dev/zero | mediactl otherpage upload - --name noextension "
+               '--community c-1; echo "rc=${PIPESTATUS[1]} writer=${PIPESTATUS[0]}"', cwd=tmp_path)
+    assert b"has no file extension" in run.stderr and b"rc=3" in run.stdout, run
+    assert b"writer=141" in run.stdout, run  # head died of SIGPIPE: mediactl never read stdin
+    assert spools(tmp_path) == []
+
+
+def test_spool_lives_in_the_data_dir_and_is_removed_on_success_and_failure(cli, sandbox, tmp_path, monkeypatch):
+    data = os.urandom(2000)
+    run = cli("-o", "json", "nationbuilder", "upload", "-", "--page", "sp", "--name", "s.txt", input=data.hex())
+    assert run.code == 0, run
+    assert json.loads(run.stdout)[0]["local"]["path"].startswith(str(tmp_path / "data" / "spool"))
+    assert spools(tmp_path) == []
+    monkeypatch.setenv("MEDIACTL_NATIONBUILDER_MAX_SIZE", "10")  # fails after spooling
+    run = cli("nationbuilder", "upload", "-", "--page", "sp", "--name", "s.txt", input=data.hex())
+    assert run.code == 3, run
+    assert spools(tmp_path) == []
+    # ... so a resume of that upload says clearly that the bytes are gone
+    monkeypatch.delenv("MEDIACTL_NATIONBUILDER_MAX_SIZE")
+    run = cli("resume", "--provider", "nationbuilder")
+    assert run.code == 3 and "read from stdin and its bytes are gone" in run.stderr, run
+    assert "| mediactl nationbuilder upload - --name 's.txt'" in run.stderr
+
+
+def test_spool_removed_on_ctrl_c(sandbox_factory, tmp_path):
+    import signal
+    import time
+
+    sandbox_factory("--latency-ms", "3000")
+    proc = subprocess.Popen([*MEDIACTL, "nationbuilder", "upload", "-", "--page", "slow", "--name", "s.txt"],
+                            cwd=tmp_path, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc.stdin.write(os.urandom(5000))
+    proc.stdin.close()
+    for _ in range(200):  # wait for the spool to exist (the copy is done, the request under way)
+        if spools(tmp_path):
+            break
+        time.sleep(0.05)
+    assert spools(tmp_path), "no spool was made in the data dir"
+    proc.send_signal(signal.SIGINT)
+    proc.wait(timeout=60)
+    err = proc.stderr.read()
+    assert proc.returncode == 130, err
+    assert spools(tmp_path) == []
+
+
+def test_resume_uses_a_spool_left_by_a_killed_run(cli, sandbox_factory, tmp_path):
+    import signal
+    import time
+
+    sandbox_factory("--latency-ms", "3000")
+    data = os.urandom(4000)
+    proc = subprocess.Popen([*MEDIACTL, "nationbuilder", "upload", "-", "--page", "killed", "--name", "k.txt"],
+                            cwd=tmp_path, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc.stdin.write(data)
+    proc.stdin.close()
+    for _ in range(200):
+        if spools(tmp_path):
+            break
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+    assert len(spools(tmp_path)) == 1
+    run = cli("-o", "json", "resume", "--provider", "nationbuilder")
+    assert run.code == 0, run
+    assert "using the copy of stdin left by an interrupted run" in run.stderr
+    assert json.loads(run.stdout)[0]["local"]["size"] == len(data)
+    assert spools(tmp_path) == []
+
+
+# --- 9. the same file twice ----------------------------------------------------------------------------
+
+
+def test_the_same_file_named_three_ways_is_uploaded_once(cli, sandbox, tmp_path, monkeypatch):
+    make_files(tmp_path, 1)
+    monkeypatch.chdir(tmp_path)
+    run = cli("-o", "json", "otherpage", "upload", "f00.png", "f00.png", "./f00.png", str(tmp_path / "f00.png"),
+              "--community", community())
+    assert run.code == 0, run
+    assert len(json.loads(run.stdout)) == 1
+    assert run.stderr.count("is the same file as") == 3
+    assert phases(cli, "otherpage") == {"completed": 1}

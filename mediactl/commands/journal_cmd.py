@@ -58,6 +58,7 @@ def resume(
     from mediactl.output import ResultWriter
     from mediactl.providers.common import batch_exit, run_batch
     from mediactl.spec import load
+    from mediactl.spool import reclaim
 
     factory = services.current()
     rt, journal = factory.rt, factory.journal
@@ -70,6 +71,7 @@ def resume(
     hooks = {name: (load(PROVIDERS[name].resume), factory.service(name)) for name in {e["provider"] for e in entries}}
 
     def one(entry: dict) -> dict:
+        reclaim(rt, entry)  # an upload read from stdin needs its copy, or says it is gone
         finish, service = hooks[entry["provider"]]
         return {**finish(service, entry), "status": "completed"}
 

@@ -67,9 +67,8 @@ def upload(
     factory = services.current()
     rt, settings, service = factory.rt, factory.settings, factory.service(NAME)
     target = settings.require(NAME, "community", community, flag="--community")
-    items = collect_items(rt, files, recursive=recursive, include=include, exclude=exclude, name=name)
-    for item in items:
-        require_extension(item.name)
+    items = collect_items(rt, files, recursive=recursive, include=include, exclude=exclude, name=name,
+                          check_name=require_extension)
 
     def one(item, **kw):
         return service.upload(item.path, item.name, target, **kw)

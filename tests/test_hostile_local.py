@@ -252,3 +252,36 @@ def test_the_same_file_named_three_ways_is_uploaded_once(cli, sandbox, tmp_path,
     assert len(json.loads(run.stdout)) == 1
     assert run.stderr.count("is the same file as") == 3
     assert phases(cli, "otherpage") == {"completed": 1}
+
+
+# --- 10. one contract for show and history --------------------------------------------------------------
+
+
+def test_a_missing_id_is_exit_5_on_every_show(cli, sandbox, tmp_path):
+    for args, ids in ((["otherpage", "show", "nope"], 1), (["nationbuilder", "show", "999999", "--page", "p"], 1),
+                      (["ofauth", "show", "999999"], 1), (["bitbadges", "show", "nope"], 1),
+                      (["bitbadges", "show", "a", "b"], 2)):
+        run = cli("-o", "json", *args)
+        assert run.code == 5, (args, run)
+        doc = json.loads(run.stdout)  # several ids: an array with one error per id
+        assert [e["error"]["code"] for e in (doc if isinstance(doc, list) else [doc])] == [5] * ids
+
+
+def test_ofauth_show_accepts_what_upload_q_prints(cli, sandbox, tmp_path):
+    (tmp_path / "clip.mp4").write_bytes(os.urandom(4000))
+    run = cli("-q", "ofauth", "upload", str(tmp_path / "clip.mp4"))
+    assert run.code == 0, run
+    upload_id = run.stdout.strip()
+    shown = cli("-o", "json", "ofauth", "show", upload_id)
+    assert shown.code == 0, shown
+    media = json.loads(shown.stdout)
+    assert media["provider"] == "ofauth" and str(media["id"]) != upload_id
+    assert cli("-o", "json", "ofauth", "show", str(media["id"])).code == 0
+
+
+def test_history_names_the_phase_status_in_table_json_and_filter(cli, sandbox, tmp_path):
+    make_files(tmp_path / "h", 1)
+    assert cli("otherpage", "upload", "-r", str(tmp_path / "h"), "--community", community()).code == 0
+    [row] = json.loads(cli("-o", "json", "history", "--status", "completed").stdout)
+    assert row["status"] == "completed" and "phase" not in row
+    assert "STATUS" in cli("-o", "table", "history").stdout

@@ -5,7 +5,7 @@ from typing import Annotated
 import typer
 
 from mediactl import runtime, services
-from mediactl.errors import LocalError
+from mediactl.errors import NotFoundError
 from mediactl.providers.options import (
     Concurrency,
     Exclude,
@@ -144,8 +144,8 @@ def show(
     rt = runtime.current()
     entry = open_journal(rt).get(NAME, file_id)
     if entry is None:
-        raise LocalError(f"no recorded Other Page upload '{file_id}' in the journal",
-                         hint="`mediactl otherpage list` shows recorded uploads")
+        raise NotFoundError(f"no recorded Other Page upload '{file_id}' in the journal",
+                            hint="`mediactl otherpage list` shows recorded uploads", provider=NAME)
     emit_one(rt, journal_record(entry, Settings(rt).require(NAME, "cdn_url")), primary="url")
 
 

@@ -23,7 +23,9 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-PHASES = ("pending", "created", "sent", "completed", "failed", "interrupted")
+# `deleted`: completed, then deleted on the provider (by mediactl's own `delete`, or found gone by
+# --skip-existing): it no longer counts as uploaded, and there is nothing to resume.
+PHASES = ("pending", "created", "sent", "completed", "failed", "interrupted", "deleted")
 
 
 
@@ -127,6 +129,11 @@ class Journal:
         self._execute("DELETE FROM uploads WHERE id = ?", (entry_id,))
         self.drop_stash(entry_id)
 
+    def mark_deleted(self, provider: str, remote_id: str, why: str) -> None:
+        """The provider no longer has `remote_id`: its uploads stop counting as uploaded (--skip-existing)."""
+        self._execute("UPDATE uploads SET phase = 'deleted', note = ?, updated_at = ? WHERE provider = ? AND "
+                      "remote_id = ? AND phase = 'completed'", (why, _now(), provider, str(remote_id)))
+
     def interrupt_in_flight(self) -> int:
         """Mark every upload this process has under way as interrupted (Ctrl-C); returns how many."""
         with self._flight_lock:
@@ -184,7 +191,7 @@ class Journal:
             sql += " AND target = ?"
             args.append(target)
         if incomplete:
-            sql += " AND phase NOT IN ('completed')"
+            sql += " AND phase NOT IN ('completed', 'deleted')"
         sql += " ORDER BY rowid DESC"
         if limit:
             sql += " LIMIT ?"

@@ -285,3 +285,66 @@ def test_history_names_the_phase_status_in_table_json_and_filter(cli, sandbox, t
     [row] = json.loads(cli("-o", "json", "history", "--status", "completed").stdout)
     assert row["status"] == "completed" and "phase" not in row
     assert "STATUS" in cli("-o", "table", "history").stdout
+
+
+# --- 8. --skip-existing and a stale journal ------------------------------------------------------------
+
+
+def test_nationbuilder_delete_updates_the_journal_and_skip_existing_uploads_again(cli, sandbox, tmp_path):
+    make_files(tmp_path / "nb", 3, ext="txt")
+    page = "p-" + uuid.uuid4().hex[:8]
+    args = ("-o", "json", "nationbuilder", "upload", "-r", str(tmp_path / "nb"), "--page", page, "--skip-existing")
+    first = json.loads(cli(*args).stdout)
+    ids = [str(r["id"]) for r in first]
+    assert cli("-y", "nationbuilder", "delete", *ids, "--page", page).code == 0
+    assert phases(cli, "nationbuilder") == {"deleted": 3}
+    again = cli(*args)
+    assert again.code == 0, again
+    second = json.loads(again.stdout)
+    assert not any(r.get("skipped") for r in second) and {str(r["id"]) for r in second}.isdisjoint(ids)
+    # and now the journal is right, a third run skips them, confirmed by the page's listing
+    third = cli(*args)
+    assert all(r.get("skipped") for r in json.loads(third.stdout)) and "journal's word" not in third.stderr
+
+
+def test_nationbuilder_skip_existing_confirms_with_the_page(cli, sandbox, tmp_path):
+    """Deleted behind mediactl's back (another tool): the page's listing says so, the journal is corrected."""
+    make_files(tmp_path / "nb", 2, ext="txt")
+    page = "p-" + uuid.uuid4().hex[:8]
+    args = ("-o", "json", "nationbuilder", "upload", "-r", str(tmp_path / "nb"), "--page", page, "--skip-existing")
+    first = json.loads(cli(*args).stdout)
+    gone = first[0]["id"]
+    site = os.environ["MEDIACTL_NATIONBUILDER_SITE"]
+    base = os.environ["MEDIACTL_NATIONBUILDER_BASE_URL"]
+    import requests
+
+    requests.delete(f"{base}/sites/{site}/pages/{page}/attachments/{gone}", timeout=10,
+                    headers={"Authorization": f"Bearer {os.environ['MEDIACTL_NATIONBUILDER_ACCESS_TOKEN']}"}
+                    ).raise_for_status()
+    second = json.loads(cli(*args).stdout)
+    assert sorted(bool(r.get("skipped")) for r in second) == [False, True]
+    assert phases(cli, "nationbuilder") == {"completed": 2, "deleted": 1}  # a skip adds no entry
+
+
+def test_bitbadges_delete_and_skip_existing(cli, sandbox, tmp_path):
+    doc = {"metadata": {"name": "Page " + uuid.uuid4().hex[:6], "description": "d", "image": "https://x.test/i.png"},
+           "content": [], "links": [], "type": "utility", "visibility": "public", "categories": []}
+    (tmp_path / "page.json").write_text(json.dumps(doc))
+    args = ("-o", "json", "bitbadges", "upload", str(tmp_path / "page.json"), "--skip-existing")
+    run = cli(*args)
+    assert run.code == 0, run
+    [first] = json.loads(run.stdout)
+    [skipped] = json.loads(cli(*args).stdout)
+    assert skipped.get("skipped") and skipped["listingId"] == first["listingId"]
+    assert cli("-y", "bitbadges", "delete", first["listingId"]).code == 0
+    [again] = json.loads(cli(*args).stdout)
+    assert not again.get("skipped") and again["listingId"] != first["listingId"]
+
+
+def test_otherpage_skip_existing_says_it_could_not_confirm(cli, sandbox, tmp_path):
+    make_files(tmp_path / "op", 2)
+    args = ("otherpage", "upload", "-r", str(tmp_path / "op"), "--community", community(), "--skip-existing")
+    assert cli(*args).code == 0
+    run = cli(*args)
+    assert run.code == 0 and "2 file(s) skipped on the journal's word alone" in run.stderr, run
+    assert "Other Page cannot be asked" in run.stderr

@@ -24,7 +24,7 @@ ProviderOpt = Annotated[str | None, typer.Option(
 def history(
     provider: ProviderOpt = None,
     status: Annotated[str | None, typer.Option(
-        "--status", help="pending, created, sent, completed, failed or interrupted.")] = None,
+        "--status", help="pending, created, sent, completed, failed, interrupted or deleted.")] = None,
     limit: Annotated[int, typer.Option("--limit", min=1, help="At most this many, newest first.")] = 50,
 ) -> None:
     """List recorded uploads from the local journal, newest first.

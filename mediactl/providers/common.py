@@ -403,6 +403,21 @@ def confirm_delete(rt: Runtime, what: str) -> None:
         raise UsageError("not deleted")
 
 
+def _existence_check(provider: str) -> Callable[[dict, Any], bool | None] | None:
+    """The provider's `exists` hook bound to its service (built here, on the command's thread), or None
+    when the provider has none."""
+    from mediactl import services
+    from mediactl.registry import PROVIDERS
+    from mediactl.spec import load
+
+    try:
+        hook = load(PROVIDERS[provider].exists)
+    except (ImportError, AttributeError):
+        return None
+    service = services.current().service(provider)
+    return lambda entry, digests: hook(service, entry, digests)
+
+
 def upload_batch(rt: Runtime, settings: Settings, provider: str, items: Sequence[Item], *, target: str,
                  journal, upload: Callable[..., dict], columns, concurrency: int,
                  skip_existing: bool = False, precheck: Callable[..., dict | None] | None = None,
@@ -418,6 +433,8 @@ def upload_batch(rt: Runtime, settings: Settings, provider: str, items: Sequence
     from mediactl.output import Progress, ResultWriter
     from mediactl.transfer import file_digests, local_info
 
+    still_there = _existence_check(provider) if skip_existing else None
+    unconfirmed: list[Item] = []
     # Register every file first: an interrupted batch then leaves a record of what never started too.
     entries = {id(item): journal.register(provider=provider, profile=rt.profile, target=target, path=item.path,
                                           name=item.name) for item in items}
@@ -436,6 +453,14 @@ def upload_batch(rt: Runtime, settings: Settings, provider: str, items: Sequence
                 digests = file_digests(item.path)  # one read serves the journal and the provider check
                 sha = digests.sha256
                 earlier = journal.completed_with(provider, target, sha)
+                while earlier is not None:  # the journal is a cache: confirm with the provider where it can answer
+                    there = still_there(earlier, digests) if still_there else None
+                    if there is not False:
+                        if there is None:
+                            unconfirmed.append(item)
+                        break
+                    journal.update(earlier["id"], phase="deleted", note="gone from the provider (--skip-existing)")
+                    earlier = journal.completed_with(provider, target, sha)
                 if earlier is not None:
                     answered = {**earlier["result"], "local": local_info(item.path, size, sha), "skipped": True}
                 elif precheck is not None:
@@ -455,4 +480,9 @@ def upload_batch(rt: Runtime, settings: Settings, provider: str, items: Sequence
                              journal=journal, defer=second_pass_worthy)
         outcomes = _second_pass(rt, provider, journal, entries, outcomes, concurrency=concurrency,
                                 on_result=out.add, describe=describe)
+    if unconfirmed:
+        from mediactl.registry import PROVIDERS
+
+        rt.info(f"note: {len(unconfirmed)} file(s) skipped on the journal's word alone: "
+                f"{PROVIDERS[provider].title} cannot be asked whether an upload is still there")
     batch_exit(outcomes)  # spooled stdin is removed by the error boundary, on every way out

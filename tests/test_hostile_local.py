@@ -226,8 +226,11 @@ def test_resume_uses_a_spool_left_by_a_killed_run(cli, sandbox_factory, tmp_path
                             cwd=tmp_path, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     proc.stdin.write(data)
     proc.stdin.close()
-    for _ in range(200):
-        if spools(tmp_path):
+    from mediactl.journal import Journal
+
+    for _ in range(400):  # until the upload is journalled (its request then waits on the sandbox's latency)
+        if spools(tmp_path) and (tmp_path / "data" / "journal.sqlite3").exists() and \
+                Journal(tmp_path / "data").list(provider="nationbuilder"):
             break
         time.sleep(0.05)
     proc.send_signal(signal.SIGKILL)

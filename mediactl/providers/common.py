@@ -348,7 +348,9 @@ def _interrupted(rt: Runtime, outcomes: list[Outcome], total: int, journal) -> N
     """First Ctrl-C: record in-flight uploads as interrupted, summarize; a second Ctrl-C exits at once."""
     import signal
 
-    signal.signal(signal.SIGINT, lambda *_: os._exit(int(ExitCode.INTERRUPTED)))
+    from mediactl.spool import remove_all
+
+    signal.signal(signal.SIGINT, lambda *_: (remove_all(rt), os._exit(int(ExitCode.INTERRUPTED))))
     marked = journal.interrupt_in_flight() if journal is not None else 0
     done = sum(1 for o in outcomes if o.error is None)
     failed = len(outcomes) - done

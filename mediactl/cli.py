@@ -1,5 +1,6 @@
 """The root command: global options, the error boundary, and one sub-app per verb group."""
 
+import contextlib
 import os
 import sys
 from enum import StrEnum
@@ -10,7 +11,7 @@ import typer
 from typer.core import TyperGroup
 
 from mediactl import __version__
-from mediactl.errors import ExitCode, MediactlError
+from mediactl.errors import ExitCode, MediactlError, StdoutClosed
 from mediactl.helptexts import GROUP_HELP
 from mediactl.runtime import Runtime, env_defaults
 from mediactl.typer_compat import (
@@ -63,16 +64,32 @@ class MediactlGroup(TyperGroup):
 
     def invoke(self, ctx: typer.Context):
         try:
+            return self._invoke(ctx)
+        finally:  # every way out of the run, Ctrl-C included, removes its copies of stdin
+            from mediactl.spool import remove_all
+
+            remove_all(_runtime_of(ctx))
+
+    def _invoke(self, ctx: typer.Context):
+        try:
             return super().invoke(ctx)
         except MediactlError as exc:
             report_error(ctx, exc)
             ctx.exit(int(exc.code))
         except KeyboardInterrupt:
             rt = _runtime_of(ctx)
-            print("interrupted", file=rt.stderr, flush=True)
+            rt.stderr_line("interrupted")
             ctx.exit(int(ExitCode.INTERRUPTED))
         except (typer.Exit, typer.Abort, typer.TyperException):  # --help, usage errors: Typer reports them
             raise
+        except (StdoutClosed, BrokenPipeError):
+            # The reader of stdout went away (`| head -n1`): like the end of a listing, not a failure, so
+            # `x=$(mediactl ... list | head -n1)` works under `set -o pipefail`. Batches never get here
+            # (run_batch carries on and exits with its items' code).
+            from mediactl.output import stdout_gone
+
+            stdout_gone(_runtime_of(ctx))
+            ctx.exit(int(ExitCode.OK))
         except Exception as exc:  # a bug: say so, briefly, and only show the traceback with -vv
             rt = _runtime_of(ctx)
             if rt.verbose >= 2:
@@ -135,7 +152,8 @@ def report_error(ctx: typer.Context, exc: MediactlError) -> None:
     rt.error(message, exc.hint)
     body = exc.to_json()
     body["error"]["message"] = message
-    render_error(rt, body)
+    with contextlib.suppress(StdoutClosed):  # stderr has it; nobody reads stdout any more
+        render_error(rt, body)
 
 
 app = typer.Typer(

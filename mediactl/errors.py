@@ -60,6 +60,11 @@ class MediactlError(Exception):
         }
 
 
+class StdoutClosed(Exception):
+    """The reader of stdout went away (EPIPE, e.g. `| head -n1`): not a failure. A listing stops there
+    and exits 0; a batch keeps working and its exit code says how its items went (see output.py)."""
+
+
 class UsageError(MediactlError):
     code = ExitCode.USAGE
 

@@ -24,7 +24,9 @@ from pathlib import Path
 from typing import Any
 
 # "abandoned": a resume found it cannot be finished (its file changed or vanished); resume skips it.
-PHASES = ("pending", "created", "sent", "completed", "failed", "interrupted", "abandoned")
+# "deleted": completed, then deleted on the provider (by mediactl's own `delete`, or found gone by
+# --skip-existing): it no longer counts as uploaded, and there is nothing to resume.
+PHASES = ("pending", "created", "sent", "completed", "failed", "interrupted", "abandoned", "deleted")
 
 
 
@@ -128,6 +130,11 @@ class Journal:
         self._execute("DELETE FROM uploads WHERE id = ?", (entry_id,))
         self.drop_stash(entry_id)
 
+    def mark_deleted(self, provider: str, remote_id: str, why: str) -> None:
+        """The provider no longer has `remote_id`: its uploads stop counting as uploaded (--skip-existing)."""
+        self._execute("UPDATE uploads SET phase = 'deleted', note = ?, updated_at = ? WHERE provider = ? AND "
+                      "remote_id = ? AND phase = 'completed'", (why, _now(), provider, str(remote_id)))
+
     def interrupt_in_flight(self) -> int:
         """Mark every upload this process has under way as interrupted (Ctrl-C); returns how many."""
         with self._flight_lock:
@@ -185,7 +192,7 @@ class Journal:
             sql += " AND target = ?"
             args.append(target)
         if incomplete:
-            sql += " AND phase NOT IN ('completed', 'abandoned')"
+            sql += " AND phase NOT IN ('completed', 'abandoned', 'deleted')"
         sql += " ORDER BY rowid DESC"
         if limit:
             sql += " LIMIT ?"

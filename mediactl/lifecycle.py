@@ -26,6 +26,7 @@ from typing import Any, Protocol, TypeVar
 from mediactl.errors import LocalError, MediactlError
 from mediactl.http import RetryPolicy
 from mediactl.journal import Journal
+from mediactl.spool import is_spool
 from mediactl.transfer.files import local_info
 
 
@@ -178,6 +179,9 @@ def check_unchanged(row: dict, path: Path) -> None:
     try:
         st = path.stat()
     except FileNotFoundError:
+        if is_spool(path):
+            raise LocalError(f"'{row.get('name')}' was read from stdin and its bytes are gone",
+                             hint="pipe them in again with `upload - --name NAME`") from None
         raise LocalError(f"{path}: no such file (it was uploaded from there)") from None
     if (row.get("size") is not None and st.st_size != row["size"]) or \
             (row.get("mtime_ns") is not None and st.st_mtime_ns != row["mtime_ns"]):
@@ -190,4 +194,7 @@ def file_size(path: Path) -> int:
     try:
         return path.stat().st_size
     except OSError:
+        if is_spool(path):
+            raise LocalError("it was read from stdin and its bytes are gone; cannot resume",
+                             hint="pipe them in again with `upload - --name NAME`") from None
         raise LocalError(f"{path}: no longer readable; cannot resume") from None

@@ -8,13 +8,15 @@ stdout.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import time
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from mediactl.runtime import Runtime
+from mediactl.errors import StdoutClosed
+from mediactl.runtime import Runtime, to_devnull
 
 Column = tuple[str, str]  # (header, dotted path into the result)
 
@@ -80,8 +82,22 @@ def sanitize(text: str, *, one_line: bool = False) -> str:
 
 
 def _write(rt: Runtime, text: str) -> None:
-    rt.stdout.write(printable(text))
-    rt.stdout.flush()
+    """Write results to stdout. When its reader has gone away (EPIPE) stdout is pointed at /dev/null and
+    `StdoutClosed` is raised once: a listing stops there (exit 0), a batch carries on (run_batch)."""
+    if rt.stdout_closed:
+        return
+    try:
+        rt.stdout.write(printable(text))
+        rt.stdout.flush()
+    except BrokenPipeError:
+        stdout_gone(rt)
+        raise StdoutClosed() from None
+
+
+def stdout_gone(rt: Runtime) -> None:
+    """stdout's reader went away: drop every later result (and Python's flush at exit) into /dev/null."""
+    rt.stdout_closed = True
+    to_devnull(rt.stdout)
 
 
 # json.dumps escapes C0 controls but, with ensure_ascii=False, writes DEL and C1 (e.g. U+009B, an 8-bit CSI)
@@ -143,19 +159,23 @@ class ResultWriter:
             if self._closed:
                 return
             self._closed = True
-            rt = self.rt
-            if rt.quiet or rt.output in ("jsonl", "plain"):
-                return
-            if rt.output == "json":
-                if self.single:
-                    _write_json(rt, self.items[0] if self.items else None, indent=2)
-                else:
-                    _write_json(rt, self.items, indent=2)
-                return
-            if self.single and self.items:
-                render_record(rt, self.items[0], title=self.title)
+            with contextlib.suppress(StdoutClosed):  # every result is known: nothing left to stop
+                self._render()
+
+    def _render(self) -> None:
+        rt = self.rt
+        if rt.quiet or rt.output in ("jsonl", "plain"):
+            return
+        if rt.output == "json":
+            if self.single:
+                _write_json(rt, self.items[0] if self.items else None, indent=2)
             else:
-                render_table(rt, self.columns, self.items, title=self.title, empty_note=self.empty_note)
+                _write_json(rt, self.items, indent=2)
+            return
+        if self.single and self.items:
+            render_record(rt, self.items[0], title=self.title)
+        else:
+            render_table(rt, self.columns, self.items, title=self.title, empty_note=self.empty_note)
 
     def __enter__(self) -> ResultWriter:
         return self
@@ -173,11 +193,30 @@ class ResultWriter:
             self._closed = True
 
 
+class _ResultStream:
+    """stdout as a file for rich, writing through `_write` (so a closed pipe is handled in one place)."""
+
+    encoding = "utf-8"
+
+    def __init__(self, rt: Runtime) -> None:
+        self.rt = rt
+
+    def write(self, text: str) -> int:
+        _write(self.rt, text)
+        return len(text)
+
+    def flush(self) -> None:
+        return None
+
+    def isatty(self) -> bool:
+        return bool(self.rt.stdout_isatty)
+
+
 def _console(rt: Runtime, stream=None):
     from rich.console import Console
 
     return Console(
-        file=stream or rt.stdout,
+        file=stream or _ResultStream(rt),
         no_color=not rt.color,
         force_terminal=bool(rt.color),
         highlight=False,

@@ -47,6 +47,8 @@ class Runtime:
     color: bool | None = None
     redactor: Any = None  # set by the first provider client, so the error boundary redacts with it
     factory: Any = None  # the run's services.Factory, made on first use
+    stdout_closed: bool = False  # its reader went away (EPIPE): results are dropped from then on
+    spools: list[Path] = field(default_factory=list)  # copies of stdin this run owns (mediactl/spool.py)
 
     def __post_init__(self) -> None:
         if self.stdout_isatty is None:
@@ -103,7 +105,28 @@ class Runtime:
         """One line on stderr; messages quote file names and server text, so they are sanitized."""
         from mediactl.output import sanitize
 
-        print(sanitize(line, one_line=True), file=self.stderr, flush=True)
+        self.stderr_line(sanitize(line, one_line=True))
+
+    def stderr_line(self, text: str) -> None:
+        """Write a line on stderr; a stderr whose reader went away (`2>&1 | head`) is not a failure."""
+        try:
+            print(text, file=self.stderr, flush=True)
+        except BrokenPipeError:
+            to_devnull(self.stderr)
+
+
+def to_devnull(stream: TextIO) -> None:
+    """Point a stream whose pipe broke at /dev/null, so later writes and Python's own flush at exit do not
+    fail again (the recipe of Python's signal docs, "Note on SIGPIPE")."""
+    try:
+        fd = stream.fileno()
+    except (AttributeError, ValueError, OSError):
+        return  # not a file descriptor (a test's StringIO): nothing will flush it at exit
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, fd)
+    finally:
+        os.close(devnull)
 
 
 def _isatty(stream: TextIO) -> bool:

@@ -47,6 +47,9 @@ class ProviderSpec:
       journal entry.
     - `reconcile` (`<package>.api:reconcile`): `reconcile(service, entry) -> result | None`, asks the
       provider whether an upload whose outcome is unknown landed (None: it did not, or it cannot be asked).
+    - `exists` (`<package>.api:exists`): `exists(service, entry, digests) -> bool | None`, asks the
+      provider whether a journalled upload is still there (--skip-existing); None: it cannot be asked.
+      Optional: without it, the journal's word is taken and the user told.
     - `emulator` (`<package>.emulator`): the sandbox module that emulates its API (mediactl/sandbox/core.py).
     """
 
@@ -71,6 +74,10 @@ class ProviderSpec:
     @property
     def reconcile(self) -> str:
         return f"{self.package}.api:reconcile"
+
+    @property
+    def exists(self) -> str:
+        return f"{self.package}.api:exists"
 
     @property
     def emulator(self) -> str:

@@ -143,7 +143,7 @@ def test_history_lists_and_filters(cli, sandbox, tmp_path):
     make_files(tmp_path / "h", 3)
     cli("otherpage", "upload", "-r", str(tmp_path / "h"), "--community", "hist")
     rows = json.loads(cli("-o", "json", "history", "--provider", "otherpage").stdout)
-    assert len(rows) == 3 and {r["phase"] for r in rows} == {"completed"}
+    assert len(rows) == 3 and {r["status"] for r in rows} == {"completed"}
     assert json.loads(cli("-o", "json", "history", "--status", "failed").stdout) == []
     assert cli("history", "--status", "nope").code == 2
     assert cli("history", "--provider", "nope").code == 2

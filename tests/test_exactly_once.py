@@ -80,7 +80,7 @@ def test_nationbuilder_resume_adopts_what_landed_when_the_run_could_not_check(cl
     [result] = json.loads(run.stdout)
     [stored] = attachments(server, "late")
     assert str(stored["id"]) == str(result["id"])
-    assert [e["phase"] for e in history(cli)] == ["completed"]
+    assert [e["status"] for e in history(cli)] == ["completed"]
 
 
 def test_bitbadges_page_create_processed_then_lost_is_adopted(cli, sandbox_factory, tmp_path):

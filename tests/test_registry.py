@@ -102,7 +102,7 @@ def test_a_toy_provider_uploads_lists_and_resumes(toy, cli, tmp_path):
     assert result["id"] == "toy-a.txt" and result["provider"] == "toy"
     assert result["local"]["sha256"] == hashlib.sha256(b"toy bytes").hexdigest()
     history = json.loads(cli("history", "--provider", "toy", "-o", "json").stdout)
-    assert [(h["name"], h["phase"]) for h in history] == [("a.txt", "completed")]
+    assert [(h["name"], h["status"]) for h in history] == [("a.txt", "completed")]
 
     second = tmp_path / "b.txt"
     second.write_bytes(b"left for resume")

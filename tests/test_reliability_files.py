@@ -114,4 +114,4 @@ def test_a_file_truncated_mid_upload_stops_with_exit_3(sandbox_factory, tmp_path
     assert "file changed during upload" in stderr
     history = _mediactl("-o", "json", "history", env=env)
     entries = json.loads(history.stdout)
-    assert entries and all(e["phase"] in ("failed", "created") for e in entries), entries
+    assert entries and all(e["status"] in ("failed", "created") for e in entries), entries

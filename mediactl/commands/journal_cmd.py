@@ -7,7 +7,7 @@ import typer
 from mediactl import runtime, services
 from mediactl.registry import PROVIDERS
 
-HISTORY_COLUMNS = [("ID", "id"), ("PROVIDER", "provider"), ("STATUS", "phase"), ("TARGET", "target"),
+HISTORY_COLUMNS = [("ID", "id"), ("PROVIDER", "provider"), ("STATUS", "status"), ("TARGET", "target"),
                    ("NAME", "name"), ("SIZE", "size"), ("REMOTE ID", "remote_id"), ("UPDATED", "updated_at")]
 
 
@@ -30,7 +30,7 @@ def history(
     ctx: typer.Context,
     provider: ProviderOpt = None,
     status: Annotated[str | None, typer.Option(
-        "--status", help="pending, created, sent, completed, failed, interrupted or abandoned.")] = None,
+        "--status", help="pending, created, sent, completed, failed, interrupted, abandoned or deleted.")] = None,
     limit: Annotated[int, typer.Option("--limit", min=1, help="At most this many, newest first.")] = 50,
 ) -> None:
     """List recorded uploads from the local journal, newest first; `history forget ID` drops entries.
@@ -46,7 +46,9 @@ def history(
         raise typer.BadParameter(f"must be one of {', '.join(PHASES)}", param_hint="--status")
     rt = runtime.current()
     with ResultWriter(rt, HISTORY_COLUMNS, primary="id", empty_note="no recorded uploads") as out:
-        out.extend(open_journal(rt).list(provider=provider, phase=status, limit=limit))
+        # one name everywhere: the journal's phase is `status` in the table, in JSON and for --status
+        out.extend({"status" if k == "phase" else k: v for k, v in row.items()}
+                   for row in open_journal(rt).list(provider=provider, phase=status, limit=limit))
 
 
 @history_app.command("forget")
@@ -96,6 +98,7 @@ def resume(
     from mediactl.output import ResultWriter
     from mediactl.providers.common import run_batch
     from mediactl.spec import load
+    from mediactl.spool import reclaim
 
     factory = services.current()
     rt, journal = factory.rt, factory.journal
@@ -114,10 +117,12 @@ def resume(
     def one(entry: dict) -> dict:
         finish, service = hooks[entry["provider"]]
         try:
+            reclaim(rt, entry)  # an upload read from stdin needs its copy, or says it is gone
             return {**finish(service, entry), "status": "completed"}
         except LocalError as exc:  # its file changed or vanished: say so once, then leave it be
             journal.update(entry["id"], phase="abandoned", error=f"cannot be resumed: {exc.message}")
-            exc.hint = f"`mediactl history forget {entry['id']}` drops it; upload the file again if it is wanted"
+            forget = f"`mediactl history forget {entry['id']}` drops the entry"
+            exc.hint = f"{exc.hint}; {forget}" if exc.hint else f"{forget}; upload the file again if it is wanted"
             raise
 
     columns = [("PROVIDER", "provider"), ("PATH", "local.path"), ("STATUS", "status")]

@@ -3,13 +3,13 @@ the exit code of a batch."""
 
 from __future__ import annotations
 
+import contextlib
 import fnmatch
 import mimetypes
 import os
 import queue
-import shutil
+import stat
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -20,7 +20,7 @@ from typing import Any
 import typer
 
 from mediactl.config import Settings
-from mediactl.errors import ExitCode, LocalError, MediactlError, TransientError, UsageError
+from mediactl.errors import ExitCode, LocalError, MediactlError, StdoutClosed, TransientError, UsageError
 from mediactl.runtime import Runtime
 
 
@@ -61,7 +61,8 @@ class Item:
 
     path: Path
     name: str
-    spooled: bool = False  # a temporary copy of stdin
+    spooled: bool = False  # a copy of stdin or of a pipe (mediactl/spool.py)
+    given: str | None = None  # what the command line said, when `path` is not it (a spooled pipe)
 
 
 def _matches(rel: str, patterns: Sequence[str]) -> bool:
@@ -69,10 +70,36 @@ def _matches(rel: str, patterns: Sequence[str]) -> bool:
     return any(fnmatch.fnmatch(rel, p) or fnmatch.fnmatch(base, p) for p in patterns)
 
 
+def _kind(mode: int) -> str:
+    for test, kind in ((stat.S_ISFIFO, "FIFO"), (stat.S_ISCHR, "character device"), (stat.S_ISBLK, "block device"),
+                       (stat.S_ISSOCK, "socket")):
+        if test(mode):
+            return kind
+    return "special file"
+
+
+_STDIN = Path("-")  # the path of an item read from stdin, until it is spooled (compared by identity)
+
+
+def _anonymous_pipe(path: Path) -> bool:
+    """`<(cmd)`, `/dev/stdin` on a pipe: /proc shows them as `pipe:[inode]`, a name that means nothing."""
+    return os.path.realpath(path).rsplit("/", 1)[-1].startswith(("pipe:", "socket:", "anon_inode:"))
+
+
 def collect_items(rt: Runtime, paths: Sequence[str], *, recursive: bool = False,
                   include: Sequence[str] | None = None, exclude: Sequence[str] | None = None,
-                  name: str | None = None) -> list[Item]:
-    """Expand the command line into files; '-' spools stdin to a temp file (uploads need a length)."""
+                  name: str | None = None, check_name: Callable[[str], None] | None = None) -> list[Item]:
+    """Expand the command line into files.
+
+    - `-`, and a pipe or FIFO given by name (`<(cmd)`, `/dev/stdin`, `mkfifo`), are spooled to a file
+      (every provider needs a length): after `check_name` has accepted every name, so a refused name
+      costs no copy.
+    - Symbolic links given on the command line are followed. Inside a directory (`-r`), links to files
+      are followed and uploaded under the link's name; links to directories are not descended and
+      broken links are skipped, each with a warning. Special files found by `-r` (FIFOs, sockets,
+      devices) are skipped with a warning, as rclone does; given by name, only a pipe or FIFO is read.
+    - The same file named twice (`a.png ./a.png`, or a link to it) is uploaded once, with a note.
+    """
     include, exclude = list(include or []), list(exclude or [])
     if not paths:
         raise UsageError("no files given")
@@ -83,41 +110,98 @@ def collect_items(rt: Runtime, paths: Sequence[str], *, recursive: bool = False,
         if raw == "-":
             if name is None:
                 raise UsageError("reading stdin ('-') needs --name NAME")
-            items.append(Item(_spool_stdin(rt), name, spooled=True))
+            items.append(Item(_STDIN, name, spooled=True, given="stdin"))
             continue
         path = Path(raw)
-        if path.is_dir():
+        try:
+            mode = path.stat().st_mode
+        except FileNotFoundError:
+            broken = " (a broken symbolic link)" if path.is_symlink() else ""
+            raise LocalError(f"{raw}: no such file{broken}") from None
+        except OSError as exc:
+            raise LocalError(f"{raw}: {exc.strerror or exc}") from None
+        if stat.S_ISDIR(mode):
             if not recursive:
                 raise LocalError(f"{raw} is a directory", hint="pass -r/--recursive to upload the files in it")
-            found = []
-            for root, dirs, files in os.walk(path):
-                dirs.sort()
-                for file in sorted(files):
-                    full = Path(root) / file
-                    rel = full.relative_to(path).as_posix()
-                    if include and not _matches(rel, include):
-                        continue
-                    if exclude and _matches(rel, exclude):
-                        continue
-                    found.append(Item(full.absolute(), display_name(full)))
-            items.extend(found)
+            items.extend(_walk(rt, path, include, exclude))
             continue
-        if not path.exists():
-            raise LocalError(f"{raw}: no such file")
+        if stat.S_ISFIFO(mode):
+            if name is None and _anonymous_pipe(path):
+                raise UsageError(f"{raw} is a pipe without a name of its own; pass --name NAME")
+            items.append(Item(path, name or display_name(path), spooled=True, given=raw))
+            continue
+        if not stat.S_ISREG(mode):
+            raise LocalError(f"{raw}: a {_kind(mode)}, not a regular file or a pipe; not uploaded")
         if (include and not _matches(path.name, include)) or (exclude and _matches(path.name, exclude)):
             continue
         items.append(Item(path.absolute(), name or display_name(path)))
+    items = _once_per_file(rt, items)
     if not items:
         raise LocalError("no files matched")
+    if check_name is not None:
+        for item in items:
+            check_name(item.name)
+    for item in items:
+        if item.spooled:
+            item.path = _spool(rt, item)
     return items
 
 
-def _spool_stdin(rt: Runtime) -> Path:
-    tmp = tempfile.NamedTemporaryFile(prefix="mediactl-stdin-", delete=False)
-    stream = getattr(rt.stdin, "buffer", None) or sys.stdin.buffer
-    with tmp:
-        shutil.copyfileobj(stream, tmp, 1024 * 1024)
-    return Path(tmp.name)
+def _walk(rt: Runtime, top: Path, include: list[str], exclude: list[str]) -> list[Item]:
+    found = []
+    for root, dirs, files in os.walk(top):
+        dirs.sort()
+        for linked in [d for d in dirs if (Path(root) / d).is_symlink()]:
+            rt.warn(f"skipping {Path(root) / linked}: a symbolic link to a directory (links found by -r are "
+                    "followed only to files)")
+            dirs.remove(linked)
+        for file in sorted(files):
+            full = Path(root) / file
+            rel = full.relative_to(top).as_posix()
+            if include and not _matches(rel, include):
+                continue
+            if exclude and _matches(rel, exclude):
+                continue
+            try:
+                mode = full.stat().st_mode
+            except OSError:
+                rt.warn(f"skipping {full}: a broken symbolic link" if full.is_symlink() else
+                        f"skipping {full}: cannot read it")
+                continue
+            if not stat.S_ISREG(mode):
+                rt.warn(f"skipping {full}: a {_kind(mode)}, not a regular file")
+                continue
+            found.append(Item(full.absolute(), display_name(full)))
+    return found
+
+
+def _once_per_file(rt: Runtime, items: list[Item]) -> list[Item]:
+    """One upload per real file, however many times (or through which links) it was named."""
+    seen: dict[str, Item] = {}
+    kept = []
+    for item in items:
+        if item.spooled:
+            kept.append(item)
+            continue
+        real = os.path.realpath(item.path)
+        if real in seen:
+            rt.info(f"note: {item.path} is the same file as {seen[real].path}; uploading it once")
+            continue
+        seen[real] = item
+        kept.append(item)
+    return kept
+
+
+def _spool(rt: Runtime, item: Item) -> Path:
+    from mediactl.spool import spool
+
+    if item.path is _STDIN:
+        return spool(rt, getattr(rt.stdin, "buffer", None) or sys.stdin.buffer, item.name)
+    try:
+        with open(item.path, "rb") as source:
+            return spool(rt, source, item.name)
+    except OSError as exc:
+        raise LocalError(f"{item.given}: cannot read: {exc.strerror or exc}") from None
 
 
 def check_size(rt: Runtime, settings: Settings, provider: str, item: Item) -> int:
@@ -171,16 +255,22 @@ def run_batch(rt: Runtime, items: Sequence[Any], worker: Callable[[Any], dict], 
     stopping = threading.Event()  # set on Ctrl-C, a bug or a host that is down: workers take no new item
     down: list[MediactlError] = []
 
+    def emit(result: dict) -> None:
+        # A reader of stdout that went away (`| head -n1`) stops nothing: the items' work goes on, each is
+        # journalled, and the exit code says how they went.
+        with contextlib.suppress(StdoutClosed):
+            on_result(result)
+
     def finish(item: Any, result: dict | None, error: MediactlError | None) -> None:
         with lock:
             outcomes.append(Outcome(item, result, error))
             if result is not None:
-                on_result(result)
+                emit(result)
             if error is not None and error.host_down:
                 down.append(error)
                 stopping.set()
             if error is not None and not (defer and defer(error)):
-                report_failure(rt, describe(item), error, on_result, hint=len(items) == 1)
+                report_failure(rt, describe(item), error, emit, hint=len(items) == 1)
 
     bugs: list[BaseException] = []
 
@@ -259,7 +349,9 @@ def _interrupted(rt: Runtime, outcomes: list[Outcome], total: int, journal) -> N
     """First Ctrl-C: record in-flight uploads as interrupted, summarize; a second Ctrl-C exits at once."""
     import signal
 
-    signal.signal(signal.SIGINT, lambda *_: os._exit(int(ExitCode.INTERRUPTED)))
+    from mediactl.spool import remove_all
+
+    signal.signal(signal.SIGINT, lambda *_: (remove_all(rt), os._exit(int(ExitCode.INTERRUPTED))))
     marked = journal.interrupt_in_flight() if journal is not None else 0
     done = sum(1 for o in outcomes if o.error is None)
     failed = len(outcomes) - done
@@ -314,6 +406,21 @@ def confirm_delete(rt: Runtime, what: str) -> None:
         raise UsageError("not deleted")
 
 
+def _existence_check(provider: str) -> Callable[[dict, Any], bool | None] | None:
+    """The provider's `exists` hook bound to its service (built here, on the command's thread), or None
+    when the provider has none."""
+    from mediactl import services
+    from mediactl.registry import PROVIDERS
+    from mediactl.spec import load
+
+    try:
+        hook = load(PROVIDERS[provider].exists)
+    except (ImportError, AttributeError):
+        return None
+    service = services.current().service(provider)
+    return lambda entry, digests: hook(service, entry, digests)
+
+
 def upload_batch(rt: Runtime, settings: Settings, provider: str, items: Sequence[Item], *, target: str,
                  journal, upload: Callable[..., dict], columns, concurrency: int,
                  skip_existing: bool = False, precheck: Callable[..., dict | None] | None = None,
@@ -337,13 +444,12 @@ def upload_batch(rt: Runtime, settings: Settings, provider: str, items: Sequence
 
         plan_upload(rt, settings, provider, items, target=target, journal=journal, skip_existing=skip_existing,
                     precheck=precheck, validate=validate)
-        for item in items:
-            if item.spooled:  # nothing will resume a dry run: its copy of stdin goes
-                item.path.unlink(missing_ok=True)
         return
     for item in items if validate is not None else ():
         validate(item)
     started = time.monotonic()
+    still_there = _existence_check(provider) if skip_existing else None
+    unconfirmed: list[Item] = []
     # Register every file first: an interrupted batch then leaves a record of what never started too.
     entries = {id(item): journal.register(provider=provider, profile=rt.profile, target=target, path=item.path,
                                           name=item.name) for item in items}
@@ -372,6 +478,14 @@ def upload_batch(rt: Runtime, settings: Settings, provider: str, items: Sequence
                 digests = file_digests(item.path)  # one read serves the journal and the provider check
                 sha = digests.sha256
                 earlier = journal.completed_with(provider, target, sha)
+                while earlier is not None:  # the journal is a cache: confirm with the provider where it can answer
+                    there = still_there(earlier, digests) if still_there else None
+                    if there is not False:
+                        if there is None:
+                            unconfirmed.append(item)
+                        break
+                    journal.update(earlier["id"], phase="deleted", note="gone from the provider (--skip-existing)")
+                    earlier = journal.completed_with(provider, target, sha)
                 if earlier is not None:
                     answered = {**earlier["result"], "local": local_info(item.path, size, sha), "skipped": True}
                 elif precheck is not None:
@@ -385,20 +499,19 @@ def upload_batch(rt: Runtime, settings: Settings, provider: str, items: Sequence
             return result
 
         def describe(item: Item) -> str:
-            return "stdin" if item.spooled else str(item.path)
+            return item.given or str(item.path)
 
         outcomes = run_batch(rt, items, one, concurrency=concurrency, on_result=out.add, describe=describe,
                              journal=journal, defer=second_pass_worthy)
         outcomes = _second_pass(rt, provider, journal, entries, outcomes, concurrency=concurrency,
                                 on_result=out.add, describe=describe)
-    for outcome in outcomes:
-        if outcome.item.spooled:
-            if outcome.error is None:
-                outcome.item.path.unlink(missing_ok=True)
-            else:
-                rt.info(f"stdin was kept in {outcome.item.path} so that `mediactl resume` can send it")
+    if unconfirmed:
+        from mediactl.registry import PROVIDERS
+
+        rt.info(f"note: {len(unconfirmed)} file(s) skipped on the journal's word alone: "
+                f"{PROVIDERS[provider].title} cannot be asked whether an upload is still there")
     _summarize(rt, provider, journal, entries, outcomes, time.monotonic() - started)
-    batch_exit(outcomes)
+    batch_exit(outcomes)  # spooled stdin is removed by the error boundary, on every way out
 
 
 def _summarize(rt: Runtime, provider: str, journal, entries: dict[int, str], outcomes: list[Outcome],

@@ -12,7 +12,7 @@ from urllib.parse import quote
 import requests
 
 from mediactl import pagination
-from mediactl.errors import AuthError, LocalError, MediactlError
+from mediactl.errors import AuthError, LocalError, MediactlError, NotFoundError
 from mediactl.http import ApiClient, default_error_message
 from mediactl.lifecycle import file_size, reopen, track
 from mediactl.providers.bitbadges import NAME
@@ -181,7 +181,12 @@ class BitBadges:
         return None
 
     def delete(self, listing_id: str) -> None:
-        self._call("DELETE", "/utilityPages", bearer=True, json_body={"listingId": listing_id})
+        try:
+            self._call("DELETE", "/utilityPages", bearer=True, json_body={"listingId": listing_id})
+        except NotFoundError:
+            self.journal.mark_deleted(NAME, listing_id, "not found when deleting it")
+            raise
+        self.journal.mark_deleted(NAME, listing_id, "deleted with `mediactl bitbadges delete`")
 
     def get(self, listing_id: str) -> dict:
         return self._call("GET", f"/utilityPage/{quote(listing_id, safe='')}", bearer=False,
@@ -248,6 +253,12 @@ def resume(service: BitBadges, entry: dict) -> dict:
     else:
         schema, payload = prepare(load_document(path), update=False, overrides={}, source=str(path))
     return service.upload(path, entry["name"], schema, payload, size=file_size(path), entry=entry["id"])
+
+
+def exists(service: BitBadges, entry: dict, digests: Digests) -> bool:
+    """Whether a journalled page is still there (fetched by its listingId)."""
+    listing_id = str(entry.get("remote_id"))
+    return any(str(doc.get("listingId")) == listing_id for doc in service.fetch([listing_id]))
 
 
 def reconcile(service: BitBadges, entry: dict) -> dict | None:

@@ -11,6 +11,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from mediactl import pagination
+from mediactl.errors import NotFoundError
 from mediactl.http import parse_json
 from mediactl.lifecycle import check_unchanged, file_size, reopen, track
 from mediactl.providers.nationbuilder import NAME
@@ -139,7 +140,12 @@ class NationBuilder:
         return body["attachment"]
 
     def delete(self, site: str, page: str, attachment_id: str) -> None:
-        self.client.request("DELETE", f"{attachments_path(site, page)}/{_seg(attachment_id)}", ok=(200, 204))
+        try:
+            self.client.request("DELETE", f"{attachments_path(site, page)}/{_seg(attachment_id)}", ok=(200, 204))
+        except NotFoundError:
+            self.journal.mark_deleted(NAME, attachment_id, "not found when deleting it")
+            raise
+        self.journal.mark_deleted(NAME, attachment_id, "deleted with `mediactl nationbuilder delete`")
 
     def sites(self, limit: int | None, follow: bool) -> Iterator[list[dict]]:
         return self.index("/sites", limit, follow)
@@ -182,6 +188,12 @@ def resume(service: NationBuilder, entry: dict) -> dict:
     path = Path(entry["path"])
     return service.upload(path, entry["name"], site, page, content_type=guess_type(entry["name"], path),
                           size=file_size(path), entry=entry["id"], known=known)
+
+
+def exists(service: NationBuilder, entry: dict, digests: Digests) -> bool:
+    """Whether a journalled attachment is still on its page (the page's listing, read once per run)."""
+    site, _, page = entry["target"].partition("/")
+    return str(entry.get("remote_id")) in service.snapshot(site, page)
 
 
 def reconcile(service: NationBuilder, entry: dict) -> dict | None:

@@ -247,6 +247,11 @@ def resume(service: OFAuth, entry: dict) -> dict:
                           entry=entry["id"])
 
 
+def exists(service: OFAuth, entry: dict, digests) -> bool:
+    """Whether the vault still holds these bytes (/uploads/check by MD5 and size)."""
+    return bool(service.check(digests.md5, digests.size).get("exists"))
+
+
 def reconcile(service: OFAuth, entry: dict) -> dict | None:
     """Whether an upload whose answer was lost landed (issue 16 fills this in); None: not found."""
     return None

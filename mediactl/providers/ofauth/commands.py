@@ -51,7 +51,7 @@ def upload(
     """Upload files to the vault: init, then one PUT (small files) or byte-range parts plus complete.
 
     --skip-existing also asks OFAuth whether the vault already holds the same bytes. -q prints the
-    mediaUploadId.
+    mediaUploadId, which `ofauth show` and `ofauth complete` accept.
 
     Examples: mediactl ofauth upload clip.mp4  ·  mediactl ofauth upload big.mov --no-complete -q  ·
     mediactl ofauth upload --files-from clips.txt --skip-existing --dry-run
@@ -129,16 +129,26 @@ def list_cmd(
 
 
 @app.command("show")
-def show(media_id: Annotated[str, typer.Argument(help="Vault media id.", show_default=False)]) -> None:
+def show(media_id: Annotated[str, typer.Argument(
+        help="Vault media id, or the mediaUploadId that `upload -q` prints.", show_default=False)]) -> None:
     """Show one vault media item, found in the vault listing or, failing that, the local journal.
 
-    Example: mediactl ofauth show 1042
+    Accepts the vault media id or a journalled upload's mediaUploadId (what `upload -q` prints).
+
+    Examples: mediactl ofauth show 1042  ·  mediactl ofauth show "$(mediactl -q ofauth upload clip.mp4)"
     """
     from mediactl.errors import NotFoundError
     from mediactl.output import emit_one
 
     factory = services.current()
     rt, service = factory.rt, factory.service(NAME)
+    upload = service.journal.get(NAME, media_id)
+    if upload is not None and upload.get("remote_id") == media_id:  # a mediaUploadId: show its media
+        media = (upload.get("result") or {}).get("media") or {}
+        if media.get("id") is None:
+            raise NotFoundError(f"upload {media_id} has no vault media yet ({upload['phase']})", provider=NAME,
+                                hint=f"finish it with `mediactl ofauth complete {media_id}`")
+        media_id = str(media["id"])
     for rows in service.vault(limit=40, offset=0, media_type=None, query=None, follow=True):
         for row in rows:
             if str(row.get("id")) == media_id:

@@ -5,7 +5,7 @@ from typing import Annotated
 import typer
 
 from mediactl import runtime, services
-from mediactl.errors import LocalError
+from mediactl.errors import NotFoundError
 from mediactl.providers.options import (
     Concurrency,
     DryRun,
@@ -78,7 +78,8 @@ def upload(
     rt, settings, service = factory.rt, factory.settings, factory.service(NAME)
     target = settings.require(NAME, "community", community, flag="--community")
     paths = batch_paths(rt, files, files_from=files_from, files_from0=files_from0, null=null)
-    items = collect_items(rt, paths, recursive=recursive, include=include, exclude=exclude, name=name)
+    items = collect_items(rt, paths, recursive=recursive, include=include, exclude=exclude, name=name,
+                          check_name=None if dry_run else require_extension)  # a dry run lists refusals
 
     def one(item, **kw):
         return service.upload(item.path, item.name, target, **kw)
@@ -155,8 +156,8 @@ def show(
     rt = runtime.current()
     entry = open_journal(rt).get(NAME, file_id)
     if entry is None:
-        raise LocalError(f"no recorded Other Page upload '{file_id}' in the journal",
-                         hint="`mediactl otherpage list` shows recorded uploads")
+        raise NotFoundError(f"no recorded Other Page upload '{file_id}' in the journal",
+                            hint="`mediactl otherpage list` shows recorded uploads", provider=NAME)
     emit_one(rt, journal_record(entry, Settings(rt).require(NAME, "cdn_url")), primary="url")
 
 

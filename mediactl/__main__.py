@@ -1,3 +1,3 @@
-from mediactl.cli import main
+from mediactl.launcher import main
 
 main()

@@ -11,6 +11,7 @@ import typer
 from typer.core import TyperGroup
 
 from mediactl import __version__
+from mediactl.cli_names import subapps
 from mediactl.errors import ExitCode, MediactlError, StdoutClosed
 from mediactl.helptexts import GROUP_HELP
 from mediactl.runtime import Runtime, env_defaults
@@ -246,23 +247,7 @@ def root(
 
 # The verb groups, loaded only when asked for: completing `mediactl oth<TAB>` or running one provider's
 # verb imports that group's module alone (start-up and completion speed, see bench/startup.py).
-# Providers' groups come from the registry; these are the built-in ones ("module:app" is a Typer app,
-# "module:function" a single command).
-BUILTIN_SUBAPPS = {
-    "config": "mediactl.commands.config_cmd:app",
-    "auth": "mediactl.commands.auth_cmd:app",
-    "sandbox": "mediactl.commands.sandbox_cmd:app",
-    "history": "mediactl.commands.journal_cmd:history_app",
-    "resume": "mediactl.commands.journal_cmd:resume",
-    "completion": "mediactl.cli:completion",
-}
-
-
-def subapps() -> dict[str, str]:
-    """Every lazily loaded verb group or command: the registered providers first, then the built-ins."""
-    from mediactl.registry import PROVIDERS
-
-    return {**{name: spec.commands for name, spec in PROVIDERS.items()}, **BUILTIN_SUBAPPS}
+# Providers' groups come from the registry, the built-ins from cli_names.BUILTIN_SUBAPPS.
 
 
 def group_help(name: str) -> str | None:

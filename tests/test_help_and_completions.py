@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from mediactl.cli import app
 from mediactl.completions_gen import SHELLS, script, write_all
 from mediactl.typer_compat import walk_commands
@@ -90,3 +92,19 @@ def test_man_pages_cover_every_command(tmp_path):
     assert pages == expected
     upload = (tmp_path / "mediactl-otherpage-upload.1").read_text()
     assert ".SH OPTIONS" in upload and "presigned S3 form" in upload and "\\-\\-community" in upload
+
+
+@pytest.mark.parametrize("words", ["mediactl ", "mediactl o", "mediactl hist", "mediactl zz"])
+def test_launcher_fast_answers_equal_the_full_cli(words):
+    """The launcher answers `--version` and the first word's completion without Typer: it must print exactly
+    what the full CLI prints."""
+    from mediactl.launcher import fast_answer
+
+    env = {**os.environ, "_MEDIACTL_COMPLETE": "complete_bash", "COMP_WORDS": words, "COMP_CWORD": "1"}
+    full = subprocess.run([sys.executable, "-c", "from mediactl.cli import main; main()"], env=env,
+                          capture_output=True, text=True)
+    assert fast_answer([], env) == full.stdout
+    version = subprocess.run([sys.executable, "-c", "import sys; sys.argv[1:] = ['--version'];"
+                              "from mediactl.cli import main; main()"], capture_output=True, text=True)
+    assert fast_answer(["--version"], {}) == version.stdout
+    assert fast_answer(["--version", "x"], {}) is None and fast_answer(["otherpage"], {}) is None

@@ -11,14 +11,7 @@ from pathlib import Path
 
 import pytest
 
-PAGE_DOC = {
-    "metadata": {"name": "Exactly once", "description": "one page", "image": "https://example.com/a.png"},
-    "content": [{"type": "text", "label": "About", "content": "Hello"}],
-    "links": [{"url": "https://example.com"}],
-    "type": "utility",
-    "visibility": "public",
-    "categories": ["tools"],
-}
+from tests.test_bitbadges import PAGE
 
 
 def write(tmp_path: Path, name: str, data: bytes) -> Path:
@@ -86,7 +79,7 @@ def test_nationbuilder_resume_adopts_what_landed_when_the_run_could_not_check(cl
 def test_bitbadges_page_create_processed_then_lost_is_adopted(cli, sandbox_factory, tmp_path):
     server = sandbox_factory()
     server.control(fault_paths={"POST /utilityPages": ["drop-after"]})
-    doc = write(tmp_path, "page.json", json.dumps(PAGE_DOC).encode())
+    doc = write(tmp_path, "page.json", json.dumps(PAGE).encode())
     run = cli("-o", "json", "bitbadges", "upload", str(doc))
     assert run.code == 0, run
     [result] = json.loads(run.stdout)
@@ -97,7 +90,7 @@ def test_bitbadges_page_create_processed_then_lost_is_adopted(cli, sandbox_facto
 def test_bitbadges_resume_adopts_a_page_the_run_could_not_look_up(cli, sandbox_factory, tmp_path):
     server = sandbox_factory()
     server.control(fault_paths={"POST /utilityPages": ["drop-after"], "GET /utilityPages/search": ["503"] * 4})
-    doc = write(tmp_path, "page.json", json.dumps(PAGE_DOC).encode())
+    doc = write(tmp_path, "page.json", json.dumps(PAGE).encode())
     assert cli("--retries", "0", "bitbadges", "upload", str(doc)).code == 7
     run = cli("-o", "json", "resume")
     assert run.code == 0, run
@@ -153,8 +146,8 @@ def test_bitbadges_expired_token_is_refreshed_once_for_all_workers(cli, sandbox_
     server = sandbox_factory()
     server.control(expire_bitbadges_token=True)
     for n in range(8):
-        write(tmp_path / "pages", f"p{n}.json", json.dumps({**PAGE_DOC, "metadata": {
-            **PAGE_DOC["metadata"], "name": f"Page {n}"}}).encode())
+        write(tmp_path / "pages", f"p{n}.json", json.dumps({**PAGE, "metadata": {
+            **PAGE["metadata"], "name": f"Page {n}"}}).encode())
     run = cli("-o", "jsonl", "bitbadges", "upload", "-r", str(tmp_path / "pages"), "-j", "4")
     assert run.code == 0, run
     state = server.state()["bitbadges"]

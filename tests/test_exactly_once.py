@@ -166,3 +166,42 @@ def test_skip_existing_after_a_faulty_batch_resends_nothing_that_landed(cli, san
     assert run.code == 0, run
     names = Counter(a["filename"] for a in attachments(server, "sk"))
     assert names == {f"doc{n:02}.txt": 1 for n in range(20)}
+
+
+def test_a_host_that_refuses_connections_stops_the_batch_from_starting_more(cli, monkeypatch, tmp_path):
+    import socket
+
+    with socket.socket() as probe:  # a loopback port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    monkeypatch.setenv("MEDIACTL_NATIONBUILDER_ACCESS_TOKEN", "tok-123456")
+    monkeypatch.setenv("MEDIACTL_NATIONBUILDER_BASE_URL", f"http://127.0.0.1:{port}/api/v1")
+    monkeypatch.setenv("MEDIACTL_NATIONBUILDER_SITE", "s")
+    for n in range(12):
+        write(tmp_path / "down", f"f{n:02}.txt", b"x")
+    run = cli("--retries", "8", "nationbuilder", "upload", "-r", str(tmp_path / "down"), "--page", "p", "-j", "2")
+    assert run.code == 7, run
+    assert "refused 3 connections in a row" in run.stderr and "not started" in run.stderr
+    statuses = Counter(e["status"] for e in history(cli))
+    assert statuses["pending"] >= 8  # never started: left for `mediactl resume` once the host is back
+
+
+def test_a_bug_in_one_worker_stops_the_batch_after_the_others_finish(cli, sandbox, monkeypatch, tmp_path):
+    from mediactl.providers.nationbuilder.api import NationBuilder
+
+    real_upload = NationBuilder.upload
+
+    def upload(self, path, name, *args, **kwargs):
+        if name == "f03.txt":
+            raise ZeroDivisionError("a bug")
+        return real_upload(self, path, name, *args, **kwargs)
+
+    monkeypatch.setattr(NationBuilder, "upload", upload)  # a bug injected into one item's upload
+    for n in range(8):
+        write(tmp_path / "bug", f"f{n:02}.txt", f"file {n}".encode())
+    run = cli("-o", "jsonl", "nationbuilder", "upload", "-r", str(tmp_path / "bug"), "--page", "bug", "-j", "4")
+    assert run.code == 1 and "internal error: ZeroDivisionError" in run.stderr, run
+    rows = history(cli)
+    assert not [r for r in rows if r["status"] in ("created", "sent")]  # nothing left looking in flight
+    uploaded = [json.loads(line) for line in run.stdout.splitlines() if '"error"' not in line]
+    assert {r["filename"] for r in uploaded} == {r["name"] for r in rows if r["status"] == "completed"}

@@ -465,12 +465,11 @@ def upload_batch(rt: Runtime, settings: Settings, provider: str, items: Sequence
                 raise
 
         def upload_one(item: Item, file_progress) -> dict:
-            entry = entries.get(id(item))
+            entry = entries[id(item)]
             try:
                 size = check_size(rt, settings, provider, item)
             except MediactlError as exc:
-                if entry:
-                    journal.update(entry, phase="failed", error=exc.message)
+                journal.update(entry, phase="failed", error=exc.message)
                 raise
             sha = None
             answered = None

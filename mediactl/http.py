@@ -302,10 +302,12 @@ class HostLimiter:
             return cls._hosts.setdefault(key, cls())
 
     def wait_turn(self) -> float:
-        """Sleep while the host asked everyone to wait; returns the seconds slept."""
+        """Sleep while the host asked everyone to wait; returns the seconds slept. Waiters are spread over
+        the second after the pause, so a batch's workers do not all hit the limit again at the same instant."""
         with self._lock:
             delay = self._resume_at - time.monotonic()
         if delay > 0:
+            delay += random.uniform(0, 1.0)
             time.sleep(delay)
             return delay
         return 0.0

@@ -179,9 +179,12 @@ def test_a_host_that_refuses_connections_stops_the_batch_from_starting_more(cli,
     monkeypatch.setenv("MEDIACTL_NATIONBUILDER_SITE", "s")
     for n in range(12):
         write(tmp_path / "down", f"f{n:02}.txt", b"x")
-    run = cli("--retries", "8", "nationbuilder", "upload", "-r", str(tmp_path / "down"), "--page", "p", "-j", "2")
+    run = cli("--retries", "8", "-o", "json", "nationbuilder", "upload", "-r", str(tmp_path / "down"), "--page", "p",
+              "-j", "2")
     assert run.code == 7, run
     assert "refused 3 connections in a row" in run.stderr and "not started" in run.stderr
+    assert "one more pass" not in run.stderr  # the host is down: no second pass
+    assert len(json.loads(run.stdout)) == 12  # every item has its line, those never started too
     statuses = Counter(e["status"] for e in history(cli))
     assert statuses["pending"] >= 8  # never started: left for `mediactl resume` once the host is back
 
@@ -205,3 +208,29 @@ def test_a_bug_in_one_worker_stops_the_batch_after_the_others_finish(cli, sandbo
     assert not [r for r in rows if r["status"] in ("created", "sent")]  # nothing left looking in flight
     uploaded = [json.loads(line) for line in run.stdout.splitlines() if '"error"' not in line]
     assert {r["filename"] for r in uploaded} == {r["name"] for r in rows if r["status"] == "completed"}
+
+
+def test_an_s3_429_that_outlasts_the_retries_is_transient_not_a_rejection(cli, sandbox_factory, tmp_path):
+    server = sandbox_factory()
+    server.control(fault_paths={"POST /s3/": ["429", "429"]})
+    path = write(tmp_path, "rl.png", b"\x89PNG\r\n\x1a\nrate limited")
+    run = cli("--retries", "0", "-o", "json", "otherpage", "upload", str(path), "--community", "c-rl")
+    assert run.code == 7 and "rate-limited" in run.stderr, run
+    assert json.loads(run.stdout)[0]["error"]["status"] == 429
+    assert cli("resume").code == 0  # the form is still valid: the bytes go now
+    assert len(server.state()["otherpage"]["objects"]) == 1
+
+
+def test_resume_says_once_what_it_cannot_finish(cli, sandbox_factory, tmp_path):
+    server = sandbox_factory("--ofauth-part-size", "1000")
+    rejected = write(tmp_path, "notes.pdf", b"%PDF-1.4 not a vault media type")
+    assert cli("ofauth", "upload", str(rejected)).code == 6  # OFAuth refuses the type: no resume changes that
+    changed = write(tmp_path, "clip.png", b"\x89PNG\r\n\x1a\n" + b"c" * 2500)
+    assert cli("ofauth", "upload", str(changed), "--no-complete").code == 0
+    changed.write_bytes(b"\x89PNG\r\n\x1a\n" + b"d" * 3000)  # parts of the old version are on the server
+    run = cli("resume")
+    assert run.code == 8 and "history forget" in run.stderr, run
+    assert sorted(e["status"] for e in history(cli)) == ["abandoned", "abandoned"]
+    again = cli("resume")
+    assert again.code == 0 and "nothing to resume" in again.stderr, again
+    assert server.state()["ofauth"]["media"] == {}

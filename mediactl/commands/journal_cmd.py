@@ -94,7 +94,7 @@ def resume(
 
     Examples: mediactl resume --provider otherpage  ·  mediactl resume --dry-run -o json
     """
-    from mediactl.errors import ExitCode, LocalError
+    from mediactl.errors import ExitCode, LocalError, RejectedError
     from mediactl.output import ResultWriter
     from mediactl.providers.common import run_batch
     from mediactl.spec import load
@@ -119,10 +119,11 @@ def resume(
         try:
             reclaim(rt, entry)  # an upload read from stdin needs its copy, or says it is gone
             return {**finish(service, entry), "status": "completed"}
-        except LocalError as exc:  # its file changed or vanished: say so once, then leave it be
+        except (LocalError, RejectedError) as exc:  # its file changed or vanished, or the provider refused it
+            # for good: say so once, then leave it be
             journal.update(entry["id"], phase="abandoned", error=f"cannot be resumed: {exc.message}")
-            forget = f"`mediactl history forget {entry['id']}` drops the entry"
-            exc.hint = f"{exc.hint}; {forget}" if exc.hint else f"{forget}; upload the file again if it is wanted"
+            exc.message += (f" (marked abandoned: later resumes leave it be; `mediactl history forget {entry['id']}` "
+                            "drops it)")
             raise
 
     columns = [("PROVIDER", "provider"), ("PATH", "local.path"), ("STATUS", "status")]

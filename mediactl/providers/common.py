@@ -298,8 +298,13 @@ def run_batch(rt: Runtime, items: Sequence[Any], worker: Callable[[Any], dict], 
         started = {id(o.item) for o in outcomes}
         skipped = [item for item in items if id(item) not in started]
         for item in skipped:
-            outcomes.append(Outcome(item, None, TransientError("not started: the host is down",
-                                                               provider=down[0].provider)))
+            error = TransientError("not started: the host is down", provider=down[0].provider)
+            error.host_down = True
+            outcomes.append(Outcome(item, None, error))
+            if rt.machine_output:  # every item has its line in the JSON, not started ones too
+                body = error.to_json()
+                body["error"]["item"] = describe(item)
+                on_result(body)
         if skipped:
             rt.error(f"{len(skipped)} not started: {down[0].message}")
     return outcomes
@@ -342,7 +347,8 @@ def report_failure(rt: Runtime, what: str, error: MediactlError, on_result: Call
         body = error.to_json()
         body["error"]["item"] = what
         on_result(body)
-    rt.error(f"{what}: {error.message}", error.hint if hint else None)
+    message = error.message if error.message.startswith(f"{what}:") else f"{what}: {error.message}"
+    rt.error(message, error.hint if hint else None)
 
 
 def _interrupted(rt: Runtime, outcomes: list[Outcome], total: int, journal) -> None:
@@ -384,7 +390,10 @@ def _second_pass(rt: Runtime, provider: str, journal, entries: dict[int, str], o
     from mediactl.spec import load
 
     again = [o for o in outcomes if o.error is not None and second_pass_worthy(o.error)]
-    if not again:
+    if not again or any(o.error is not None and o.error.host_down for o in outcomes):
+        if again:  # the host is down: no second pass; report what the first one deferred
+            for o in again:
+                report_failure(rt, describe(o.item), o.error, on_result)
         return outcomes
     rt.info(f"{len(again)} failed transiently; one more pass, checking first what reached the server")
     finish, service = load(PROVIDERS[provider].resume), services.current().service(provider)
@@ -446,7 +455,13 @@ def upload_batch(rt: Runtime, settings: Settings, provider: str, items: Sequence
                     precheck=precheck, validate=validate)
         return
     for item in items if validate is not None else ():
-        validate(item)
+        try:
+            validate(item)
+        except MediactlError as exc:
+            if len(items) > 1:  # say which file, and what fits a batch
+                exc.message = f"{item.given or item.path}: {exc.message} (nothing was sent)"
+                exc.hint = "leave it out with --exclude, or rename it"
+            raise
     started = time.monotonic()
     still_there = _existence_check(provider) if skip_existing else None
     unconfirmed: list[Item] = []

@@ -14,7 +14,7 @@ import requests
 from mediactl import pagination
 from mediactl.errors import LocalError, RejectedError, UsageError
 from mediactl.http import excerpt, parse_json
-from mediactl.lifecycle import TrackedUpload, file_size, reopen, track
+from mediactl.lifecycle import TrackedUpload, check_unchanged, file_size, reopen, track
 from mediactl.providers.ofauth import NAME
 from mediactl.services import Factory, ServiceContext
 from mediactl.transfer.files import Digests, FileState, WholeFileSha256, file_digests
@@ -204,6 +204,7 @@ class OFAuth:
                 return {"mediaUploadId": upload_id, "media": None, "alreadyCompleted": True, "provider": NAME}
             return {"mediaUploadId": body.get("mediaUploadId", upload_id), "media": body.get("media"),
                     "provider": NAME}
+        check_unchanged(entry, Path(entry["path"]))  # parts of another version of the file would not fit
         resume_state = entry["resume"]
         plan = Plan.from_json(resume_state["plan"])
         with reopen(self.journal, entry) as up:

@@ -83,12 +83,14 @@ def test_missing_key_is_exit_3(cli, sandbox, tmp_path, monkeypatch):
     assert run.code == 3 and "otherpage.api_key is not set" in run.stderr
 
 
-def test_s3_rejecting_the_form_is_exit_6(cli, sandbox_factory, tmp_path):
+def test_a_file_the_form_cannot_take_is_refused_before_sending_exit_6(cli, sandbox_factory, tmp_path):
     server = sandbox_factory()
-    server.control(otherpage_max_size=10)
+    server.control(otherpage_max_size=10)  # the form's policy: content-length-range 0..10
     (tmp_path / "big.bin").write_bytes(b"x" * 100)
     run = cli("otherpage", "upload", str(tmp_path / "big.bin"))
-    assert run.code == 6 and "EntityTooLarge" in run.stderr
+    assert run.code == 6 and "outside what Other Page's upload form allows (0..10 bytes)" in run.stderr, run
+    assert not any("/s3/" in str(r) for r in server.state()["requests"])  # S3 never saw the bytes
+    assert server.state()["otherpage"]["objects"] == {}
 
 
 def test_phase_two_failure_then_complete(cli, sandbox_factory, tmp_path):

@@ -40,7 +40,7 @@ class BatchSummary:
         if self.orphans:
             out.append(f"note: {self.orphans} upload{_s(self.orphans)} may have left a record without bytes on "
                        f"{self.provider} (a create's answer was lost and the API cannot be asked; see "
-                       f"`mediactl history`)")
+                       f"`mediactl history -o json` shows each upload's note)")
         if self.resumable:
             out.append(f"hint: {self.resumable} upload{_s(self.resumable)} can be finished with "
                        f"`mediactl resume --provider {self.provider}`")

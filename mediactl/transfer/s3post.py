@@ -37,14 +37,32 @@ def policy_expiration(fields: Sequence[tuple[str, str]]):
     """When a presigned form's policy expires (a timezone-aware datetime), or None if it cannot tell."""
     import datetime as dt
 
-    value = next((v for k, v in fields if k.lower() == "policy"), None)
-    if not value:
-        return None
     try:
-        expiration = json.loads(base64.b64decode(value))["expiration"]
+        expiration = (_policy(fields) or {})["expiration"]
         return dt.datetime.fromisoformat(expiration.replace("Z", "+00:00"))
-    except (ValueError, KeyError, TypeError):
+    except (ValueError, KeyError, TypeError, AttributeError):
         return None
+
+
+def _policy(fields: Sequence[tuple[str, str]]) -> dict | None:
+    value = next((v for k, v in fields if k.lower() == "policy"), None)
+    try:
+        policy = json.loads(base64.b64decode(value)) if value else None
+    except (ValueError, TypeError):
+        return None
+    return policy if isinstance(policy, dict) else None
+
+
+def policy_size_range(fields: Sequence[tuple[str, str]]) -> tuple[int, int] | None:
+    """The `content-length-range` a presigned form's policy allows, or None if it sets none (or is unreadable):
+    a file outside it can be refused before a byte is sent, instead of after S3 read it all."""
+    for condition in (_policy(fields) or {}).get("conditions") or ():
+        if isinstance(condition, list) and len(condition) == 3 and str(condition[0]).lower() == "content-length-range":
+            try:
+                return int(condition[1]), int(condition[2])
+            except (TypeError, ValueError):
+                return None
+    return None
 
 
 def s3_error(body: bytes | str) -> tuple[str, str] | None:

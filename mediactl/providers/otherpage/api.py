@@ -12,7 +12,7 @@ from mediactl.errors import LocalError, MediactlError, NotFoundError, RejectedEr
 from mediactl.lifecycle import TrackedUpload, check_unchanged, file_size, reopen, track
 from mediactl.providers.otherpage import NAME
 from mediactl.services import Factory, ServiceContext
-from mediactl.transfer.s3post import policy_expiration, presigned_post
+from mediactl.transfer.s3post import policy_expiration, policy_size_range, presigned_post
 
 CDN_FORMATS = ("auto", "png", "jpg", "webp")
 
@@ -72,6 +72,12 @@ class OtherPage:
     def _send(self, up: TrackedUpload, name: str, record: dict, url: str, fields: list, progress) -> dict:
         content_type = dict((k.lower(), v) for k, v in fields).get("content-type") or record.get("mime") \
             or "application/octet-stream"
+        allowed = policy_size_range(fields)
+        size = up.path.stat().st_size
+        if allowed is not None and not allowed[0] <= size <= allowed[1]:
+            raise RejectedError(f"{up.path}: {size} bytes is outside what Other Page's upload form allows "
+                                f"({allowed[0]}..{allowed[1]} bytes); nothing was sent",
+                                provider=NAME, hint="the file record exists but cannot take these bytes")
         try:
             result = presigned_post(self.rt, url, fields, up.path, filename=name, content_type=content_type,
                                     progress=progress or (lambda n: None), provider=NAME,

@@ -15,19 +15,21 @@ import json, resource, subprocess, sys, time
 started = time.perf_counter()
 proc = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 wall = time.perf_counter() - started
-rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss  # KiB on Linux; this child only
-print(json.dumps({"wall": wall, "rss_kib": rss, "code": proc.returncode, "stderr": proc.stderr.decode()[-2000:]}))
+usage = resource.getrusage(resource.RUSAGE_CHILDREN)  # this child only
+print(json.dumps({"wall": wall, "rss_kib": usage.ru_maxrss, "cpu": usage.ru_utime + usage.ru_stime,
+                  "code": proc.returncode, "stderr": proc.stderr.decode()[-2000:]}))
 """
 
 
 def measure(cmd: list[str], env: dict | None = None) -> dict:
-    """Wall seconds and peak RSS (MiB) of `cmd`, measured from a wrapper so that only `cmd` is counted."""
+    """Wall seconds, CPU seconds (user + sys) and peak RSS (MiB) of `cmd`, measured from a wrapper so that
+    only `cmd` is counted."""
     out = subprocess.run([sys.executable, "-c", _WRAPPER, *cmd], capture_output=True, text=True, env=env,
                          check=True)
     result = json.loads(out.stdout)
     if result["code"] != 0:
         raise RuntimeError(f"{cmd[:3]}... exited {result['code']}: {result['stderr']}")
-    return {"wall": result["wall"], "rss_mib": result["rss_kib"] / 1024}
+    return {"wall": result["wall"], "cpu": result["cpu"], "rss_mib": result["rss_kib"] / 1024}
 
 
 def table(rows: list[tuple], headers: tuple) -> str:

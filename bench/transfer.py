@@ -1,7 +1,8 @@
 """Transfer benchmark: wall time and peak RSS of mediactl's streamed upload paths against curl, and the README
 table that shows them.
 
-    python bench/transfer.py [--size-mib 1024] [--runs 3] [--part-mib 16] [--workdir DIR]
+    python bench/transfer.py [--size-mib 1024] [--runs 3] [--part-mib 16] [--workdir DIR] [--only PATH]
+                             [--profile]
 
 Paths, each against one server for all of its runs:
   (a) presigned S3 POST of the file: mediactl (s3post.presigned_post) vs `curl -F` of an equivalent form,
@@ -12,7 +13,9 @@ Paths, each against one server for all of its runs:
       `-T` per range (the ranges pre-split into files, outside the timing), one curl process, to the receiver.
 curl always gets `-H 'Expect:'`, so it never waits for a 100-continue. Runs alternate between the clients
 (curl first on odd runs, mediactl first on even runs); each figure is the median of --runs runs, peak RSS
-the highest. Goals: (a) <= 1.0x curl, (b) <= 1.2x, (c) <= 1.0x, every mediactl path <= 64 MiB.
+the highest, CPU (user + sys of the process) the median. Goals: (a) <= 1.0x curl, (b) <= 1.2x, (c) <= 1.0x,
+every mediactl path <= 64 MiB. --profile then runs each mediactl path once more under cProfile and prints
+where its main thread spent the time, and the CPU of its other threads (the reader, the hashing thread).
 """
 
 from __future__ import annotations
@@ -39,6 +42,7 @@ RECEIVER = """
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 class H(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # else the body after the headers waits ~40 ms for a delayed ACK per request
     def log_message(self, *a): pass
     def _drain(self):
         left = int(self.headers.get("Content-Length") or 0)
@@ -91,11 +95,39 @@ for n, offset in enumerate(range(0, expected.size, part), start=1):
 whole.hexdigest()
 """
 
+PROFILER = """
+import cProfile, os, sys, time
+source = sys.argv.pop(1)
+started, cpu_started = time.perf_counter(), os.times()
+profile = cProfile.Profile()
+scope = {"__name__": "__main__"}
+profile.runctx(compile(source, "<bench>", "exec"), scope, scope)
+wall, cpu, main_cpu = time.perf_counter() - started, os.times(), time.thread_time()
+process_cpu = cpu.user + cpu.system - cpu_started.user - cpu_started.system
+profile.create_stats()
+
+def label(key):
+    path, line, name = key
+    return name if path == "~" else f"{os.path.basename(path)}:{line}({name})"
+
+def cumulative(name):
+    return max((v[3] for k, v in profile.stats.items() if k[2] == name), default=0.0)
+
+print(f"wall {wall:.2f} s; CPU: process {process_cpu:.2f} s, main thread {main_cpu:.2f} s, "
+      f"other threads {process_cpu - main_cpu:.2f} s; main thread: imports {cumulative('_find_and_load'):.2f} s, "
+      f"the upload call(s) {max(cumulative(n) for n in ('presigned_post', 'send_base64_json', 'put_file')):.2f} s")
+print("main thread, by own time:")
+top = sorted(profile.stats.items(), key=lambda kv: kv[1][2], reverse=True)[:8]
+for key, (_, calls, own, cum, _) in top:
+    print(f"  {own:6.3f} s own {cum:6.3f} s cumulative {calls:6d} calls  {label(key)}")
+"""
+
 
 def alternate(commands: dict, runs: int, env: dict) -> dict[str, dict]:
     """Run each client `runs` times, alternating which goes first; the median wall time and the peak RSS.
     A command may be a function returning the argv, called before each run (outside the timing)."""
     walls: dict[str, list[float]] = {name: [] for name in commands}
+    cpus: dict[str, list[float]] = {name: [] for name in commands}
     rss: dict[str, float] = {name: 0.0 for name in commands}
     names = list(commands)
     for run in range(runs):
@@ -103,9 +135,18 @@ def alternate(commands: dict, runs: int, env: dict) -> dict[str, dict]:
             cmd = commands[name]() if callable(commands[name]) else commands[name]
             result = measure(cmd, env)
             walls[name].append(result["wall"])
+            cpus[name].append(result["cpu"])
             rss[name] = max(rss[name], result["rss_mib"])
-    return {name: {"wall": statistics.median(walls[name]), "rss_mib": rss[name], "walls": walls[name]}
-            for name in names}
+    return {name: {"wall": statistics.median(walls[name]), "cpu": statistics.median(cpus[name]),
+                   "rss_mib": rss[name], "walls": walls[name]} for name in names}
+
+
+def profiled(cmd: list[str], env: dict) -> str:
+    """Run a mediactl command `[python, "-c", source, *args]` once under cProfile; PROFILER's report."""
+    python, _, source, *rest = cmd
+    out = subprocess.run([python, "-c", PROFILER, source, *rest], capture_output=True, text=True, env=env,
+                         check=True)
+    return out.stdout
 
 
 def machine() -> str:
@@ -128,6 +169,8 @@ def main() -> None:
     parser.add_argument("--workdir", type=Path, default=None)
     parser.add_argument("--only", choices=("seaweedfs", "sandbox", "base64", "parts"), action="append",
                         help="run only these paths (repeatable)")
+    parser.add_argument("--profile", action="store_true",
+                        help="then profile one more run of each mediactl path (cProfile of its main thread)")
     args = parser.parse_args()
     if args.runs < 3:
         parser.error("--runs must be at least 3 (the median of fewer is not stable)")
@@ -136,6 +179,12 @@ def main() -> None:
     py = sys.executable
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     rows: list[tuple] = []
+    profiles: list[tuple[str, str]] = []
+
+    def profile(path: str, cmd: list[str]) -> None:
+        if args.profile:
+            profiles.append((path, profiled(cmd, env)))
+
     try:
         big = work / "big.bin"
         with open(big, "wb") as fh:
@@ -155,6 +204,7 @@ def main() -> None:
 
             res = alternate({"curl": curl, "mediactl": mediactl}, args.runs, env)
             add_rows(rows, f"presigned POST, {server}", "`curl -F`", res, 1.0)
+            profile(f"presigned POST, {server}", mediactl())
 
         if "seaweedfs" in only:
             from mediactl.sandbox.s3 import sign_form
@@ -211,33 +261,38 @@ def main() -> None:
                             out.write(base64.b64encode(chunk))
                         out.write(b'"}}')
                     # -T streams the file (--data-binary @file would read it whole into memory)
+                    ours = [py, "-c", MEDIACTL_B64, base, str(big)]
                     res = alternate({
                         "curl": ["curl", "-sS", "-f", "-o", "/dev/null", *NO_EXPECT, "-X", "POST", "-H",
                                  "Content-Type: application/json", "-T", str(encoded), f"{base}/attachments"],
-                        "mediactl": [py, "-c", MEDIACTL_B64, base, str(big)],
+                        "mediactl": ours,
                     }, args.runs, env)
                     encoded.unlink()
                     add_rows(rows, "base64 in JSON, local receiver", "curl, pre-encoded file", res, 1.2)
+                    profile("base64 in JSON, local receiver", ours)
                 if "parts" in only:
                     part = args.part_mib << 20
                     pieces = _split(big, part, work / "parts")
                     curl = ["curl", "-sS", "-f", *NO_EXPECT]
                     for n, piece in enumerate(pieces, start=1):
                         curl += ["-o", "/dev/null", "-T", str(piece), f"{base}/parts/{n}"]
-                    res = alternate({"curl": curl, "mediactl": [py, "-c", MEDIACTL_PARTS, base, str(big),
-                                                                 str(part)]}, args.runs, env)
+                    ours = [py, "-c", MEDIACTL_PARTS, base, str(big), str(part)]
+                    res = alternate({"curl": curl, "mediactl": ours}, args.runs, env)
                     shutil.rmtree(work / "parts")
                     add_rows(rows, f"PUT parts of {args.part_mib} MiB, local receiver", "`curl -T` per range",
                              res, 1.0)
+                    profile(f"PUT parts of {args.part_mib} MiB, local receiver", ours)
             finally:
                 receiver.terminate()
         print(f"`python bench/transfer.py --size-mib {args.size_mib} --runs {args.runs}`: a {size} file, median "
               f"of {args.runs} alternating runs; {machine()}; Python {platform.python_version()}; "
               f"{dt.date.today().isoformat()}\n")
-        print("| path | client | wall (median) | runs | peak RSS | ratio vs curl | goal |")
-        print("|---|---|---|---|---|---|---|")
+        print("| path | client | wall (median) | runs | CPU (median) | peak RSS | ratio vs curl | goal |")
+        print("|---|---|---|---|---|---|---|---|")
         for row in rows:
             print("| " + " | ".join(row) + " |")
+        for path, report in profiles:
+            print(f"\nmediactl, {path}, one run under cProfile:\n\n```\n{report.rstrip()}\n```")
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
@@ -247,9 +302,11 @@ def add_rows(rows: list[tuple], path: str, reference: str, res: dict, goal: floa
     ratio = ours["wall"] / curl["wall"]
     met = ratio <= goal and ours["rss_mib"] <= 64
     runs = lambda r: " / ".join(f"{w:.2f}" for w in r["walls"])  # noqa: E731
-    rows.append((path, reference, f"{curl['wall']:.2f} s", runs(curl), f"{curl['rss_mib']:.0f} MiB", "1.00", ""))
-    rows.append(("", "mediactl", f"{ours['wall']:.2f} s", runs(ours), f"{ours['rss_mib']:.0f} MiB",
-                 f"**{ratio:.2f}**", f"≤ {goal:.1f}×, ≤ 64 MiB: {'met' if met else 'MISSED'}"))
+    rows.append((path, reference, f"{curl['wall']:.2f} s", runs(curl), f"{curl['cpu']:.2f} s",
+                 f"{curl['rss_mib']:.0f} MiB", "1.00", ""))
+    rows.append(("", "mediactl", f"{ours['wall']:.2f} s", runs(ours), f"{ours['cpu']:.2f} s",
+                 f"{ours['rss_mib']:.0f} MiB", f"**{ratio:.2f}**",
+                 f"≤ {goal:.1f}×, ≤ 64 MiB: {'met' if met else 'MISSED'}"))
 
 
 def _split(path: Path, part: int, into: Path) -> list[Path]:

@@ -376,3 +376,15 @@ def test_whole_file_sha256_of_parts_in_any_order(tmp_path, order):
         for sl in slices[1:]:
             list(sl)
     assert whole.hexdigest() == hashlib.sha256(data).hexdigest()
+
+
+def test_whole_file_sha256_of_overlapping_feeds_and_a_full_queue(tmp_path, monkeypatch):
+    monkeypatch.setattr(WholeFileSha256, "QUEUED", 4096)  # every feed waits for the hashing thread
+    data = os.urandom(3 * 1024 * 1024 + 5)
+    path = make_file(tmp_path, "o.bin", data)
+    whole = WholeFileSha256(path, FileState.at(path))
+    whole.feed(0, data[:100])
+    whole.feed(50, data[50:300])  # a retried attempt re-reads from inside what was already fed
+    whole.feed(300, data[300:1024 * 1024])
+    whole.feed(2 * 1024 * 1024, data[2 * 1024 * 1024:])  # out of order: read back by the thread
+    assert whole.hexdigest() == hashlib.sha256(data).hexdigest()

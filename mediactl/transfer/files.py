@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import os
 import threading
+from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -82,80 +83,106 @@ def file_digests(path: Path) -> Digests:
 
 
 class WholeFileSha256:
-    """The SHA-256 of a whole file sent as byte ranges (multipart parts), without reading it a second time
-    when the ranges come in order.
+    """The SHA-256 of a whole file sent as byte ranges (multipart parts), hashed on its own thread, without
+    reading the file a second time when the ranges come in order.
 
-    The parts' bodies `feed` what they read; bytes that arrive in file order are hashed at once. Bytes
-    sent out of order (parts in parallel) are read back by a catch-up thread, only once they have been
-    sent (so from the page cache) and while the other parts are still sending, so the hash is ready
-    shortly after the last part.
+    The parts' bodies `feed` what they read; bytes that arrive in file order are queued (the same bytes
+    objects, no copy; at most QUEUED bytes, then `feed` waits) and hashed on this object's thread, so the
+    readers only read and the hashing overlaps the sending, part boundaries included. Bytes sent out of
+    order (parts in parallel) are read back by the same thread, only once they have been sent (so from the
+    page cache) and while the other parts are still sending, so the hash is ready shortly after the last part.
     """
+
+    QUEUED = 8 * CHUNK
 
     def __init__(self, path: Path, expected: FileState) -> None:
         self.path = path
         self.expected = expected
-        self._sha = hashlib.sha256()
-        self._pos = 0  # bytes hashed so far, in order
-        self._sent: list[tuple[int, int]] = []  # ranges sent but not hashed in order
+        self._sha = hashlib.sha256()  # touched by the hashing thread only
+        self._queue: deque[bytes | memoryview] = deque()  # in-order bytes not hashed yet
+        self._queued = 0  # their total length
+        self._end = 0  # end of the bytes accepted in order (hashed or queued)
+        self._sent: list[tuple[int, int]] = []  # ranges sent beyond _end, not accepted yet
         self._cond = threading.Condition()
         self._closed = False
         self._abandoned = False
         self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._catch_up, name="sha256", daemon=True)
+        self._thread = threading.Thread(target=self._hash, name="sha256", daemon=True)
         self._thread.start()
 
     def feed(self, offset: int, data: bytes) -> None:
         with self._cond:
-            if offset == self._pos:
-                self._sha.update(data)
-                self._pos += len(data)
-            elif offset > self._pos:
+            while self._queued >= self.QUEUED and not (self._abandoned or self._error):
+                self._cond.wait()
+            if self._abandoned or self._error:
+                return
+            if offset <= self._end < offset + len(data):
+                piece = data if offset == self._end else memoryview(data)[self._end - offset:]
+                self._queue.append(piece)
+                self._queued += len(piece)
+                self._end += len(piece)
+            elif offset > self._end:
                 self._sent.append((offset, offset + len(data)))
             self._cond.notify_all()
 
     def _readable_end(self) -> int:
-        """How far beyond the in-order position the file has been sent contiguously."""
-        end = self._pos
+        """How far beyond the accepted bytes the file has been sent contiguously."""
+        end = self._end
         for start, stop in sorted(self._sent):
             if start > end:
                 break
             end = max(end, stop)
         return end
 
-    def _catch_up(self) -> None:
+    def _hash(self) -> None:
+        fh: BinaryIO | None = None  # opened only to catch up on bytes that were not fed in order
         try:
-            with open_for_upload(self.path) as fh:
-                while True:
-                    with self._cond:
-                        while not self._closed and self._readable_end() <= self._pos:
-                            self._cond.wait()
-                        if self._abandoned:
-                            return
-                        if self._closed and self._pos >= self.expected.size:
-                            return
-                        start = self._pos
+            while True:
+                with self._cond:
+                    while not (self._closed or self._queue or self._readable_end() > self._end):
+                        self._cond.wait()
+                    if self._abandoned:
+                        return
+                    if self._queue:
+                        piece = self._queue.popleft()
+                        self._queued -= len(piece)
+                        self._cond.notify_all()  # a feeder may wait for room
+                    elif self._closed and self._end >= self.expected.size:
+                        return
+                    else:
+                        piece = None
+                        start = self._end
                         end = self._readable_end() if not self._closed else self.expected.size
-                    fh.seek(start)
-                    data = fh.read(min(CHUNK, end - start))
-                    if not data:
-                        raise file_changed(self.path)
-                    with self._cond:
-                        if self._pos == start:  # else a part fed these bytes meanwhile
-                            self._sha.update(data)
-                            self._pos += len(data)
-                            self._sent = [(a, b) for a, b in self._sent if b > self._pos]
+                if piece is not None:
+                    self._sha.update(piece)
+                    continue
+                fh = fh or open_for_upload(self.path)
+                fh.seek(start)
+                data = fh.read(min(CHUNK, end - start))
+                if not data:
+                    raise file_changed(self.path)
+                with self._cond:
+                    if self._end != start:  # a part fed these bytes meanwhile: they are queued
+                        continue
+                    self._end += len(data)
+                    self._sent = [(a, b) for a, b in self._sent if b > self._end]
+                self._sha.update(data)
         except BaseException as exc:  # handed to hexdigest()
             with self._cond:
                 self._error = exc
+                self._cond.notify_all()
+        finally:
+            if fh is not None:
+                fh.close()
 
     def abandon(self) -> None:
-        """Stop the catch-up thread without finishing (the upload failed)."""
+        """Stop the hashing thread without finishing (the upload failed)."""
         with self._cond:
             self._closed = self._abandoned = True
             self._cond.notify_all()
 
     def hexdigest(self) -> str:
-        """Wait for the catch-up to finish the file, then its SHA-256."""
+        """Wait for the thread to finish the file, then its SHA-256."""
         with self._cond:
             self._closed = True
             self._cond.notify_all()

@@ -130,8 +130,9 @@ class TrackedUpload:
             update["url"] = url
         if note:
             self.notes.append(note)
-        if self.journal_note():
-            update["note"] = self.journal_note()
+        journal_note = self.journal_note()
+        if journal_note:
+            update["note"] = journal_note
         self.journal.update(self.entry, **update)
         return out
 
@@ -156,8 +157,8 @@ def track(journal: Journal, *, provider: str, profile: str, target: str, path: P
     try:
         yield upload
     except MediactlError as exc:
-        journal.update(entry, phase="failed", error=exc.message,
-                       **({"note": upload.journal_note()} if upload.journal_note() else {}))
+        note = upload.journal_note()
+        journal.update(entry, phase="failed", error=exc.message, **({"note": note} if note else {}))
         raise
     except KeyboardInterrupt:
         journal.update(entry, phase="interrupted", error="interrupted (Ctrl-C)")

@@ -32,6 +32,16 @@ class ServiceContext:
     profile: str
 
 
+class ProviderService:
+    """What every provider's service starts from: the run, its HTTP client, the journal and the profile."""
+
+    def __init__(self, ctx: ServiceContext) -> None:
+        self.rt = ctx.rt
+        self.client = ctx.client
+        self.journal = ctx.journal
+        self.profile = ctx.profile
+
+
 class Factory:
     def __init__(self, rt: Runtime) -> None:
         self.rt = rt

@@ -256,10 +256,7 @@ def run_batch(rt: Runtime, items: Sequence[Any], worker: Callable[[Any], dict], 
     down: list[MediactlError] = []
 
     def emit(result: dict) -> None:
-        # A reader of stdout that went away (`| head -n1`) stops nothing: the items' work goes on, each is
-        # journalled, and the exit code says how they went.
-        with contextlib.suppress(StdoutClosed):
-            on_result(result)
+        _emit(on_result, result)
 
     def finish(item: Any, result: dict | None, error: MediactlError | None) -> None:
         with lock:
@@ -302,9 +299,7 @@ def run_batch(rt: Runtime, items: Sequence[Any], worker: Callable[[Any], dict], 
             error.host_down = True
             outcomes.append(Outcome(item, None, error))
             if rt.machine_output:  # every item has its line in the JSON, not started ones too
-                body = error.to_json()
-                body["error"]["item"] = describe(item)
-                on_result(body)
+                emit(_error_line(describe(item), error))
         if skipped:
             rt.error(f"{len(skipped)} not started: {down[0].message}")
     return outcomes
@@ -340,13 +335,25 @@ def _run_threads(items: Sequence[Any], call: Callable[[Any], None], concurrency:
             thread.join(0.2)
 
 
+def _emit(on_result: Callable[[dict], None], result: dict) -> None:
+    """Hand one result to the output. A reader of stdout that went away (`| head -n1`) stops nothing: the
+    items' work goes on, each is journalled, and the exit code says how they went."""
+    with contextlib.suppress(StdoutClosed):
+        on_result(result)
+
+
+def _error_line(what: str, error: MediactlError) -> dict:
+    """An item's failure as it appears among the results in json/jsonl (the contract's error object)."""
+    body = error.to_json()
+    body["error"]["item"] = what
+    return body
+
+
 def report_failure(rt: Runtime, what: str, error: MediactlError, on_result: Callable[[dict], None], *,
                    hint: bool = False) -> None:
     """One item's failure: on stderr, and (the contract) also on stdout in json/jsonl."""
     if rt.machine_output:
-        body = error.to_json()
-        body["error"]["item"] = what
-        on_result(body)
+        _emit(on_result, _error_line(what, error))
     message = error.message if error.message.startswith(f"{what}:") else f"{what}: {error.message}"
     rt.error(message, error.hint if hint else None)
 

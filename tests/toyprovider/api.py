@@ -7,17 +7,12 @@ from urllib.parse import quote
 
 from mediactl.http import parse_json
 from mediactl.lifecycle import file_size, track
-from mediactl.services import Factory, ServiceContext
+from mediactl.services import Factory, ProviderService
 from mediactl.transfer.sending import put_file
 from tests.toyprovider import NAME
 
 
-class Toy:
-    def __init__(self, ctx: ServiceContext) -> None:
-        self.client = ctx.client
-        self.journal = ctx.journal
-        self.profile = ctx.profile
-
+class Toy(ProviderService):
     def upload(self, path: Path, name: str, *, size: int, progress=None, sha256: str | None = None,
                entry: str | None = None) -> dict:
         with track(self.journal, provider=NAME, profile=self.profile, target="files", path=path, name=name,

@@ -17,7 +17,7 @@ from mediactl.http import ApiClient, default_error_message
 from mediactl.lifecycle import file_size, reopen, track
 from mediactl.providers.bitbadges import NAME
 from mediactl.providers.bitbadges.schema import problems
-from mediactl.services import Factory, ServiceContext
+from mediactl.services import Factory, ProviderService, ServiceContext
 from mediactl.transfer.files import Digests, file_digests
 
 UPDATE_ONLY_DROPS = ("type",)  # in the create schema but not the update one
@@ -98,12 +98,9 @@ def prepare(doc: dict, *, update: bool, overrides: dict, source: str) -> tuple[s
     return schema, payload
 
 
-class BitBadges:
+class BitBadges(ProviderService):
     def __init__(self, ctx: ServiceContext, *, access_token: str | None, refresher=None) -> None:
-        self.rt = ctx.rt
-        self.client = ctx.client
-        self.journal = ctx.journal
-        self.profile = ctx.profile
+        super().__init__(ctx)
         self.access_token = access_token
         self.refresher = refresher  # () -> new access token, or None when refresh is not configured
         self._refreshed = False

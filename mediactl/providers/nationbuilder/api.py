@@ -15,7 +15,8 @@ from mediactl.errors import NotFoundError
 from mediactl.http import parse_json
 from mediactl.lifecycle import check_unchanged, file_size, reopen, track
 from mediactl.providers.nationbuilder import NAME
-from mediactl.services import Factory, ServiceContext
+from mediactl.runtime import no_progress
+from mediactl.services import Factory, ProviderService, ServiceContext
 from mediactl.transfer.files import Digests, file_digests
 from mediactl.transfer.sending import send_base64_json
 
@@ -38,12 +39,9 @@ def attachments_path(site: str, page: str) -> str:
     return f"/sites/{_seg(site)}/pages/{_seg(page)}/attachments"
 
 
-class NationBuilder:
+class NationBuilder(ProviderService):
     def __init__(self, ctx: ServiceContext) -> None:
-        self.rt = ctx.rt
-        self.client = ctx.client
-        self.journal = ctx.journal
-        self.profile = ctx.profile
+        super().__init__(ctx)
         self._lock = threading.Lock()
         self._page_locks: dict[tuple[str, str], threading.Lock] = {}
         self._snapshots: dict[tuple[str, str], frozenset[str]] = {}
@@ -67,7 +65,7 @@ class NationBuilder:
 
             def create() -> tuple[dict, Digests]:
                 resp, digests = send_base64_json(self.client, "POST", attachments_path(site, page), path, document,
-                                                 ["attachment", "content"], progress=progress or (lambda n: None))
+                                                 ["attachment", "content"], progress=progress or no_progress)
                 return parse_json(resp, expect=("attachment",), provider=NAME)["attachment"], digests
 
             def landed() -> tuple[dict, Digests] | None:
@@ -104,11 +102,12 @@ class NationBuilder:
         digests = file_digests(path)
         with self._lock:
             candidates = [a for a in candidates if str(a.get("id")) not in self._claimed]
-            if len(candidates) != 1 or known is None:
-                candidates = [a for a in candidates if self._content_sha256(a) == digests.sha256]
-            if not candidates:
+        if len(candidates) != 1 or known is None:  # fetched outside the lock: other workers go on meanwhile
+            candidates = [a for a in candidates if self._content_sha256(a) == digests.sha256]
+        with self._lock:  # claim one no other worker claimed while the contents were fetched
+            chosen = next((a for a in candidates if str(a.get("id")) not in self._claimed), None)
+            if chosen is None:
                 return None
-            chosen = candidates[0]
             self._claimed.add(str(chosen.get("id")))
         return chosen, digests
 

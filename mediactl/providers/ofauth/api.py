@@ -16,7 +16,8 @@ from mediactl.errors import LocalError, RejectedError, UsageError
 from mediactl.http import excerpt, parse_json
 from mediactl.lifecycle import TrackedUpload, check_unchanged, file_size, reopen, track
 from mediactl.providers.ofauth import NAME
-from mediactl.services import Factory, ServiceContext
+from mediactl.runtime import no_progress
+from mediactl.services import Factory, ProviderService, ServiceContext
 from mediactl.transfer.files import Digests, FileState, WholeFileSha256, file_digests
 from mediactl.transfer.sending import put_file, send_parts
 
@@ -101,12 +102,9 @@ def read_plan(body: dict, headers, size: int) -> Plan:
     return Plan(upload_id, "multipart", parts)
 
 
-class OFAuth:
+class OFAuth(ProviderService):
     def __init__(self, ctx: ServiceContext, connection_id: str) -> None:
-        self.rt = ctx.rt
-        self.client = ctx.client
-        self.journal = ctx.journal
-        self.profile = ctx.profile
+        super().__init__(ctx)
         self.target = connection_id
 
     def check(self, md5: str, size: int) -> dict:
@@ -131,7 +129,7 @@ class OFAuth:
 
     def _send(self, up: TrackedUpload, plan: Plan, content_type: str, progress, complete: bool,
               part_concurrency: int, done: set[int] | None = None) -> dict:
-        progress = progress or (lambda n: None)
+        progress = progress or no_progress
         if plan.kind == "single":
             try:
                 resp, digests = put_file(self.client, plan.parts[0].url, up.path, content_type=content_type,

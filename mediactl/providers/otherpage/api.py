@@ -11,7 +11,8 @@ from urllib.parse import quote, urlencode
 from mediactl.errors import LocalError, MediactlError, NotFoundError, RejectedError
 from mediactl.lifecycle import TrackedUpload, check_unchanged, file_size, reopen, track
 from mediactl.providers.otherpage import NAME
-from mediactl.services import Factory, ServiceContext
+from mediactl.runtime import no_progress
+from mediactl.services import Factory, ProviderService
 from mediactl.transfer.s3post import policy_expiration, policy_size_range, presigned_post
 
 CDN_FORMATS = ("auto", "png", "jpg", "webp")
@@ -36,13 +37,7 @@ def public_record(record: dict) -> dict:
     return {k: v for k, v in record.items() if k != "upload"}
 
 
-class OtherPage:
-    def __init__(self, ctx: ServiceContext) -> None:
-        self.rt = ctx.rt
-        self.client = ctx.client
-        self.journal = ctx.journal
-        self.profile = ctx.profile
-
+class OtherPage(ProviderService):
     def create_file(self, community: str, name: str) -> dict:
         record = self.client.json("POST", f"/community/{quote(community, safe='')}/file",
                                   json_body={"name": name}, expect=("id", "upload"))
@@ -80,7 +75,7 @@ class OtherPage:
                                 provider=NAME, hint="the file record exists but cannot take these bytes")
         try:
             result = presigned_post(self.rt, url, fields, up.path, filename=name, content_type=content_type,
-                                    progress=progress or (lambda n: None), provider=NAME,
+                                    progress=progress or no_progress, provider=NAME,
                                     redactor=self.client.redactor)
         except MediactlError as exc:
             exc.hint = exc.hint or (f"the file record {record['id']} exists; finish it with "

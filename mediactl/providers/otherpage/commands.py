@@ -169,7 +169,7 @@ def complete(
 ) -> None:
     """Re-send the bytes of recorded uploads whose S3 POST failed, while their forms are still valid.
 
-    The file must be unchanged since the upload started (same SHA-256).
+    The file must be unchanged since the upload started (same size and modification time).
 
     Example: mediactl otherpage complete 3f2a9c1e-...
     """

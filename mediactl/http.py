@@ -245,7 +245,7 @@ class RetryPolicy:
 
     - A failure before anything was sent (connection refused, connect timeout) and a 429 are retried for
       any request: the server did not act on it.
-    - Any other transient failure (502/503/504, a read timeout, a connection lost after sending) is
+    - Any other transient failure (500/502/503/504, a read timeout, a connection lost after sending) is
       retried only for an idempotent request; for a create it is *ambiguous*: the caller reconciles (asks
       the provider whether it landed) before sending it again.
     """
@@ -519,16 +519,16 @@ class ApiClient:
                 continue
 
             decision = self.policy.after_response(resp, attempt=attempt, idempotent=idempotent)
-            if resp.status_code == 429:
-                wait = retry_after_seconds(resp)
-                limiter.pause(min(wait if wait is not None else self.policy.backoff(attempt), MAX_RETRY_WAIT)
-                              + random.uniform(0, 0.1))
+            if resp.status_code == 429:  # every worker talking to this host waits, not only this one
+                if decision.retry:
+                    limiter.pause(decision.wait)
+                else:
+                    wait = retry_after_seconds(resp)
+                    limiter.pause(min(wait if wait is not None else self.policy.backoff(attempt), MAX_RETRY_WAIT))
             if decision.retry:
                 resp.close()
-                if resp.status_code == 429:
-                    attempt += 1
-                    continue  # the limiter makes this and every other worker wait
-                self._sleep(decision.wait, f"HTTP {resp.status_code}")
+                if resp.status_code != 429:  # a 429's wait is the limiter's (wait_turn, above)
+                    self._sleep(decision.wait, f"HTTP {resp.status_code}")
                 attempt += 1
                 continue
             if resp.status_code in set(ok):

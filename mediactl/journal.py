@@ -173,6 +173,10 @@ class Journal:
             "ORDER BY created_at DESC, rowid DESC LIMIT 1", (provider, key, key)).fetchone()
         return _row(row)
 
+    def entry(self, entry_id: str) -> dict | None:
+        """An entry by its journal id, whatever its provider."""
+        return _row(self._execute("SELECT * FROM uploads WHERE id = ?", (entry_id,)).fetchone())
+
     def completed_with(self, provider: str, target: str, sha256: str) -> dict | None:
         row = self._execute(
             "SELECT * FROM uploads WHERE provider = ? AND target = ? AND sha256 = ? AND phase = 'completed' "

@@ -234,3 +234,8 @@ def test_resume_says_once_what_it_cannot_finish(cli, sandbox_factory, tmp_path):
     again = cli("resume")
     assert again.code == 0 and "nothing to resume" in again.stderr, again
     assert server.state()["ofauth"]["media"] == {}
+    ids = [e["id"] for e in history(cli)]
+    forgotten = cli("-o", "json", "history", "forget", *ids)
+    assert forgotten.code == 0 and [r["id"] for r in json.loads(forgotten.stdout)] == ids
+    assert history(cli) == []
+    assert cli("history", "forget", ids[0]).code == 5  # already gone

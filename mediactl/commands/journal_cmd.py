@@ -68,7 +68,7 @@ def forget(
     journal = factory.journal
 
     def one(entry_id: str) -> dict:
-        entry = next((e for e in journal.list() if e["id"] == entry_id), None)
+        entry = journal.entry(entry_id)
         if entry is None:
             raise NotFoundError(f"no journal entry '{entry_id}'", hint="`mediactl history` lists the ids")
         journal.delete(entry_id)

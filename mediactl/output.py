@@ -335,10 +335,6 @@ class Progress:
             task_id = self._rich.add_task(name, total=total)
         return FileProgress(self, name, total, task_id)
 
-    def file_done(self, name: str | None = None, *, size: int | None = None, verb: str = "uploaded") -> None:
-        """A file finished without a transfer of its own (e.g. skipped); transfers use FileProgress.done."""
-        self.task(name or "", size).done(verb)
-
     # -- called by FileProgress, under no lock -------------------------------------------------------------
 
     def _advance(self, file: FileProgress, n: int) -> None:

@@ -36,10 +36,6 @@ def register(spec: ProviderSpec) -> None:
     PROVIDERS[spec.name] = spec
 
 
-def unregister(name: str) -> None:
-    PROVIDERS.pop(name, None)
-
-
 def get(name: str) -> ProviderSpec:
     return PROVIDERS[name]
 

@@ -506,8 +506,10 @@ class ApiClient:
                     self._sleep(decision.wait, type(exc).__name__)
                     attempt += 1
                     continue
-                raise self._failure(connection_error(exc, request.url, self.provider), attempt + 1,
-                                    ambiguous=decision.ambiguous) from None
+                failure = self._failure(connection_error(exc, request.url, self.provider), attempt + 1,
+                                        ambiguous=decision.ambiguous)
+                failure.timed_out = isinstance(exc, requests.Timeout)  # type: ignore[attr-defined]
+                raise failure from None
             limiter.answered()
 
             if resp.status_code in REDIRECT_STATUSES and "Location" in resp.headers:

@@ -20,13 +20,18 @@ import sqlite3
 import threading
 import time
 import uuid
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
 # "abandoned": a resume found it cannot be finished (its file changed or vanished); resume skips it.
 # "deleted": completed, then deleted on the provider (by mediactl's own `delete`, or found gone by
 # --skip-existing): it no longer counts as uploaded, and there is nothing to resume.
-PHASES = ("pending", "created", "sent", "completed", "failed", "interrupted", "abandoned", "deleted")
+# "sending": a create is about to go out or is out (committed just before it is sent); found after an
+# unclean end it is ambiguous: the provider is asked before anything is sent again.
+PHASES = ("pending", "sending", "created", "sent", "completed", "failed", "interrupted", "abandoned", "deleted")
+# Phases of an entry that a run is working on (or was, when it died).
+IN_FLIGHT = ("pending", "sending", "created", "sent", "interrupted", "failed")
 
 
 
@@ -42,6 +47,7 @@ class Journal:
         self._local = threading.local()
         self._in_flight: set[str] = set()
         self._flight_lock = threading.Lock()
+        self.run_id: str | None = None  # this process's lease (mediactl/leases.py), once it holds one
         data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         # Switching a new database to WAL and creating the schema can fail at once with "database is
         # locked" when two processes start together (SQLite's busy handler does not cover it): serialize.
@@ -79,6 +85,19 @@ class Journal:
                 delay = min(delay * 2, 0.5)
         return self._db().execute(sql, args)
 
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction, taken at once (BEGIN IMMEDIATE: a deferred one that later upgrades can fail
+        with "database is locked" whatever the busy timeout), committed on the way out."""
+        self._execute("BEGIN IMMEDIATE")
+        db = self._db()
+        try:
+            yield db
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
+
     # -- writes ---------------------------------------------------------------------------------------
 
     def start(self, *, provider: str, profile: str, target: str, path: Path | str, name: str | None = None,
@@ -90,7 +109,7 @@ class Journal:
                                   size=size, mtime_ns=mtime_ns, sha256=sha256)
         else:
             self.update(entry, **{k: v for k, v in (("size", size), ("mtime_ns", mtime_ns), ("sha256", sha256),
-                                                    ("name", name)) if v is not None})
+                                                    ("name", name)) if v is not None}, claimed_at=_now())
         with self._flight_lock:
             self._in_flight.add(entry)
         return entry
@@ -99,18 +118,35 @@ class Journal:
                  size: int | None = None, mtime_ns: int | None = None, sha256: str | None = None) -> str:
         """Record an upload that has not started (a batch registers all its files first, so an interrupted
         batch can be resumed in full)."""
-        entry_id = uuid.uuid4().hex[:12]
+        return self.register_all([dict(provider=provider, profile=profile, target=target, path=path, name=name,
+                                       size=size, mtime_ns=mtime_ns, sha256=sha256)])[0]
+
+    def register_all(self, items: Iterable[dict]) -> list[str]:
+        """Register a whole batch in ONE transaction (each dict holds `register`'s arguments): an interrupted
+        registration leaves nothing half-known, and a batch of thousands registers in milliseconds."""
         now = _now()
-        self._execute(
-            "INSERT INTO uploads (id, provider, profile, target, path, name, size, mtime_ns, sha256, phase,"
-            " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?)",
-            (entry_id, provider, profile, target, _stored_path(path), name, size, mtime_ns, sha256, now, now),
-        )
-        return entry_id
+        rows, ids = [], []
+        for item in items:
+            entry_id = uuid.uuid4().hex[:12]
+            ids.append(entry_id)
+            rows.append((entry_id, item["provider"], item["profile"], item["target"], _stored_path(item["path"]),
+                         item.get("name"), item.get("size"), item.get("mtime_ns"), item.get("sha256"), now, now,
+                         self.run_id))
+        with self.transaction() as db:
+            db.executemany(
+                "INSERT INTO uploads (id, provider, profile, target, path, name, size, mtime_ns, sha256, phase,"
+                " created_at, updated_at, run_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?)", rows)
+        return ids
+
+    def mark_sending(self, entry_id: str) -> None:
+        """Committed immediately before a create goes out: from here until its answer is journalled, the
+        entry is ambiguous (the create may have landed)."""
+        self._execute("UPDATE uploads SET phase = 'sending', unanswered = unanswered + 1, updated_at = ? "
+                      "WHERE id = ?", (_now(), entry_id))
 
     def update(self, entry_id: str, **fields: Any) -> None:
         allowed = {"phase", "remote_id", "url", "resume", "result", "error", "sha256", "size", "mtime_ns", "name",
-                   "note"}
+                   "note", "outcome", "orphans", "unanswered", "run_id", "claimed_at"}
         unknown = set(fields) - allowed
         if unknown:
             raise ValueError(f"unknown journal fields {unknown}")
@@ -135,13 +171,55 @@ class Journal:
         self._execute("UPDATE uploads SET phase = 'deleted', note = ?, updated_at = ? WHERE provider = ? AND "
                       "remote_id = ? AND phase = 'completed'", (why, _now(), provider, str(remote_id)))
 
-    def interrupt_in_flight(self) -> int:
-        """Mark every upload this process has under way as interrupted (Ctrl-C); returns how many."""
+    def interrupt_in_flight(self, why: str = "Ctrl-C") -> tuple[int, int]:
+        """Mark every upload this process has under way as interrupted (Ctrl-C, SIGTERM, SIGHUP); returns
+        (how many, how many of them had a create out whose answer had not come: the provider decides those)."""
         with self._flight_lock:
             entries = list(self._in_flight)
-        for entry_id in entries:
-            self.update(entry_id, phase="interrupted", error="interrupted (Ctrl-C)")
-        return len(entries)
+        if not entries:
+            return 0, 0
+        marks = ",".join("?" * len(entries))
+        with self.transaction() as db:
+            doubtful = db.execute(f"SELECT COUNT(*) FROM uploads WHERE id IN ({marks}) AND unanswered > 0 AND "
+                                  "phase NOT IN ('completed', 'failed', 'abandoned', 'deleted')", entries).fetchone()[0]
+            db.execute(f"UPDATE uploads SET phase = 'interrupted', error = ?, updated_at = ? WHERE id IN ({marks}) "
+                       "AND phase NOT IN ('completed', 'failed', 'abandoned', 'deleted')",
+                       (f"interrupted ({why})", _now(), *entries))
+        with self._flight_lock:
+            self._in_flight.difference_update(entries)
+        return len(entries), doubtful
+
+    def claim(self, entry_id: str, *, provider: str, target: str, name: str, path: Path | str,
+              sha256: str | None, live: Callable[[str], bool]) -> dict | None:
+        """Take an entry in hand for this run (--skip-existing), unless another live run has the same file in
+        hand on the same target: then that run's entry is returned, and nothing is claimed."""
+        with self.transaction() as db:
+            rows = db.execute(
+                "SELECT * FROM uploads WHERE provider = ? AND target = ? AND name = ? AND id != ? AND ("
+                "(phase IN ('pending', 'sending', 'created', 'sent') AND claimed_at IS NOT NULL AND "
+                "run_id IS NOT NULL AND run_id IS NOT ?) OR (phase = 'completed' AND sha256 = ?))",
+                (provider, target, name, entry_id, self.run_id, sha256)).fetchall()
+            for row in rows:
+                if row["phase"] == "completed":  # landed since the caller looked: it looks again
+                    return _row(row)
+                same = (sha256 is not None and row["sha256"] == sha256) or row["path"] == _stored_path(path)
+                if same and live(row["run_id"]):
+                    return _row(row)
+            db.execute("UPDATE uploads SET claimed_at = ?, sha256 = COALESCE(?, sha256) WHERE id = ?",
+                       (_now(), sha256, entry_id))
+        return None
+
+    def adopt_entries(self, entries: list[dict]) -> list[dict]:
+        """Make `entries` (found left by runs that are gone) this run's, each only if no other run took it
+        meanwhile; returns those this run now owns."""
+        mine = []
+        with self.transaction() as db:
+            for entry in entries:
+                cur = db.execute("UPDATE uploads SET run_id = ? WHERE id = ? AND run_id IS ?",
+                                 (self.run_id, entry["id"], entry.get("run_id")))
+                if cur.rowcount:
+                    mine.append({**entry, "run_id": self.run_id})
+        return mine
 
     # -- the presigned form stash (0600, outside the database) -------------------------------------------
 

@@ -54,6 +54,35 @@ def m002_note(db: sqlite3.Connection) -> None:
     db.execute("ALTER TABLE uploads ADD COLUMN note TEXT")
 
 
+@migration
+def m003_outcome(db: sqlite3.Connection) -> None:
+    """What an upload's outcome was beyond its phase, for machines: `adopted` (a lost answer, asked and found
+    landed) or `possibly orphaned` (a create the API cannot be asked about may have left a record)."""
+    db.execute("ALTER TABLE uploads ADD COLUMN outcome TEXT")
+
+
+@migration
+def m004_leases(db: sqlite3.Connection) -> None:
+    """Exactly once across processes (issue 24): each run's lease, which run owns an entry, how many creates
+    went out for it whose answer never came back, and how many records it may have left behind."""
+    db.execute("""
+        CREATE TABLE IF NOT EXISTS leases (
+            run_id      TEXT PRIMARY KEY,
+            pid         INTEGER NOT NULL,
+            host        TEXT NOT NULL,
+            command     TEXT,
+            started_at  TEXT NOT NULL,
+            heartbeat   REAL NOT NULL
+        )""")
+    db.execute("ALTER TABLE uploads ADD COLUMN run_id TEXT")
+    db.execute("ALTER TABLE uploads ADD COLUMN unanswered INTEGER NOT NULL DEFAULT 0")
+    db.execute("ALTER TABLE uploads ADD COLUMN orphans INTEGER NOT NULL DEFAULT 0")
+    db.execute("ALTER TABLE uploads ADD COLUMN claimed_at TEXT")
+    db.execute("CREATE INDEX IF NOT EXISTS uploads_run ON uploads (run_id, phase)")
+    db.execute("CREATE INDEX IF NOT EXISTS uploads_phase ON uploads (phase, provider)")
+    db.execute("CREATE INDEX IF NOT EXISTS uploads_file ON uploads (provider, target, name, phase)")
+
+
 def schema_version(db: sqlite3.Connection) -> int:
     return db.execute("PRAGMA user_version").fetchone()[0]
 

@@ -49,18 +49,24 @@ class TrackedUpload:
     notes: list[str] = field(default_factory=list)  # what reconciliation learned, journalled on completion
     orphans: int = 0  # records an unanswerable create may have left behind
     orphan_kind: str = "record"
+    prior_unanswered: int = 0  # requests an earlier run sent for this entry whose answer never came back
 
     def create_once(self, create: Callable[[], T], landed: Callable[[], T | None] | None, *, retries: int,
                     what: str = "create") -> T:
         """Run a create exactly once, as far as the provider can tell.
 
-        After an ambiguous failure (the request may have been processed, its answer was lost) `landed()`
-        asks the provider whether it went through: what it finds is adopted. Otherwise the create is sent
-        again, with the same backoff and budget as any retry. `landed=None` is for an API that cannot be
-        asked: each ambiguous failure may then have left a record behind, and that is noted.
+        Immediately before each attempt goes out the entry is journalled `sending` (committed), so a run
+        killed mid-create leaves an entry that `resume` reconciles instead of sending blindly. After an
+        ambiguous failure (a 5xx, a dropped connection, a read timeout: the request may have been processed,
+        its answer was lost) `landed()` asks the provider whether it went through: what it finds is adopted.
+        Otherwise the create is sent again, with the same backoff and budget as any retry. `landed=None` is
+        for an API that cannot be asked: each ambiguous failure may then have left a record behind, which
+        is counted; after a read timeout such a create is not sent again at all (a server too slow to
+        answer in time would only collect more records).
         """
         sent = 0
         for attempt in range(retries + 1):
+            self.journal.mark_sending(self.entry)
             try:
                 return create()
             except MediactlError as exc:
@@ -70,15 +76,20 @@ class TrackedUpload:
                 if landed is None:
                     self.orphans += 1
                     self.orphan_kind = what
+                    self.journal.update(self.entry, orphans=self.orphans, outcome="possibly orphaned")
                 else:
                     found = landed()
                     if found is not None:
                         self.notes.append(f"adopted: the {what}'s answer was lost but it had landed")
                         return found
-                if attempt == retries:
+                final = attempt == retries or (landed is None and getattr(exc, "timed_out", False))
+                if final:
                     checked = "each was checked and is not on the server" if landed else "the API cannot be asked"
                     exc.message = (f"{exc.message} ({sent} request{'s' if sent != 1 else ''} sent; a {what} is not "
                                    f"repeated blindly: {checked})")
+                    if landed is None:
+                        exc.repeatable = False  # no second pass: `resume` makes a new record, counted
+                        self.journal.update(self.entry, unanswered=0, note=self.journal_note())
                     raise
                 time.sleep(RetryPolicy.backoff(attempt))
         raise AssertionError("unreachable")
@@ -97,7 +108,7 @@ class TrackedUpload:
     def created(self, remote_id: str | None, *, url: str | None = None, resume: Any = None,
                 result: Any = None) -> None:
         """Phase 1 done: the provider knows the upload by `remote_id`; `resume` is what a resume needs."""
-        fields: dict[str, Any] = {"phase": "created", "remote_id": remote_id, "error": None}
+        fields: dict[str, Any] = {"phase": "created", "remote_id": remote_id, "error": None, "unanswered": 0}
         for key, value in (("url", url), ("resume", resume), ("result", result)):
             if value is not None:
                 fields[key] = value
@@ -123,7 +134,7 @@ class TrackedUpload:
         """The upload is finished: record and return its result."""
         out = self.result(fields, digests)
         update: dict[str, Any] = {"phase": "completed", "sha256": digests.sha256, "size": digests.size,
-                                  "result": out, "error": None}
+                                  "result": out, "error": None, "unanswered": 0}
         if remote_id is not None:
             update["remote_id"] = remote_id
         if url is not None:
@@ -133,6 +144,10 @@ class TrackedUpload:
         journal_note = self.journal_note()
         if journal_note:
             update["note"] = journal_note
+        if any(n.startswith("adopted") for n in self.notes):
+            update["outcome"] = "adopted"
+        if self.orphans:
+            update["outcome"], update["orphans"] = "possibly orphaned", self.orphans
         self.journal.update(self.entry, **update)
         return out
 
@@ -154,14 +169,19 @@ def track(journal: Journal, *, provider: str, profile: str, target: str, path: P
                           size=size if size is not None else st.st_size, mtime_ns=st.st_mtime_ns,
                           sha256=sha256, entry=entry)
     upload = TrackedUpload(journal, entry, provider, path)
+    row = journal.entry(entry)
+    if row:
+        upload.orphans, upload.prior_unanswered = row.get("orphans") or 0, row.get("unanswered") or 0
     try:
         yield upload
     except MediactlError as exc:
         note = upload.journal_note()
         journal.update(entry, phase="failed", error=exc.message, **({"note": note} if note else {}))
         raise
-    except KeyboardInterrupt:
-        journal.update(entry, phase="interrupted", error="interrupted (Ctrl-C)")
+    except KeyboardInterrupt as exc:
+        from mediactl.interrupts import why
+
+        journal.update(entry, phase="interrupted", error=f"interrupted ({why(exc)})")
         raise
     except BaseException as exc:  # a bug: the entry must not stay "in flight" forever
         journal.update(entry, phase="failed", error=f"internal error: {type(exc).__name__}: {exc}")

@@ -107,7 +107,7 @@ def test_summary_counts_adopted_uploads_and_records_left_without_bytes(cli, sand
     other = cli("otherpage", "upload", "-r", str(tmp_path / "a"), "-j", "1", "--community", "orphans")
     assert other.code == 0, other
     assert "summary: 2 uploaded, 0 failed" in other.stderr
-    assert "note: 1 upload may have left a record without bytes on otherpage" in other.stderr
+    assert "note: 1 record may have been left without bytes on otherpage" in other.stderr
 
 
 def test_summary_hints_resume_for_what_can_be_finished(cli, sandbox_factory, tmp_path):

@@ -75,4 +75,4 @@ def test_track_records_every_way_an_upload_can_end_and_leaves_nothing_in_flight(
     [entry] = journal.list(provider="toy")
     assert entry["phase"] == phase and entry["remote_id"] == "remote-1" and entry["error"]
     assert entry["mtime_ns"] == source.stat().st_mtime_ns and entry["size"] == 3
-    assert journal.interrupt_in_flight() == 0
+    assert journal.interrupt_in_flight() == (0, 0)

@@ -30,7 +30,8 @@ def history(
     ctx: typer.Context,
     provider: ProviderOpt = None,
     status: Annotated[str | None, typer.Option(
-        "--status", help="pending, created, sent, completed, failed, interrupted, abandoned or deleted.")] = None,
+        "--status", help="pending, sending, created, sent, completed, failed, interrupted, abandoned or "
+                         "deleted.")] = None,
     limit: Annotated[int, typer.Option("--limit", min=1, help="At most this many, newest first.")] = 50,
 ) -> None:
     """List recorded uploads from the local journal, newest first; `history forget ID` drops entries.
@@ -94,42 +95,12 @@ def resume(
 
     Examples: mediactl resume --provider otherpage  ·  mediactl resume --dry-run -o json
     """
-    from mediactl.errors import ExitCode, LocalError, RejectedError
-    from mediactl.output import ResultWriter
-    from mediactl.providers.common import run_batch
-    from mediactl.spec import load
-    from mediactl.spool import reclaim
+    from mediactl.interrupts import as_interrupts
+    from mediactl.leases import holding
+    from mediactl.resuming import resume_all
 
     factory = services.current()
-    rt, journal = factory.rt, factory.journal
-    entries = [e for e in reversed(journal.list(provider=provider, incomplete=True))
-               if e["profile"] == rt.profile and e["provider"] in PROVIDERS]
-    if not entries:
-        rt.info("nothing to resume")
-        return
     if dry_run:
-        from mediactl.providers.dryrun import plan_resume
-
-        return plan_resume(rt, entries)
-    # built here, in the command's context: the workers run on threads without one
-    hooks = {name: (load(PROVIDERS[name].resume), factory.service(name)) for name in {e["provider"] for e in entries}}
-
-    def one(entry: dict) -> dict:
-        finish, service = hooks[entry["provider"]]
-        try:
-            reclaim(rt, entry)  # an upload read from stdin needs its copy, or says it is gone
-            return {**finish(service, entry), "status": "completed"}
-        except (LocalError, RejectedError) as exc:  # its file changed or vanished, or the provider refused it
-            # for good: say so once, then leave it be
-            journal.update(entry["id"], phase="abandoned", error=f"cannot be resumed: {exc.message}")
-            exc.message += (f" (marked abandoned: later resumes leave it be; `mediactl history forget {entry['id']}` "
-                            "drops it)")
-            raise
-
-    columns = [("PROVIDER", "provider"), ("PATH", "local.path"), ("STATUS", "status")]
-    with ResultWriter(rt, columns, primary="local.path") as out:
-        outcomes = run_batch(rt, entries, one, concurrency=concurrency, on_result=out.add,
-                             describe=lambda e: f"{e['provider']} {e['path']}", journal=journal)
-    if any(o.error is not None for o in outcomes):
-        # the outcome of remote work: 8 (some not finished), never a "local error" 3 for the whole run
-        raise typer.Exit(int(ExitCode.PARTIAL))
+        return resume_all(factory, provider, concurrency, dry_run=True)
+    with as_interrupts(), holding(factory.journal, "resume"):
+        resume_all(factory, provider, concurrency)

@@ -235,7 +235,7 @@ class Outcome:
 
 def second_pass_worthy(error: MediactlError) -> bool:
     """A failure that one more pass at the end of the batch may fix: transient, and the host still up."""
-    return error.code == ExitCode.TRANSIENT and not error.host_down
+    return error.code == ExitCode.TRANSIENT and not error.host_down and getattr(error, "repeatable", True)
 
 
 def run_batch(rt: Runtime, items: Sequence[Any], worker: Callable[[Any], dict], *, concurrency: int,
@@ -287,9 +287,9 @@ def run_batch(rt: Runtime, items: Sequence[Any], worker: Callable[[Any], dict], 
             _run_threads(items, call, concurrency, stopping, bugs)
         if bugs:
             raise bugs[0]
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
         stopping.set()
-        _interrupted(rt, outcomes, len(items), journal)
+        _interrupted(rt, outcomes, len(items), journal, exc)
         raise
     if down:
         started = {id(o.item) for o in outcomes}
@@ -358,18 +358,24 @@ def report_failure(rt: Runtime, what: str, error: MediactlError, on_result: Call
     rt.error(message, error.hint if hint else None)
 
 
-def _interrupted(rt: Runtime, outcomes: list[Outcome], total: int, journal) -> None:
-    """First Ctrl-C: record in-flight uploads as interrupted, summarize; a second Ctrl-C exits at once."""
+def _interrupted(rt: Runtime, outcomes: list[Outcome], total: int, journal, exc: BaseException) -> None:
+    """First Ctrl-C (or SIGTERM, SIGHUP): record in-flight uploads as interrupted, summarize; a second Ctrl-C
+    exits at once."""
     import signal
 
+    from mediactl.interrupts import ignore_further, why
     from mediactl.spool import remove_all
 
-    signal.signal(signal.SIGINT, lambda *_: (remove_all(rt), os._exit(int(ExitCode.INTERRUPTED))))
-    marked = journal.interrupt_in_flight() if journal is not None else 0
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, lambda *_: (remove_all(rt), os._exit(int(ExitCode.INTERRUPTED))))
+    ignore_further()
+    marked, doubtful = journal.interrupt_in_flight(why(exc)) if journal is not None else (0, 0)
     done = sum(1 for o in outcomes if o.error is None)
     failed = len(outcomes) - done
-    print(f"interrupted: {done} of {total} finished, {failed} failed, {marked} in flight (what reached the server "
-          f"is recorded), {max(0, total - len(outcomes) - marked)} not started", file=rt.stderr, flush=True)
+    asked = (f" ({doubtful} with a create sent and unanswered: `resume` asks the provider whether it landed)"
+             if doubtful else "")
+    print(f"interrupted: {why(exc)}; {done} of {total} finished, {failed} failed, {marked} in flight{asked}, "
+          f"{max(0, total - len(outcomes) - marked)} not started", file=rt.stderr, flush=True)
     if journal is not None:
         print("hint: `mediactl resume` checks with the provider what landed and finishes the rest",
               file=rt.stderr, flush=True)
@@ -437,11 +443,23 @@ def _existence_check(provider: str) -> Callable[[dict, Any], bool | None] | None
     return lambda entry, digests: hook(service, entry, digests)
 
 
-def upload_batch(rt: Runtime, settings: Settings, provider: str, items: Sequence[Item], *, target: str,
-                 journal, upload: Callable[..., dict], columns, concurrency: int,
-                 skip_existing: bool = False, precheck: Callable[..., dict | None] | None = None,
-                 primary: str = "url", validate: Callable[[Item], None] | None = None,
-                 dry_run: bool = False) -> None:
+def upload_batch(rt: Runtime, settings: Settings, provider: str, items: Sequence[Item], *, journal,
+                 dry_run: bool = False, **kwargs: Any) -> None:
+    """`_upload_batch` under a lease in the journal, with SIGTERM/SIGHUP handled like Ctrl-C."""
+    if dry_run:
+        return _upload_batch(rt, settings, provider, items, journal=journal, dry_run=True, **kwargs)
+    from mediactl.interrupts import as_interrupts
+    from mediactl.leases import holding
+
+    with as_interrupts(), holding(journal, f"{provider} upload"):
+        _upload_batch(rt, settings, provider, items, journal=journal, **kwargs)
+
+
+def _upload_batch(rt: Runtime, settings: Settings, provider: str, items: Sequence[Item], *, target: str,
+                  journal, upload: Callable[..., dict], columns, concurrency: int,
+                  skip_existing: bool = False, precheck: Callable[..., dict | None] | None = None,
+                  primary: str = "url", validate: Callable[[Item], None] | None = None,
+                  dry_run: bool = False) -> None:
     """The shared shape of every provider's `upload`: size checks, --skip-existing against the journal,
     progress, results streamed to the output as they finish, one more pass for what failed transiently,
     a summary, and the batch exit code.
@@ -452,6 +470,7 @@ def upload_batch(rt: Runtime, settings: Settings, provider: str, items: Sequence
     provider's own check of a name or document, run on every item before anything is sent. `dry_run`
     prints the plan instead (mediactl/providers/dryrun.py).
     """
+    from mediactl.leases import claim_or_wait
     from mediactl.output import Progress, ResultWriter
     from mediactl.transfer.files import file_digests, local_info
 
@@ -472,9 +491,11 @@ def upload_batch(rt: Runtime, settings: Settings, provider: str, items: Sequence
     started = time.monotonic()
     still_there = _existence_check(provider) if skip_existing else None
     unconfirmed: list[Item] = []
-    # Register every file first: an interrupted batch then leaves a record of what never started too.
-    entries = {id(item): journal.register(provider=provider, profile=rt.profile, target=target, path=item.path,
-                                          name=item.name) for item in items}
+    # Register every file first, in one transaction: an interrupted batch then leaves a record of what never
+    # started too, and an interrupted registration leaves nothing half-known.
+    ids = journal.register_all([dict(provider=provider, profile=rt.profile, target=target, path=item.path,
+                                     name=item.name) for item in items])
+    entries = {id(item): entry for item, entry in zip(items, ids, strict=True)}
     sizes = {id(item): _stat_size(item.path) for item in items}
     total_bytes = sum(size or 0 for size in sizes.values())
     with ResultWriter(rt, columns, primary=primary) as out, Progress(rt, len(items), total_bytes) as progress:
@@ -498,19 +519,24 @@ def upload_batch(rt: Runtime, settings: Settings, provider: str, items: Sequence
             if skip_existing:
                 digests = file_digests(item.path)  # one read serves the journal and the provider check
                 sha = digests.sha256
-                earlier = journal.completed_with(provider, target, sha)
-                while earlier is not None:  # the journal is a cache: confirm with the provider where it can answer
-                    there = still_there(earlier, digests) if still_there else None
-                    if there is not False:
-                        if there is None:
-                            unconfirmed.append(item)
-                        break
-                    journal.update(earlier["id"], phase="deleted", note="gone from the provider (--skip-existing)")
+                while True:  # until the file is found uploaded, or this run holds it (another run may)
                     earlier = journal.completed_with(provider, target, sha)
-                if earlier is not None:
-                    answered = {**earlier["result"], "local": local_info(item.path, size, sha), "skipped": True}
-                elif precheck is not None:
-                    answered = precheck(item, size, digests)
+                    while earlier is not None:  # the journal is a cache: confirm with the provider where it can
+                        there = still_there(earlier, digests) if still_there else None
+                        if there is not False:
+                            if there is None:
+                                unconfirmed.append(item)
+                            break
+                        journal.update(earlier["id"], phase="deleted",
+                                       note="gone from the provider (--skip-existing)")
+                        earlier = journal.completed_with(provider, target, sha)
+                    if earlier is not None:
+                        answered = {**earlier["result"], "local": local_info(item.path, size, sha), "skipped": True}
+                    elif precheck is not None:
+                        answered = precheck(item, size, digests)
+                    if answered is not None or not claim_or_wait(journal, entry, provider=provider, target=target,
+                                                                 name=item.name, path=item.path, sha256=sha):
+                        break
             if answered is not None:
                 journal.delete(entry)
                 file_progress.done("skipped")
@@ -541,7 +567,7 @@ def _summarize(rt: Runtime, provider: str, journal, entries: dict[int, str], out
     adopted, a record left without bytes)."""
     from mediactl.providers.summary import print_summary, summarize
 
-    rows = {key: journal.get(provider, entry) for key, entry in entries.items()}
+    rows = {key: journal.entry(entry) for key, entry in entries.items()}  # by primary key: no scan per entry
     summary = summarize(provider, outcomes, rows, elapsed)
     if len(outcomes) > 1 or summary.adopted or summary.orphans:
         print_summary(rt, summary)

@@ -92,6 +92,7 @@ RESUME_WHY = {
     "pending": "never started: it would be uploaded",
     "created": "created on the provider, bytes not all sent: what landed is checked, the rest sent",
     "sent": "bytes sent, not completed: it would be completed",
+    "sending": "its create went out unanswered: the provider is asked what landed, then it is finished",
     "interrupted": "interrupted: what landed is checked, then it is finished",
     "failed": "failed: what landed is checked, then it is finished",
 }

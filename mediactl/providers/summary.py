@@ -11,7 +11,7 @@ from mediactl.errors import ExitCode
 from mediactl.runtime import Runtime
 
 # Journal phases an upload is left in that `mediactl resume` can finish.
-RESUMABLE_PHASES = ("pending", "created", "sent", "interrupted")
+RESUMABLE_PHASES = ("pending", "sending", "created", "sent", "interrupted")
 
 
 @dataclass
@@ -20,7 +20,7 @@ class BatchSummary:
     uploaded: int = 0
     skipped: int = 0
     adopted: int = 0  # a create's answer was lost, the provider was asked and what had landed was adopted
-    orphans: int = 0  # uploads whose lost create may have left a record without bytes (API cannot be asked)
+    orphans: int = 0  # records lost creates may have left without bytes (the API cannot be asked), counted
     failed: int = 0
     resumable: int = 0
     bytes: int = 0
@@ -38,9 +38,9 @@ class BatchSummary:
         out = [f"summary: {', '.join(counts)}; {human_bytes(self.bytes)} in {human_duration(self.elapsed)} "
                f"({human_bytes(rate)}/s)"]
         if self.orphans:
-            out.append(f"note: {self.orphans} upload{_s(self.orphans)} may have left a record without bytes on "
-                       f"{self.provider} (a create's answer was lost and the API cannot be asked; see "
-                       f"`mediactl history -o json` shows each upload's note)")
+            out.append(f"note: {self.orphans} record{_s(self.orphans)} may have been left without bytes on "
+                       f"{self.provider} (a create's answer was lost or its run ended while it was out, and the "
+                       f"API cannot be asked; `mediactl history -o json` shows each upload's note)")
         if self.resumable:
             out.append(f"hint: {self.resumable} upload{_s(self.resumable)} can be finished with "
                        f"`mediactl resume --provider {self.provider}`")
@@ -58,10 +58,9 @@ def summarize(provider: str, outcomes: Iterable[Any], journal_rows: Mapping[int,
     for outcome in outcomes:
         row = journal_rows.get(id(outcome.item)) or {}
         note = row.get("note") or ""
-        if "adopted" in note:
+        if row.get("outcome") == "adopted" or "adopted" in note:
             summary.adopted += 1
-        if "left without bytes" in note:
-            summary.orphans += 1
+        summary.orphans += int(row.get("orphans") or 0)
         if outcome.error is not None:
             summary.failed += 1
             if row.get("phase") in RESUMABLE_PHASES or (row and outcome.error.code == ExitCode.TRANSIENT):

@@ -95,7 +95,7 @@ class NationBuilder(ProviderService):
         `known` ids from before, not claimed by another upload. Several candidates (or no snapshot to go
         by) are told apart by content, fetched through their `url`."""
         rows = [a for page_rows in self.attachments(site, page, 100, True) for a in page_rows]
-        taken = known if known is not None else frozenset()
+        taken = (known if known is not None else frozenset()) | self._accounted(f"{site}/{page}")
         candidates = [a for a in rows if a.get("filename") == name and str(a.get("id")) not in taken]
         if not candidates:
             return None
@@ -110,6 +110,11 @@ class NationBuilder(ProviderService):
                 return None
             self._claimed.add(str(chosen.get("id")))
         return chosen, digests
+
+    def _accounted(self, target: str) -> frozenset[str]:
+        """Attachment ids the journal gives to uploads (of any run): never adopted by another one."""
+        return frozenset(str(e["remote_id"]) for e in self.journal.list(provider=NAME, target=target)
+                         if e.get("remote_id"))
 
     def _content_sha256(self, attachment: dict) -> str | None:
         url = attachment.get("url")
@@ -190,9 +195,16 @@ def resume(service: NationBuilder, entry: dict) -> dict:
 
 
 def exists(service: NationBuilder, entry: dict, digests: Digests) -> bool:
-    """Whether a journalled attachment is still on its page (the page's listing, read once per run)."""
+    """Whether a journalled attachment is still on its page: the page's listing, read once per run, and for
+    an id not in it (attached since, e.g. by another run going on at the same time) the attachment itself."""
     site, _, page = entry["target"].partition("/")
-    return str(entry.get("remote_id")) in service.snapshot(site, page)
+    if str(entry.get("remote_id")) in service.snapshot(site, page):
+        return True
+    try:
+        service.show(site, page, str(entry.get("remote_id")))
+    except NotFoundError:
+        return False
+    return True
 
 
 def reconcile(service: NationBuilder, entry: dict) -> dict | None:

@@ -131,6 +131,7 @@ class OFAuth(ProviderService):
               part_concurrency: int, done: set[int] | None = None) -> dict:
         progress = progress or no_progress
         if plan.kind == "single":
+            self.journal.mark_sending(up.entry)  # the finishing request: from here its outcome may be unknown
             try:
                 resp, digests = put_file(self.client, plan.parts[0].url, up.path, content_type=content_type,
                                          progress=progress)
@@ -159,6 +160,7 @@ class OFAuth(ProviderService):
         digests = Digests(expected.size, "", whole.hexdigest())
         if not complete:
             return up.sent(up.result({"mediaUploadId": plan.upload_id, "media": None}, digests))
+        self.journal.mark_sending(up.entry)
         try:
             body = self.finalize(plan.upload_id)
         except RejectedError as exc:  # a complete whose answer was lost, or finished by an earlier run
@@ -166,12 +168,17 @@ class OFAuth(ProviderService):
         return self._finish(up, plan.upload_id, body.get("media"), digests)
 
     def _adopt_finished(self, up: TrackedUpload, upload_id: str, exc: RejectedError, digests=None) -> dict:
-        """OFAuth says the upload is already finished: look its media up by content (md5 + size) and adopt it."""
-        if not already_completed(exc):
+        """A finishing request (single PUT, complete) was refused. When it was a repeat (its first answer was
+        lost, in this run or one before) or says "already completed", ask, don't parse: the vault is looked
+        up by content (md5 + size), whatever status or wording the refusal had, and what is there adopted."""
+        repeated = (exc.attempts or 1) > 1 or up.prior_unanswered > 0
+        if not (repeated or already_completed(exc)):
             raise exc
         digests = digests if digests is not None and digests.md5 else file_digests(up.path)
         found = self.check(digests.md5, digests.size)
         if not found.get("exists"):
+            if not already_completed(exc):
+                raise exc
             raise RejectedError(f"OFAuth says upload {upload_id} is already completed, but no media with this "
                                 "file's content is in the vault", provider=NAME, status=exc.status) from None
         up.note("adopted: OFAuth had already finished the upload")
@@ -234,7 +241,12 @@ def build(factory: Factory) -> OFAuth:
 
 
 def resume(service: OFAuth, entry: dict) -> dict:
-    """Send the missing parts and complete; an upload OFAuth never planned is uploaded afresh."""
+    """Send the missing parts and complete; an upload OFAuth never planned is uploaded afresh. One whose
+    finishing request went out unanswered (a run killed mid-PUT) is looked up in the vault first."""
+    if entry.get("remote_id") and entry.get("unanswered"):
+        found = reconcile(service, entry)
+        if found is not None:
+            return found
     if entry.get("remote_id") and entry.get("resume"):
         return service.complete(entry["remote_id"])
     if entry.get("remote_id"):
@@ -252,5 +264,14 @@ def exists(service: OFAuth, entry: dict, digests) -> bool:
 
 
 def reconcile(service: OFAuth, entry: dict) -> dict | None:
-    """Whether an upload whose answer was lost landed (issue 16 fills this in); None: not found."""
-    return None
+    """Whether an upload whose finishing request's answer was lost landed: the vault, asked by content
+    (/uploads/check, md5 + size); what is there is adopted. None: not there."""
+    path = Path(entry["path"])
+    check_unchanged(entry, path)
+    digests = file_digests(path)
+    found = service.check(digests.md5, digests.size)
+    if not found.get("exists"):
+        return None
+    with reopen(service.journal, entry) as up:
+        up.note("adopted: the upload had landed in the vault although its answer was lost")
+        return service._finish(up, entry.get("remote_id") or "", found.get("media"), digests)

@@ -135,6 +135,20 @@ def init(sandbox, request: Request) -> Response:
     }, 200, headers)
 
 
+def already_completed(sandbox) -> Response:
+    """The refusal of a PUT or complete on a finished upload: OFAuth's 409, or (test control
+    {"ofauth_completed_refusal": 400}) a 400 in another shape, as other versions of the API answer."""
+    if getattr(sandbox, "ofauth_completed_refusal", 409) == 400:
+        return err_message(400, "Upload already completed", "BAD_REQUEST")
+    return err_message(409, "Upload already completed", "UPLOAD_ALREADY_COMPLETED")
+
+
+def control(sandbox, body: dict) -> None:
+    """Test controls: {"ofauth_completed_refusal": 400 | 409}."""
+    if "ofauth_completed_refusal" in body:
+        sandbox.ofauth_completed_refusal = int(body["ofauth_completed_refusal"])
+
+
 def _upload(sandbox, upload_id: str):
     return sandbox.state.data["ofauth"]["uploads"].get(upload_id)
 
@@ -146,7 +160,7 @@ def _pending_upload(sandbox, upload_id: str) -> tuple[dict | None, Response | No
     if upload is None:
         return None, err_type(404, "Upload not found", "not_found")
     if upload["status"] != "pending":
-        return None, err_message(409, "Upload already completed", "UPLOAD_ALREADY_COMPLETED")
+        return None, already_completed(sandbox)
     return upload, None
 
 
@@ -193,7 +207,7 @@ def put_single(sandbox, request: Request, upload_id: str) -> Response:
         return err_code(400, f"Size mismatch: declared {upload['size']}, received {size}", "SIZE_MISMATCH")
     with sandbox.state.lock:
         if upload["status"] != "pending":
-            return err_message(409, "Upload already completed", "UPLOAD_ALREADY_COMPLETED")
+            return already_completed(sandbox)
         media = _create_media(sandbox, upload_id, upload, blob, size, etag)
     return json_response({"mediaUploadId": upload_id, "media": media})
 
@@ -225,7 +239,7 @@ def complete(sandbox, request: Request) -> Response:
         if upload is None:
             return err_type(404, f"Upload {upload_id} not found", "not_found")
         if upload["status"] != "pending":
-            return err_message(409, "Upload already completed", "UPLOAD_ALREADY_COMPLETED")
+            return already_completed(sandbox)
         missing = [n for n in range(1, upload["totalParts"] + 1) if str(n) not in upload["parts"]]
         if upload["uploadType"] == "single" or missing:
             what = "the file was not uploaded" if upload["uploadType"] == "single" else f"missing parts {missing}"

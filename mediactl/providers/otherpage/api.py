@@ -124,10 +124,15 @@ def resume(service: OtherPage, entry: dict) -> dict:
             return service.complete(entry["id"])
     path = Path(entry["path"])
     check_unchanged(entry, path)
+    orphans = entry.get("orphans") or 0
     if entry.get("remote_id"):
         service.journal.update(entry["id"], note=f"file record {entry['remote_id']} left without bytes (its "
-                                                 "upload form expired or was not kept); uploaded as a new record")
+                                                 "upload form expired or was not kept); uploaded as a new record",
+                               orphans=orphans + 1, outcome="possibly orphaned")
         service.journal.drop_stash(entry["id"])
+    elif entry.get("unanswered"):  # a run ended while its create was out: the record may exist, unreachable
+        service.journal.update(entry["id"], orphans=orphans + entry["unanswered"], unanswered=0,
+                               outcome="possibly orphaned")
     return service.upload(path, entry["name"], entry["target"], size=file_size(path), entry=entry["id"])
 
 

@@ -1,0 +1,99 @@
+"""`mediactl resume`: finish what interrupted batches left, reported like a batch.
+
+Only entries no live run owns are taken (their lease is gone or stale, mediactl/leases.py): a `resume`
+from cron next to a running batch leaves that batch's entries alone. Each entry taken is made this run's
+in one transaction, so two resumes never finish the same entry. An entry whose create went out unanswered
+(`sending`, or interrupted with `unanswered` > 0) is reconciled with the provider by its resume hook
+before anything is sent again; Other Page cannot be asked, so the possible orphan is counted.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from typing import Any
+
+import typer
+
+from mediactl.registry import PROVIDERS
+
+RESUME_COLUMNS = [("PROVIDER", "provider"), ("ID", "remoteId"), ("URL", "url"), ("PATH", "local.path"),
+                  ("STATUS", "status")]
+
+
+def resume_all(factory: Any, provider: str | None, concurrency: int, *, dry_run: bool = False) -> None:
+    from mediactl.errors import ExitCode, LocalError, RejectedError
+    from mediactl.leases import live_checker
+    from mediactl.output import ResultWriter
+    from mediactl.providers.common import run_batch
+    from mediactl.spec import load
+    from mediactl.spool import reclaim
+
+    rt, journal = factory.rt, factory.journal
+    entries = [e for e in reversed(journal.list(provider=provider, incomplete=True))
+               if e["profile"] == rt.profile and e["provider"] in PROVIDERS]
+    live = live_checker(journal)
+    busy = [e for e in entries if e.get("run_id") and e["run_id"] != journal.run_id and live(e["run_id"])]
+    free = [e for e in entries if not (e.get("run_id") and e["run_id"] != journal.run_id and live(e["run_id"]))]
+    if dry_run:
+        if not free:
+            _busy_note(rt, busy)
+            rt.info("nothing to resume")
+            return
+        from mediactl.providers.dryrun import plan_resume
+
+        return plan_resume(rt, free)
+    mine = journal.adopt_entries(free)
+    busy += [e for e in free if e["id"] not in {m["id"] for m in mine}]  # taken by another resume meanwhile
+    _busy_note(rt, busy)
+    if not mine:
+        rt.info("nothing to resume")
+        return
+    started = time.monotonic()
+    # built here, in the command's context: the workers run on threads without one
+    hooks = {name: (load(PROVIDERS[name].resume), factory.service(name)) for name in {e["provider"] for e in mine}}
+
+    def one(entry: dict) -> dict:
+        finish, service = hooks[entry["provider"]]
+        try:
+            reclaim(rt, entry)  # an upload read from stdin needs its copy, or says it is gone
+            result = finish(service, entry)
+        except (LocalError, RejectedError) as exc:  # its file changed or vanished, or the provider refused it
+            # for good: say so once, then leave it be
+            journal.update(entry["id"], phase="abandoned", error=f"cannot be resumed: {exc.message}")
+            exc.message += (f" (marked abandoned: later resumes leave it be; `mediactl history forget {entry['id']}` "
+                            "drops it)")
+            raise
+        row = journal.entry(entry["id"]) or {}
+        return {**result, "remoteId": row.get("remote_id"), "url": result.get("url") or row.get("url"),
+                "status": "completed"}
+
+    with ResultWriter(rt, RESUME_COLUMNS, primary="local.path") as out:
+        outcomes = run_batch(rt, mine, one, concurrency=concurrency, on_result=out.add,
+                             describe=lambda e: f"{e['provider']} {e['path']}", journal=journal)
+    _summaries(rt, journal, outcomes, time.monotonic() - started)
+    if any(o.error is not None for o in outcomes):
+        # the outcome of remote work: 8 (some not finished), never a "local error" 3 for the whole run
+        raise typer.Exit(int(ExitCode.PARTIAL))
+
+
+def _busy_note(rt, busy: list[dict]) -> None:
+    if not busy:
+        return
+    runs = Counter(e.get("run_id") for e in busy)
+    rt.info(f"note: {len(busy)} upload{'s' if len(busy) != 1 else ''} left alone: "
+            f"{'a run that is' if len(runs) == 1 else f'{len(runs)} runs that are'} still going own"
+            f"{'s' if len(runs) == 1 else ''} them (they finish them, or a resume after they end does)")
+
+
+def _summaries(rt, journal, outcomes, elapsed: float) -> None:
+    """One summary per provider, as a batch prints it: counts, possible orphans, hints."""
+    from mediactl.providers.summary import print_summary, summarize
+
+    by_provider: dict[str, list] = {}
+    for outcome in outcomes:
+        by_provider.setdefault(outcome.item["provider"], []).append(outcome)
+    for name, group in sorted(by_provider.items()):
+        rows = {id(o.item): journal.entry(o.item["id"]) for o in group}
+        summary = summarize(name, group, rows, elapsed)
+        print_summary(rt, summary)

@@ -411,7 +411,7 @@ def _second_pass(rt: Runtime, provider: str, journal, entries: dict[int, str], o
     rt.info(f"{len(again)} failed transiently; one more pass, checking first what reached the server")
     finish, service = load(PROVIDERS[provider].resume), services.current().service(provider)
     second = run_batch(rt, [o.item for o in again],
-                       lambda item: finish(service, journal.get(provider, entries[id(item)])),
+                       lambda item: finish(service, journal.entry(entries[id(item)])),
                        concurrency=concurrency, on_result=on_result, describe=describe, journal=journal)
     retried = {id(o.item) for o in again}
     return [o for o in outcomes if id(o.item) not in retried] + second

@@ -1,9 +1,10 @@
 """Reliability under process faults (issue 24): for each provider and seed, against `mediactl sandbox serve
 --latency-ms 100`, several batches are killed with SIGTERM or SIGKILL at a random moment of their work (from
-their registration on) and each is then resumed; then two `--skip-existing` runs of the same files overlap, with a `resume` started beside them;
-a last `resume` finishes whatever is left. It prints, per provider and seed, the files missing from the
-server, the duplicates on it, and (Other Page, whose API cannot be asked whether a lost create landed) the
-records left without bytes on the server next to the number mediactl's `note:` lines counted.
+their registration on) and each is then resumed; then two `--skip-existing` runs of the same files overlap,
+with a `resume` started beside them; a last `resume` finishes whatever is left. It prints, per provider and
+seed, the files missing from the server, the duplicates on it, and (Other Page, whose API cannot be asked
+whether a lost create landed) the records left without bytes on the server next to the number mediactl's
+`note:` lines counted.
 
     python bench/process_faults.py [--files 30] [--kills 3] [--seeds 1 2 3] [--providers ...]
 

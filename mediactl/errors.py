@@ -20,6 +20,8 @@ class ExitCode(IntEnum):
     TRANSIENT = 7
     PARTIAL = 8
     INTERRUPTED = 130
+    HANGUP = 129  # SIGHUP, handled like Ctrl-C
+    TERMINATED = 143  # SIGTERM, handled like Ctrl-C
 
 
 class MediactlError(Exception):

@@ -14,8 +14,8 @@ from collections.abc import Iterator
 
 from mediactl.errors import ExitCode
 
-EXIT_CODES = {signal.SIGINT: int(ExitCode.INTERRUPTED), signal.SIGTERM: 128 + signal.SIGTERM,
-              signal.SIGHUP: 128 + signal.SIGHUP}
+EXIT_CODES = {signal.SIGINT: int(ExitCode.INTERRUPTED), signal.SIGTERM: int(ExitCode.TERMINATED),
+              signal.SIGHUP: int(ExitCode.HANGUP)}
 NAMES = {signal.SIGINT: "Ctrl-C", signal.SIGTERM: "SIGTERM", signal.SIGHUP: "SIGHUP"}
 
 

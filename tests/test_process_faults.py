@@ -108,7 +108,7 @@ def resume(env: dict) -> tuple[int, str, str]:
 
 
 PROVIDERS = ["nationbuilder", "otherpage", "ofauth", "bitbadges"]
-EXPECTED_EXIT = {signal.SIGTERM: 143, signal.SIGINT: 130, signal.SIGKILL: -signal.SIGKILL}
+EXPECTED_EXIT = {signal.SIGTERM: 143, signal.SIGINT: 130, signal.SIGHUP: 129, signal.SIGKILL: -signal.SIGKILL}
 
 
 @pytest.mark.parametrize("provider", PROVIDERS)
@@ -117,6 +117,14 @@ EXPECTED_EXIT = {signal.SIGTERM: 143, signal.SIGINT: 130, signal.SIGKILL: -signa
                          ids=["SIGTERM-mid-create", "SIGKILL-mid-create", "SIGINT-mid-create", "SIGKILL-registered"])
 def test_a_batch_signalled_mid_way_then_resumed_has_every_file_on_the_server_once(
         sandbox_factory, tmp_path, provider, signum, moment):
+    signal_then_resume(sandbox_factory, tmp_path, provider, signum, moment)
+
+
+def test_sighup_is_handled_like_ctrl_c_and_exits_129(sandbox_factory, tmp_path):
+    signal_then_resume(sandbox_factory, tmp_path, "otherpage", signal.SIGHUP, "sending")
+
+
+def signal_then_resume(sandbox_factory, tmp_path, provider: str, signum: int, moment: str) -> None:
     server = sandbox_factory("--latency-ms", "400")
     target = f"sig-{provider}-{signum}-{moment}"
     files = make_batch(provider, tmp_path / target, 6)

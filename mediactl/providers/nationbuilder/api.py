@@ -46,6 +46,7 @@ class NationBuilder(ProviderService):
         self._page_locks: dict[tuple[str, str], threading.Lock] = {}
         self._snapshots: dict[tuple[str, str], frozenset[str]] = {}
         self._claimed: set[str] = set()  # attachment ids this run created or adopted
+        self._journal_ids: dict[str, frozenset[str]] = {}
 
     def upload(self, path: Path, name: str, site: str, page: str, *, content_type: str, size: int,
                progress=None, sha256: str | None = None, entry: str | None = None,
@@ -112,9 +113,18 @@ class NationBuilder(ProviderService):
         return chosen, digests
 
     def _accounted(self, target: str) -> frozenset[str]:
-        """Attachment ids the journal gives to uploads (of any run): never adopted by another one."""
-        return frozenset(str(e["remote_id"]) for e in self.journal.list(provider=NAME, target=target)
-                         if e.get("remote_id"))
+        """Attachment ids the journal gives to uploads (of any run): never adopted by another one. Read once
+        per page and run (a resume of thousands of entries must not read the journal for each), plus the
+        ids this run has claimed since."""
+        with self._lock:
+            cached = self._journal_ids.get(target)
+        if cached is None:
+            cached = frozenset(str(e["remote_id"]) for e in self.journal.list(provider=NAME, target=target)
+                               if e.get("remote_id"))
+            with self._lock:
+                self._journal_ids[target] = cached
+        with self._lock:
+            return cached | frozenset(self._claimed)
 
     def _content_sha256(self, attachment: dict) -> str | None:
         url = attachment.get("url")
@@ -173,8 +183,7 @@ def _known_ids(service: NationBuilder, entry: dict) -> frozenset[str] | None:
     kept = (entry.get("resume") or {}).get("known_ids")
     if kept is None:
         return None
-    others = {e["remote_id"] for e in service.journal.list(provider=NAME, target=entry["target"])
-              if e.get("remote_id") and e["id"] != entry["id"]}
+    others = service._accounted(entry["target"]) - {str(entry.get("remote_id"))}
     return frozenset(map(str, kept)) | others
 
 

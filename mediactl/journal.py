@@ -246,9 +246,12 @@ class Journal:
 
     def get(self, provider: str, key: str) -> dict | None:
         """An entry by journal id or by the provider's remote id (newest first)."""
-        row = self._execute(
-            "SELECT * FROM uploads WHERE provider = ? AND (id = ? OR remote_id = ?) "
-            "ORDER BY created_at DESC, rowid DESC LIMIT 1", (provider, key, key)).fetchone()
+        # two indexed look-ups (the primary key, then uploads_remote): an OR of both would scan the table
+        row = self._execute("SELECT * FROM uploads WHERE id = ? AND provider = ?", (key, provider)).fetchone()
+        if row is None:
+            row = self._execute(
+                "SELECT * FROM uploads WHERE provider = ? AND remote_id = ? ORDER BY created_at DESC, rowid DESC "
+                "LIMIT 1", (provider, key)).fetchone()
         return _row(row)
 
     def entry(self, entry_id: str) -> dict | None:

@@ -76,7 +76,7 @@ class TrackedUpload:
                 if landed is None:
                     self.orphans += 1
                     self.orphan_kind = what
-                    self.journal.update(self.entry, orphans=self.orphans, outcome="possibly orphaned")
+                    self.journal.update(self.entry, orphans=self.orphans, outcome="possibly_orphaned")
                 else:
                     found = landed()
                     if found is not None:
@@ -147,7 +147,7 @@ class TrackedUpload:
         if any(n.startswith("adopted") for n in self.notes):
             update["outcome"] = "adopted"
         if self.orphans:
-            update["outcome"], update["orphans"] = "possibly orphaned", self.orphans
+            update["outcome"], update["orphans"] = "possibly_orphaned", self.orphans
         self.journal.update(self.entry, **update)
         return out
 

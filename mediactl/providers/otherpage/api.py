@@ -128,11 +128,11 @@ def resume(service: OtherPage, entry: dict) -> dict:
     if entry.get("remote_id"):
         service.journal.update(entry["id"], note=f"file record {entry['remote_id']} left without bytes (its "
                                                  "upload form expired or was not kept); uploaded as a new record",
-                               orphans=orphans + 1, outcome="possibly orphaned")
+                               orphans=orphans + 1, outcome="possibly_orphaned")
         service.journal.drop_stash(entry["id"])
     elif entry.get("unanswered"):  # a run ended while its create was out: the record may exist, unreachable
         service.journal.update(entry["id"], orphans=orphans + entry["unanswered"], unanswered=0,
-                               outcome="possibly orphaned")
+                               outcome="possibly_orphaned")
     return service.upload(path, entry["name"], entry["target"], size=file_size(path), entry=entry["id"])
 
 

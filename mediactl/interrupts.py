@@ -52,11 +52,11 @@ def as_interrupts() -> Iterator[None]:
     try:
         yield
     except Interrupted as exc:  # the batch has journalled and summarized what it could: exit 143 / 129
-        import typer
+        from mediactl.engine.batch import BatchExit
 
         ignore_further()
         print(f"interrupted ({why(exc)})", file=sys.stderr, flush=True)
-        raise typer.Exit(exit_code(exc)) from None
+        raise BatchExit(exit_code(exc)) from None
     finally:
         for signum, handler in previous.items():
             with contextlib.suppress(ValueError, OSError):

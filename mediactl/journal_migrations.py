@@ -56,9 +56,13 @@ def m002_note(db: sqlite3.Connection) -> None:
 
 @migration
 def m003_outcome(db: sqlite3.Connection) -> None:
-    """What an upload's outcome was beyond its phase, for machines: `adopted` (a lost answer, asked and found
-    landed) or `possibly orphaned` (a create the API cannot be asked about may have left a record)."""
+    """The outcome of an upload as a value the code can count (the batch summary, `history -o json`):
+    `adopted` (a create's answer was lost, the provider was asked and what had landed was adopted) or
+    `possibly_orphaned` (a lost create may have left a record without bytes; the API cannot be asked).
+    Filled in from the free-text note where an older mediactl wrote a recognisable one."""
     db.execute("ALTER TABLE uploads ADD COLUMN outcome TEXT")
+    db.execute("UPDATE uploads SET outcome = 'possibly_orphaned' WHERE note LIKE '%left without bytes%'")
+    db.execute("UPDATE uploads SET outcome = 'adopted' WHERE outcome IS NULL AND note LIKE '%adopted%'")
 
 
 @migration

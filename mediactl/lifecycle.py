@@ -105,6 +105,14 @@ class TrackedUpload:
                          f"(its create's answer was lost and the API cannot be asked)")
         return "; ".join(notes) or None
 
+    def journal_outcome(self) -> str | None:
+        """The journal's `outcome` column (mediactl/journal.py OUTCOMES) for what was learned, if anything."""
+        if self.orphans:
+            return "possibly_orphaned"
+        if any(note.startswith("adopted") for note in self.notes):
+            return "adopted"
+        return None
+
     def created(self, remote_id: str | None, *, url: str | None = None, resume: Any = None,
                 result: Any = None) -> None:
         """Phase 1 done: the provider knows the upload by `remote_id`; `resume` is what a resume needs."""
@@ -144,10 +152,11 @@ class TrackedUpload:
         journal_note = self.journal_note()
         if journal_note:
             update["note"] = journal_note
-        if any(n.startswith("adopted") for n in self.notes):
-            update["outcome"] = "adopted"
+        outcome = self.journal_outcome()
+        if outcome:
+            update["outcome"] = outcome
         if self.orphans:
-            update["outcome"], update["orphans"] = "possibly_orphaned", self.orphans
+            update["orphans"] = self.orphans
         self.journal.update(self.entry, **update)
         return out
 
@@ -175,8 +184,9 @@ def track(journal: Journal, *, provider: str, profile: str, target: str, path: P
     try:
         yield upload
     except MediactlError as exc:
-        note = upload.journal_note()
-        journal.update(entry, phase="failed", error=exc.message, **({"note": note} if note else {}))
+        note, outcome = upload.journal_note(), upload.journal_outcome()
+        journal.update(entry, phase="failed", error=exc.message, **({"note": note} if note else {}),
+                       **({"outcome": outcome} if outcome else {}))
         raise
     except KeyboardInterrupt as exc:
         from mediactl.interrupts import why

@@ -13,8 +13,6 @@ import time
 from collections import Counter
 from typing import Any
 
-import typer
-
 from mediactl.registry import PROVIDERS
 
 RESUME_COLUMNS = [("PROVIDER", "provider"), ("ID", "remoteId"), ("URL", "url"), ("PATH", "local.path"),
@@ -22,10 +20,10 @@ RESUME_COLUMNS = [("PROVIDER", "provider"), ("ID", "remoteId"), ("URL", "url"), 
 
 
 def resume_all(factory: Any, provider: str | None, concurrency: int, *, dry_run: bool = False) -> None:
+    from mediactl.engine.batch import BatchExit, run_batch
     from mediactl.errors import ExitCode, LocalError, RejectedError
     from mediactl.leases import live_checker
     from mediactl.output import ResultWriter
-    from mediactl.providers.common import run_batch
     from mediactl.spec import load
     from mediactl.spool import reclaim
 
@@ -40,7 +38,7 @@ def resume_all(factory: Any, provider: str | None, concurrency: int, *, dry_run:
             _busy_note(rt, busy)
             rt.info("nothing to resume")
             return
-        from mediactl.providers.dryrun import plan_resume
+        from mediactl.engine.plan import plan_resume
 
         return plan_resume(rt, free)
     mine = journal.adopt_entries(free)
@@ -74,7 +72,7 @@ def resume_all(factory: Any, provider: str | None, concurrency: int, *, dry_run:
     _summaries(rt, journal, outcomes, time.monotonic() - started)
     if any(o.error is not None for o in outcomes):
         # the outcome of remote work: 8 (some not finished), never a "local error" 3 for the whole run
-        raise typer.Exit(int(ExitCode.PARTIAL))
+        raise BatchExit(int(ExitCode.PARTIAL))
 
 
 def _busy_note(rt, busy: list[dict]) -> None:

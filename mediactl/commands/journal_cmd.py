@@ -4,7 +4,7 @@ from typing import Annotated
 
 import typer
 
-from mediactl import runtime, services
+from mediactl.app.context import AppContext
 from mediactl.registry import PROVIDERS
 
 HISTORY_COLUMNS = [("ID", "id"), ("PROVIDER", "provider"), ("STATUS", "status"), ("TARGET", "target"),
@@ -40,20 +40,21 @@ def history(
     """
     if ctx.invoked_subcommand is not None:
         return
-    from mediactl.journal import PHASES, open_journal
+    from mediactl.journal import PHASES
     from mediactl.output import ResultWriter
 
     if status is not None and status not in PHASES:
         raise typer.BadParameter(f"must be one of {', '.join(PHASES)}", param_hint="--status")
-    rt = runtime.current()
+    rt = AppContext.of(ctx)
     with ResultWriter(rt, HISTORY_COLUMNS, primary="id", empty_note="no recorded uploads") as out:
         # one name everywhere: the journal's phase is `status` in the table, in JSON and for --status
         out.extend({"status" if k == "phase" else k: v for k, v in row.items()}
-                   for row in open_journal(rt).list(provider=provider, phase=status, limit=limit))
+                   for row in rt.journal.list(provider=provider, phase=status, limit=limit, profile=rt.profile))
 
 
 @history_app.command("forget")
 def forget(
+    ctx: typer.Context,
     entry_ids: Annotated[list[str], typer.Argument(
         help="Journal ids (the ID column of `mediactl history`).", show_default=False)],
 ) -> None:
@@ -61,11 +62,11 @@ def forget(
 
     Example: mediactl history forget 3f2a9c1e0b7d
     """
+    from mediactl.engine.batch import batch_exit, run_batch
     from mediactl.errors import NotFoundError
     from mediactl.output import ResultWriter
-    from mediactl.providers.common import batch_exit, run_batch
 
-    factory = services.current()
+    factory = AppContext.of(ctx)
     journal = factory.journal
 
     def one(entry_id: str) -> dict:
@@ -76,12 +77,13 @@ def forget(
         return {"id": entry_id, "provider": entry["provider"], "path": entry["path"], "forgotten": True}
 
     columns = [("ID", "id"), ("PROVIDER", "provider"), ("PATH", "path"), ("FORGOTTEN", "forgotten")]
-    with ResultWriter(factory.rt, columns, primary="id") as out:
-        outcomes = run_batch(factory.rt, entry_ids, one, concurrency=1, on_result=out.add)
+    with ResultWriter(factory, columns, primary="id") as out:
+        outcomes = run_batch(factory, entry_ids, one, concurrency=1, on_result=out.add)
     batch_exit(outcomes)
 
 
 def resume(
+    ctx: typer.Context,
     provider: ProviderOpt = None,
     concurrency: Annotated[int, typer.Option("--concurrency", "-j", min=1, max=64, help="In parallel.")] = 4,
     dry_run: Annotated[bool, typer.Option(
@@ -99,7 +101,7 @@ def resume(
     from mediactl.leases import holding
     from mediactl.resuming import resume_all
 
-    factory = services.current()
+    factory = AppContext.of(ctx)
     if dry_run:
         return resume_all(factory, provider, concurrency, dry_run=True)
     with as_interrupts(), holding(factory.journal, "resume"):

@@ -136,12 +136,6 @@ def resume(service: OtherPage, entry: dict) -> dict:
     return service.upload(path, entry["name"], entry["target"], size=file_size(path), entry=entry["id"])
 
 
-def exists(service: OtherPage, entry: dict, digests) -> None:
-    """Other Page has no endpoint to list or get file records: whether an upload is still there cannot be
-    asked (--skip-existing then goes by the journal, and says so)."""
-    return None
-
-
 def reconcile(service: OtherPage, entry: dict) -> dict | None:
     """Other Page has no endpoint to list or get file records: whether a lost create landed cannot be asked."""
     return None

@@ -258,3 +258,29 @@ def test_an_ofauth_repeat_refused_as_a_400_is_still_adopted(cli, sandbox_factory
     assert [m["etag"] for m in media.values()] == [hashlib.md5(path.read_bytes()).hexdigest()]
     assert str(result["media"]["id"]) in media
     assert server.state()["faults"] == ["drop-after"]
+
+
+def leases(data_dir: Path) -> int:
+    try:
+        with sqlite3.connect(f"file:{data_dir / 'journal.sqlite3'}?mode=ro", uri=True, timeout=5) as db:
+            return db.execute("SELECT COUNT(*) FROM leases").fetchone()[0]
+    except sqlite3.Error:
+        return 0
+
+
+def test_sigterm_during_registration_leaves_all_of_the_batch_registered_or_none(sandbox_factory, tmp_path):
+    server = sandbox_factory()
+    files = make_batch("nationbuilder", tmp_path / "reg", 300)
+    env = {**os.environ, **server.env}
+    data_dir = Path(env["MEDIACTL_DATA_DIR"])
+    proc = mediactl(env, "-o", "jsonl", *upload_args("nationbuilder", tmp_path / "reg", "reg"), "-j", "4")
+    wait_for("the batch's lease (taken just before it registers)", lambda: leases(data_dir) >= 1, proc)
+    proc.send_signal(signal.SIGTERM)
+    code, _, err = finish(proc)
+    assert code == 143, err
+    registered = sum(phases(data_dir).values())
+    assert registered in (0, len(files))  # one transaction: never a half-known batch
+    code, _, resumed = resume(env)
+    assert code == 0, resumed
+    on_server = landed("nationbuilder", server.state(), "reg", files)
+    assert set(on_server.values()) == ({1} if registered else {0})  # resumed in full, or nothing was ever sent

@@ -13,7 +13,7 @@ import json
 import threading
 import time
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, TextIO, cast
 
 from mediactl.errors import StdoutClosed
 from mediactl.runtime import Runtime, to_devnull
@@ -176,11 +176,11 @@ class _ResultStream:
         return bool(self.rt.stdout_isatty)
 
 
-def _console(rt: Runtime, stream=None):
+def _console(rt: Runtime, stream: Any = None) -> Any:
     from rich.console import Console
 
     return Console(
-        file=stream or _ResultStream(rt),
+        file=stream or cast(TextIO, _ResultStream(rt)),
         no_color=not rt.color,
         force_terminal=bool(rt.color),
         highlight=False,

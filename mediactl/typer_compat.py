@@ -18,11 +18,14 @@ import typer
 import typer.core
 import typer.main
 from typer._click import Command
+from typer._click import Context as ClickContext
+from typer._click.exceptions import NoSuchOption
 from typer._click.globals import get_current_context
 from typer._click.shell_completion import CompletionItem
 
-__all__ = ["Command", "CommandDoc", "CompletionItem", "ParamDoc", "command_of", "completion_script",
-           "current_context", "enable_shell_completion", "parameter_source", "use_plain_help", "walk_commands"]
+__all__ = ["ClickContext", "Command", "CommandDoc", "CompletionItem", "NoSuchOption", "ParamDoc", "command_of",
+           "completion_script", "current_context", "enable_shell_completion", "parameter_source", "use_plain_help",
+           "walk_commands"]
 
 
 def command_of(app: typer.Typer) -> Command:
@@ -30,7 +33,7 @@ def command_of(app: typer.Typer) -> Command:
     return typer.main.get_command(app)
 
 
-def current_context() -> typer.Context:
+def current_context() -> ClickContext:
     """The context of the command being run; RuntimeError outside one."""
     return get_current_context()
 
@@ -108,6 +111,6 @@ def _walk(command: Command, ctx: typer.Context, path: tuple[str, ...]) -> Iterat
                      short_help=command.get_short_help_str(300),
                      params=tuple(params), subcommands=names)
     for name in names:
-        sub = command.get_command(ctx, name)
+        sub = command.get_command(ctx, name) if isinstance(command, typer.core.TyperGroup) else None
         if sub is not None:
             yield from _walk(sub, _context(sub, name, ctx), (*path, name))

@@ -84,3 +84,10 @@ def test_a_context_reads_settings_and_dirs_from_its_own_environment(tmp_path):
     assert ctx.resolved_config_dir() == tmp_path / "c" and ctx.data_dir == tmp_path / "d"
     assert ctx.settings.require("otherpage", "community") == "from-env"
     assert ctx.journal.path == tmp_path / "d" / "journal.sqlite3"
+
+
+def test_did_you_mean_for_a_misspelt_command_and_a_global_option_after_the_verb(cli):
+    run = cli("otherpge", "list")
+    assert run.code == 2 and "Did you mean 'otherpage'?" in run.stderr
+    run = cli("config", "path", "--verbos")
+    assert run.code == 2 and "--verbose" in run.stderr

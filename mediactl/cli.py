@@ -10,6 +10,7 @@ import typer
 from typer.core import TyperGroup
 
 from mediactl import __version__
+from mediactl.app import completion as app_completion
 from mediactl.app.context import AppContext, IOStreams
 from mediactl.app.options import all_flags, hoist_global_options, options_from_values, with_global_options
 from mediactl.cli_names import subapps
@@ -25,6 +26,7 @@ from mediactl.typer_compat import (
     command_of,
     enable_shell_completion,
     parameter_source,
+    readable_metavars,
     use_plain_help,
 )
 
@@ -33,6 +35,7 @@ class MediactlGroup(TyperGroup):
     """Runs every command inside the one error boundary (the exit codes of README "Exit codes")."""
 
     def parse_args(self, ctx: ClickContext, args: list[str]) -> list[str]:
+        readable_metavars(self)  # the root's own options; the groups get theirs when loaded
         return super().parse_args(ctx, hoist_global_options(args))
 
     def list_commands(self, ctx: ClickContext) -> list[str]:
@@ -57,7 +60,7 @@ class MediactlGroup(TyperGroup):
         if getattr(self, "_listing", False) and help_text and name not in self.commands:
             return TyperGroup(name=name, help=help_text)
         if name in subapps() and name not in self.commands:
-            self.add_command(_load_subapp(name), name)
+            self.add_command(readable_metavars(_load_subapp(name)), name)
         return super().get_command(ctx, name)
 
     def resolve_command(self, ctx: ClickContext, args: list[str]) -> Any:
@@ -202,7 +205,8 @@ def _load_subapp(name: str) -> Command:
 
 def completion(
     ctx: typer.Context,
-    shell: Annotated[str, typer.Argument(help="bash, zsh or fish.", show_default=False)],
+    shell: Annotated[str, typer.Argument(help="bash, zsh or fish.", show_default=False,
+                                         autocompletion=app_completion.shells)],
 ) -> None:
     """Print the shell completion script (the same as the files in completions/).
 

@@ -1,6 +1,6 @@
 """Rendering results (stdout) and progress (stderr).
 
-Modes (DESIGN.md §1): `table` (rich, for people), `json` (one document: an object for `show`, an array for
+Modes (README "Output"): `table` (rich, for people), `json` (one document: an object for `show`, an array for
 list/upload/delete), `jsonl` (one object per line, written as soon as it is known), `plain` (tab-separated
 rows, no header) and `-q` (the primary value of each result, one per line). Nothing but results goes to
 stdout.

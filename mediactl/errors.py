@@ -33,6 +33,8 @@ class MediactlError(Exception):
     ambiguous: bool = False
     attempts: int | None = None  # requests actually sent for this failure
     host_down: bool = False  # the host refused several connections in a row: start nothing new there
+    timed_out: bool = False  # the HTTP layer: no answer within the read timeout
+    repeatable: bool = True  # False: not sent again by the batch's second pass (a create that cannot be asked)
 
     def __init__(
         self,

@@ -431,7 +431,7 @@ class ApiClient:
         if self.rt.verbose >= 1:
             self._log(f"> {method} {self.redactor.url(url)}")
         if self.rt.verbose >= 2:
-            merged = {**self.session.headers, **headers}
+            merged = {k: str(v) for k, v in {**self.session.headers, **headers}.items()}
             for k, v in self.redactor.headers(merged).items():
                 self._log(f">   {k}: {v}")
             if body_desc:
@@ -508,7 +508,7 @@ class ApiClient:
                     continue
                 failure = self._failure(connection_error(exc, request.url, self.provider), attempt + 1,
                                         ambiguous=decision.ambiguous)
-                failure.timed_out = isinstance(exc, requests.Timeout)  # type: ignore[attr-defined]
+                failure.timed_out = isinstance(exc, requests.Timeout)
                 raise failure from None
             limiter.answered()
 

@@ -14,9 +14,9 @@ from collections.abc import Iterator
 
 from mediactl.errors import ExitCode
 
-EXIT_CODES = {signal.SIGINT: int(ExitCode.INTERRUPTED), signal.SIGTERM: int(ExitCode.TERMINATED),
-              signal.SIGHUP: int(ExitCode.HANGUP)}
-NAMES = {signal.SIGINT: "Ctrl-C", signal.SIGTERM: "SIGTERM", signal.SIGHUP: "SIGHUP"}
+EXIT_CODES: dict[int, int] = {signal.SIGINT: int(ExitCode.INTERRUPTED),
+                              signal.SIGTERM: int(ExitCode.TERMINATED), signal.SIGHUP: int(ExitCode.HANGUP)}
+NAMES: dict[int, str] = {signal.SIGINT: "Ctrl-C", signal.SIGTERM: "SIGTERM", signal.SIGHUP: "SIGHUP"}
 
 
 class Interrupted(KeyboardInterrupt):

@@ -224,7 +224,7 @@ class Journal:
         return len(entries), doubtful
 
     def claim(self, entry_id: str, *, provider: str, target: str, name: str, path: Path | str,
-              sha256: str | None, live: Callable[[str], bool]) -> dict | None:
+              sha256: str | None, live: Callable[[str], bool]) -> JournalEntry | None:
         """Take an entry in hand for this run (--skip-existing), unless another live run has the same file in
         hand on the same target: then that run's entry is returned, and nothing is claimed."""
         with self.transaction() as db:
@@ -307,7 +307,7 @@ class Journal:
 
     def list(self, provider: str | None = None, phase: str | None = None, target: str | None = None,
              limit: int | None = None, incomplete: bool = False, profile: str | None = None) -> list[JournalEntry]:
-        sql, args = "SELECT * FROM uploads WHERE 1 = 1", []
+        sql, args = "SELECT * FROM uploads WHERE 1 = 1", list[str | int]()
         if profile:
             sql += " AND profile = ?"
             args.append(profile)

@@ -174,6 +174,7 @@ def build(factory: Factory) -> NationBuilder:
     base = base_url_for(settings.value(NAME, "nation"), settings.value(NAME, "base_url"))
     if base is None:
         settings.require(NAME, "nation")
+    assert base is not None  # require() raised: neither nation nor base_url is set
     return NationBuilder(factory.context(NAME, base_url=base, api_root=API_ROOT,
                                          auth_headers={"Authorization": f"Bearer {token}"}))
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import signal
-import sys
 import threading
 from collections.abc import Iterator
 
@@ -41,7 +40,8 @@ def _raise(signum: int, frame) -> None:
 
 @contextlib.contextmanager
 def as_interrupts() -> Iterator[None]:
-    """Within the block, SIGTERM and SIGHUP raise `Interrupted` on the main thread (elsewhere: no change)."""
+    """Within the block, SIGTERM and SIGHUP raise `Interrupted` on the main thread (elsewhere: no change).
+    The batch runner (mediactl/engine/batch.py `signals_handled`) turns it into the exit code."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
@@ -51,12 +51,6 @@ def as_interrupts() -> Iterator[None]:
             previous[signum] = signal.signal(signum, _raise)
     try:
         yield
-    except Interrupted as exc:  # the batch has journalled and summarized what it could: exit 143 / 129
-        from mediactl.engine.batch import BatchExit
-
-        ignore_further()
-        print(f"interrupted ({why(exc)})", file=sys.stderr, flush=True)
-        raise BatchExit(exit_code(exc)) from None
     finally:
         for signum, handler in previous.items():
             with contextlib.suppress(ValueError, OSError):

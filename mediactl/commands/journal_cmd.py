@@ -100,12 +100,12 @@ def resume(
 
     Examples: mediactl resume --provider otherpage  ·  mediactl resume --dry-run -o json
     """
-    from mediactl.interrupts import as_interrupts
+    from mediactl.engine.batch import signals_handled
     from mediactl.leases import holding
     from mediactl.resuming import resume_all
 
     factory = AppContext.of(ctx)
     if dry_run:
         return resume_all(factory, provider, concurrency, dry_run=True)
-    with as_interrupts(), holding(factory.journal, "resume"):
+    with signals_handled(factory), holding(factory.journal, "resume"):
         resume_all(factory, provider, concurrency)

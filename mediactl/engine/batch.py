@@ -12,7 +12,7 @@ import os
 import queue
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -268,16 +268,30 @@ def existence_check(rt: AppContext, provider: str) -> Callable[[Mapping[str, Any
     return lambda entry, digests: hook(service, entry, digests)
 
 
+@contextlib.contextmanager
+def signals_handled(rt: Runtime) -> Iterator[None]:
+    """SIGTERM and SIGHUP handled like Ctrl-C within the block (mediactl/interrupts.py): what run_batch
+    journals and summarizes for Ctrl-C, then exit 143 / 129 (Ctrl-C keeps its own way out, 130)."""
+    from mediactl.interrupts import Interrupted, as_interrupts, exit_code, ignore_further, why
+
+    try:
+        with as_interrupts():
+            yield
+    except Interrupted as exc:
+        ignore_further()
+        rt.stderr_line(f"interrupted ({why(exc)})")
+        raise BatchExit(exit_code(exc)) from None
+
+
 def upload_batch(rt: AppContext, settings: Settings, provider: str, items: Sequence[Item], *, journal: Journal,
                  dry_run: bool = False, **kwargs: Any) -> None:
     """`_upload_batch` under a lease in the journal (mediactl/leases.py), with SIGTERM and SIGHUP handled
     like Ctrl-C (mediactl/interrupts.py)."""
     if dry_run:
         return _upload_batch(rt, settings, provider, items, journal=journal, dry_run=True, **kwargs)
-    from mediactl.interrupts import as_interrupts
     from mediactl.leases import holding
 
-    with as_interrupts(), holding(journal, f"{provider} upload"):
+    with signals_handled(rt), holding(journal, f"{provider} upload"):
         _upload_batch(rt, settings, provider, items, journal=journal, **kwargs)
 
 

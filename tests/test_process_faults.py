@@ -82,6 +82,12 @@ def phases(data_dir: Path) -> Counter:
         return Counter()
 
 
+def creates_unanswered(data_dir: Path) -> int:
+    """Creates the journal says went out without an answer (each may or may not have reached the server)."""
+    with sqlite3.connect(f"file:{data_dir / 'journal.sqlite3'}?mode=ro", uri=True, timeout=5) as db:
+        return db.execute("SELECT COALESCE(SUM(unanswered), 0) FROM uploads WHERE phase != 'completed'").fetchone()[0]
+
+
 def wait_for(what: str, predicate, proc: subprocess.Popen | None = None, timeout: float = 30.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -142,6 +148,7 @@ def signal_then_resume(sandbox_factory, tmp_path, provider: str, signum: int, mo
     proc.send_signal(signum)
     code, _, err = finish(proc)
     assert code == EXPECTED_EXIT[signum], err
+    unanswered = creates_unanswered(data_dir)
     if signum != signal.SIGKILL:
         assert "interrupted" in err and "mediactl resume" in err, err
         assert phases(data_dir)["sending"] == 0  # what was in flight is journalled interrupted
@@ -152,8 +159,10 @@ def signal_then_resume(sandbox_factory, tmp_path, provider: str, signum: int, mo
         assert row["status"] == "completed" and row["provider"] == provider and row["remoteId"]
     state = server.state()
     assert landed(provider, state, target, files) == {name: 1 for name in files}, state
-    if provider == "otherpage":
-        assert counted_orphans(err, resumed_err) == records_without_bytes(state, target)
+    if provider == "otherpage":  # every record without bytes counted; one more only for a create journalled
+        # `sending` whose request had not yet left the process when it died
+        orphans = records_without_bytes(state, target)
+        assert orphans <= counted_orphans(err, resumed_err) <= orphans + unanswered
     assert set(phases(data_dir)) == {"completed"}
     code, _, again = resume(env)
     assert code == 0 and "nothing to resume" in again

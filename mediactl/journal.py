@@ -230,8 +230,9 @@ class Journal:
         with self.transaction() as db:
             rows = db.execute(
                 "SELECT * FROM uploads WHERE provider = ? AND target = ? AND name = ? AND id != ? AND ("
-                "(phase IN ('pending', 'sending', 'created', 'sent') AND claimed_at IS NOT NULL AND "
-                "run_id IS NOT NULL AND run_id IS NOT ?) OR (phase = 'completed' AND sha256 = ?))",
+                "(phase IN ('pending', 'sending', 'created', 'sent', 'failed', 'interrupted') AND "
+                "claimed_at IS NOT NULL AND run_id IS NOT NULL AND run_id IS NOT ?) OR "
+                "(phase = 'completed' AND sha256 = ?))",
                 (provider, target, name, entry_id, self.run_id, sha256)).fetchall()
             for row in rows:
                 if row["phase"] == "completed":  # landed since the caller looked: it looks again

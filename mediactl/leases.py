@@ -128,6 +128,7 @@ def drop_dead_leases(journal: Journal) -> None:
 
 
 WAIT_POLL = 0.2  # seconds between looks at another run's entry while waiting for its outcome
+IN_HAND = ("pending", "sending", "created", "sent", "failed", "interrupted")  # phases a live run may still change
 
 
 def claim_or_wait(journal: Journal, entry: str, *, provider: str, target: str, name: str, path,
@@ -141,6 +142,7 @@ def claim_or_wait(journal: Journal, entry: str, *, provider: str, target: str, n
         return False
     while True:
         row = journal.entry(other["id"])
-        if row is None or row["phase"] not in ("pending", "sending", "created", "sent") or not live(row["run_id"]):
+        # a failed entry is still that run's while it lives: its second pass may send it again
+        if row is None or row["phase"] not in IN_HAND or not live(row["run_id"]):
             return True
         time.sleep(WAIT_POLL)

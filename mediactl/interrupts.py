@@ -26,6 +26,17 @@ class Interrupted(KeyboardInterrupt):
         self.signum = signum
 
 
+# Set once a batch is interrupted: workers still running start no new create (one journalled `sending`
+# that never leaves the dying process would count a possible orphan that is not there).
+stopping = threading.Event()
+
+
+def check_not_stopping() -> None:
+    """Called by a worker before a create goes out: after an interrupt, stop there instead."""
+    if stopping.is_set():
+        raise KeyboardInterrupt("the batch was interrupted")
+
+
 def why(exc: BaseException) -> str:
     return NAMES.get(getattr(exc, "signum", signal.SIGINT), "Ctrl-C")
 

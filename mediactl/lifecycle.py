@@ -64,8 +64,11 @@ class TrackedUpload:
         is counted; after a read timeout such a create is not sent again at all (a server too slow to
         answer in time would only collect more records).
         """
+        from mediactl.interrupts import check_not_stopping
+
         sent = 0
         for attempt in range(retries + 1):
+            check_not_stopping()
             self.journal.mark_sending(self.entry)
             try:
                 return create()

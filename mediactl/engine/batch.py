@@ -173,8 +173,10 @@ def _interrupted(rt: Runtime, outcomes: list[Outcome], total: int, journal, exc:
     summarize; a second Ctrl-C exits at once."""
     import signal
 
-    from mediactl.interrupts import ignore_further, why
+    from mediactl.interrupts import ignore_further, stopping, why
     from mediactl.spool import remove_all
+
+    stopping.set()  # workers still running start no new create
 
     def exit_at_once(*_: object) -> None:
         remove_all(rt)
@@ -272,8 +274,9 @@ def existence_check(rt: AppContext, provider: str) -> Callable[[Mapping[str, Any
 def signals_handled(rt: Runtime) -> Iterator[None]:
     """SIGTERM and SIGHUP handled like Ctrl-C within the block (mediactl/interrupts.py): what run_batch
     journals and summarizes for Ctrl-C, then exit 143 / 129 (Ctrl-C keeps its own way out, 130)."""
-    from mediactl.interrupts import Interrupted, as_interrupts, exit_code, ignore_further, why
+    from mediactl.interrupts import Interrupted, as_interrupts, exit_code, ignore_further, stopping, why
 
+    stopping.clear()  # a new batch (in-process tests run several)
     try:
         with as_interrupts():
             yield

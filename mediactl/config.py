@@ -53,6 +53,13 @@ def parse_key(key: str) -> tuple[str, Setting]:
     return provider, setting
 
 
+def mask_url_password(value: str) -> str:
+    """A URL's password (`https://user:PASSWORD@host`) masked, for display; anything else as it is."""
+    import re
+
+    return re.sub(r"^([a-zA-Z][a-zA-Z0-9+.-]*://[^/?#@:]*):[^/?#@]*@", rf"\1:{MASK}@", value)
+
+
 def load_toml(path: Path) -> dict:
     """Read a TOML file; a missing file is empty, a malformed one is a LocalError naming path and line."""
     try:

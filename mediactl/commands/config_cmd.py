@@ -54,7 +54,7 @@ def list_cmd(
 
     Example: mediactl config list --provider otherpage
     """
-    from mediactl.config import MASK, Settings
+    from mediactl.config import MASK, Settings, mask_url_password
     from mediactl.output import ResultWriter
 
     rt = runtime.current()
@@ -69,6 +69,8 @@ def list_cmd(
                 value = resolved.value
                 if value is not None and setting.secret and not show_secrets:
                     value = MASK
+                elif value is not None and not show_secrets:
+                    value = mask_url_password(value)
                 out.add({"key": f"{name}.{setting.name}", "value": value, "source": resolved.source,
                          "secret": setting.secret})
 
@@ -79,7 +81,7 @@ def get_cmd(key: Key, show_secrets: ShowSecrets = False) -> None:
 
     Example: mediactl config get otherpage.community
     """
-    from mediactl.config import MASK, Settings, parse_key
+    from mediactl.config import MASK, Settings, mask_url_password, parse_key
     from mediactl.errors import LocalError
     from mediactl.output import emit_one
 
@@ -91,6 +93,8 @@ def get_cmd(key: Key, show_secrets: ShowSecrets = False) -> None:
     if resolved.value is None:
         raise LocalError(f"{key} is not set")
     value = MASK if setting.secret and not show_secrets else resolved.value
+    if not show_secrets:
+        value = mask_url_password(value)
     if rt.machine_output:
         emit_one(rt, {"key": key, "value": value, "source": resolved.source}, primary="value")
     else:

@@ -59,6 +59,7 @@ def list_cmd(
 
     rt = runtime.current()
     settings = Settings(rt)
+    settings.store.load()  # a file that is not UTF-8 or has a bad key fails before any row is printed
     settings.check_profile()
     if provider is not None and provider not in PROVIDERS:
         raise typer.BadParameter(f"must be one of {', '.join(PROVIDERS)}", param_hint="--provider")

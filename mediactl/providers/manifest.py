@@ -60,14 +60,30 @@ def batch_paths(rt: Runtime, files: Sequence[str] | None, *, files_from: str | N
         raise UsageError("stdin can be read once: give '-' to one of FILES, --files-from and --files-from0")
     if null and files_from is None:
         raise UsageError("--null applies to --files-from", hint="or use --files-from0 FILE")
+    empty = []
     for option, source, nul in sources:
         if source is not None:
             listed = read_manifest(rt, source, null=nul)
             if not listed:
-                rt.warn(f"{option} {source} lists no files")
+                empty.append(f"{option} {source}")
             paths.extend(listed)
+    for which in empty if paths else ():
+        rt.warn(f"{which} lists no files")
     if not paths:
         if files_from is None and files_from0 is None:
             raise UsageError("no files given", hint="pass FILES, or --files-from FILE ('-' for stdin)")
-        raise LocalError("no files given: the --files-from list is empty")
+        nothing_to_upload(rt)
     return paths
+
+
+def nothing_to_upload(rt: Runtime) -> None:
+    """An empty list is not a failure (`git diff --name-only > changed.txt` when nothing changed, as the
+    README's CI pattern does): a note, the empty result (`[]` in json), exit 0."""
+    import typer
+
+    from mediactl.output import ResultWriter
+
+    rt.info("nothing to upload: the --files-from list is empty")
+    with ResultWriter(rt, [("PATH", "local.path")], primary="local.path"):
+        pass
+    raise typer.Exit(0)

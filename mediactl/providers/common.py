@@ -30,10 +30,12 @@ def guess_type(name: str, path: Path | None = None) -> str:
     if guessed:
         return guessed
     if path is not None:
+        from mediactl.transfer.files import open_for_upload
+
         try:
-            with open(path, "rb") as fh:
+            with open_for_upload(path) as fh:  # non-blocking: a FIFO swapped in cannot hang it
                 head = fh.read(16)
-        except OSError:
+        except (OSError, LocalError):
             head = b""
         for magic, ctype in ((b"\x89PNG\r\n\x1a\n", "image/png"), (b"\xff\xd8\xff", "image/jpeg"),
                              (b"GIF87a", "image/gif"), (b"GIF89a", "image/gif"), (b"%PDF-", "application/pdf"),
@@ -63,6 +65,7 @@ class Item:
     name: str
     spooled: bool = False  # a copy of stdin or of a pipe (mediactl/spool.py)
     given: str | None = None  # what the command line said, when `path` is not it (a spooled pipe)
+    problem: str | None = None  # why it cannot be sent (a directory -r could not list): it fails on its own
 
 
 def _matches(rel: str, patterns: Sequence[str]) -> bool:
@@ -71,11 +74,9 @@ def _matches(rel: str, patterns: Sequence[str]) -> bool:
 
 
 def _kind(mode: int) -> str:
-    for test, kind in ((stat.S_ISFIFO, "FIFO"), (stat.S_ISCHR, "character device"), (stat.S_ISBLK, "block device"),
-                       (stat.S_ISSOCK, "socket")):
-        if test(mode):
-            return kind
-    return "special file"
+    from mediactl.transfer.files import special_kind
+
+    return special_kind(mode)
 
 
 _STDIN = Path("-")  # the path of an item read from stdin, until it is spooled (compared by identity)
@@ -140,7 +141,8 @@ def collect_items(rt: Runtime, paths: Sequence[str], *, recursive: bool = False,
         raise LocalError("no files matched")
     if check_name is not None:
         for item in items:
-            check_name(item.name)
+            if item.problem is None:
+                check_name(item.name)
     for item in items:
         if item.spooled:
             item.path = _spool(rt, item)
@@ -149,7 +151,15 @@ def collect_items(rt: Runtime, paths: Sequence[str], *, recursive: bool = False,
 
 def _walk(rt: Runtime, top: Path, include: list[str], exclude: list[str]) -> list[Item]:
     found = []
-    for root, dirs, files in os.walk(top):
+
+    def unlisted(exc: OSError) -> None:
+        """A directory -r cannot list: warned about, and an item of the batch that fails (exit 8 or 3)."""
+        where = Path(exc.filename or top)
+        why = "permission denied" if isinstance(exc, PermissionError) else (exc.strerror or str(exc))
+        rt.warn(f"cannot list {where}: {why}; its files are not uploaded")
+        found.append(Item(where.absolute(), display_name(where), problem=f"cannot list the directory: {why}"))
+
+    for root, dirs, files in os.walk(top, onerror=unlisted):
         dirs.sort()
         for linked in [d for d in dirs if (Path(root) / d).is_symlink()]:
             rt.warn(f"skipping {Path(root) / linked}: a symbolic link to a directory (links found by -r are "
@@ -208,6 +218,8 @@ def check_size(rt: Runtime, settings: Settings, provider: str, item: Item) -> in
     """The file's size, refused over max_size. Messages leave out the path: the batch names the item."""
     from mediactl.config import SIZE_EXAMPLES, parse_size
 
+    if getattr(item, "problem", None):
+        raise LocalError(item.problem)
     try:
         st = item.path.stat()
     except FileNotFoundError:
@@ -462,6 +474,8 @@ def upload_batch(rt: Runtime, settings: Settings, provider: str, items: Sequence
                     precheck=precheck, validate=validate)
         return
     for item in items if validate is not None else ():
+        if _refused_file(rt, settings, provider, item):
+            continue  # it fails on its own below and the others go, as the dry run says (check_size first)
         try:
             validate(item)
         except MediactlError as exc:
@@ -545,6 +559,17 @@ def _summarize(rt: Runtime, provider: str, journal, entries: dict[int, str], out
     summary = summarize(provider, outcomes, rows, elapsed)
     if len(outcomes) > 1 or summary.adopted or summary.orphans:
         print_summary(rt, summary)
+
+
+def _refused_file(rt: Runtime, settings: Settings, provider: str, item: Item) -> bool:
+    """Whether the file itself cannot be sent (unreadable, over max_size, a directory -r could not list).
+    The one decision both runs share: such an item fails alone, the rest are sent; only a refused name or
+    document (validate) stops the whole batch."""
+    try:
+        check_size(rt, settings, provider, item)
+    except MediactlError:
+        return True
+    return False
 
 
 def _stat_size(path: Path) -> int | None:

@@ -12,7 +12,9 @@
   a plain-http request never goes through a proxy (HTTP_PROXY) that is not on loopback;
 - answers are bounded (DESIGN.md 4b, "Bounded I/O"): a success body is read up to MAX_ANSWER_BYTES (beyond
   is an error), an error body up to MAX_ERROR_BYTES (the rest is dropped), and the whole body must arrive
-  within DEADLINE_FACTOR x the read timeout of its headers, so a server trickling bytes cannot hold a run;
+  within DEADLINE_FACTOR x the read timeout (from the request for a JSON or empty body, from the answer's
+  headers for a streamed upload): a watchdog shuts the socket down, so a server trickling its headers or
+  its body a byte at a time cannot hold a run;
   JSON nested too deep to parse is an unreadable answer, not a crash;
 - a provider's `ca_bundle` setting beats REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE (it is passed per request);
   a malformed base_url, credentials inside it, a missing ca_bundle and an https:// URL pointed at a
@@ -26,6 +28,7 @@ import contextlib
 import email.utils
 import ipaddress
 import json
+import os
 import random
 import re
 import socket
@@ -37,6 +40,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 import requests
+import urllib3
 
 from mediactl import __version__
 from mediactl.errors import LocalError, MediactlError, RejectedError, TransientError, error_for_status
@@ -204,6 +208,71 @@ class BoundedResponse(requests.Response):
             raise DeepJSON("JSON nested too deep to parse") from None
 
 
+_attempt = threading.local()  # .connections: the connections this thread's current attempt took from a pool
+
+
+class _TrackedPool:
+    """A connection pool that tells the attempt under way which connection it handed out, so the attempt's
+    watchdog can end a read blocked on it (a server trickling its status line and headers)."""
+
+    def _get_conn(self, timeout: float | None = None):
+        conn = super()._get_conn(timeout)  # type: ignore[misc]
+        taken = getattr(_attempt, "connections", None)
+        if taken is not None:
+            taken.append(conn)
+        return conn
+
+
+class _TrackedHTTPPool(_TrackedPool, urllib3.HTTPConnectionPool):
+    pass
+
+
+class _TrackedHTTPSPool(_TrackedPool, urllib3.HTTPSConnectionPool):
+    pass
+
+
+class DeadlineAdapter(requests.adapters.HTTPAdapter):
+    """requests' adapter with pools that report their connections to the attempt's watchdog."""
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = {"http": _TrackedHTTPPool, "https": _TrackedHTTPSPool}
+
+
+def _shutdown(sock: Any) -> None:
+    if isinstance(sock, socket.socket):
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)
+
+
+class HeadersWatchdog:
+    """Until the answer's headers are in: at `deadline`, shut down the socket of every connection the
+    attempt took, which ends a read of a trickled status line or header (`expired` is then set)."""
+
+    def __init__(self, deadline: float | None) -> None:
+        self.connections: list[Any] = []
+        self.expired = threading.Event()
+        self._timer = None if deadline is None else threading.Timer(max(0.0, deadline - time.monotonic()),
+                                                                    self._expire)
+
+    def _expire(self) -> None:
+        self.expired.set()
+        for conn in list(self.connections):
+            _shutdown(getattr(conn, "sock", None))
+
+    def __enter__(self) -> HeadersWatchdog:
+        _attempt.connections = self.connections
+        if self._timer is not None:
+            self._timer.daemon = True
+            self._timer.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+        _attempt.connections = None
+
+
 def _socket_of(resp: requests.Response) -> socket.socket | None:
     """The socket a streamed response reads from (urllib3 2 keeps it on the response's connection)."""
     connection = getattr(resp.raw, "_connection", None)
@@ -228,9 +297,7 @@ def read_bounded(resp: requests.Response, limit: int, *, deadline: float, trunca
 
     def expire() -> None:
         expired.set()
-        if sock is not None:
-            with contextlib.suppress(OSError):
-                sock.shutdown(socket.SHUT_RDWR)
+        _shutdown(sock)
 
     watchdog = threading.Timer(max(0.0, deadline - time.monotonic()), expire)
     watchdog.daemon = True
@@ -350,8 +417,6 @@ def tls_error(exc: requests.exceptions.SSLError, url: str, provider: str | None,
             hint="use the server's https port, or http:// if it is a loopback server such as the sandbox",
             provider=provider,
         )
-    import os
-
     env = next((name for name in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE") if os.environ.get(name)), None)
     if ca_bundle:
         hint = f"{provider}.ca_bundle is {ca_bundle}: check that it holds the CA that signed {host}'s certificate"
@@ -484,8 +549,6 @@ class HostLimiter:
 def check_ca_bundle(ca_bundle: str | None, provider: str | None) -> str | None:
     """The ca_bundle setting as a path that exists (else exit 3 naming it); without it, a CA variable of
     the environment that names a missing file is reported the same way (requests would crash on it)."""
-    import os
-
     if ca_bundle:
         path = os.path.expanduser(ca_bundle)
         if not os.path.exists(path):
@@ -571,7 +634,7 @@ class ApiClient:
         session = getattr(self._local, "session", None)
         if session is None:
             session = requests.Session()
-            adapter = requests.adapters.HTTPAdapter(pool_connections=4, pool_maxsize=self.pool_size)
+            adapter = DeadlineAdapter(pool_connections=4, pool_maxsize=self.pool_size)
             session.mount("http://", adapter)
             session.mount("https://", adapter)
             session.headers["User-Agent"] = USER_AGENT
@@ -745,11 +808,25 @@ class ApiClient:
             request.body.factory() if request.body is not None else None)
         self._log_request(request.method, request.url, req_headers, request.description)
         started = time.monotonic()
+        # The deadline: DEADLINE_FACTOR read timeouts (and the connect timeout) for the whole exchange; for a
+        # streamed upload, whose sending takes what the file takes, from the answer's headers on.
+        deadline = started + timeouts[0] + DEADLINE_FACTOR * timeouts[1]
+        watchdog = HeadersWatchdog(deadline if request.body is None else None)
         try:
-            resp = self.session.request(request.method, request.url, data=data, headers=req_headers,
-                                        timeout=timeouts, allow_redirects=False, stream=True,
-                                        **self._per_request_settings(request.url))
-            deadline = time.monotonic() + DEADLINE_FACTOR * timeouts[1]
+            try:
+                with watchdog:
+                    resp = self.session.request(request.method, request.url, data=data, headers=req_headers,
+                                                timeout=timeouts, allow_redirects=False, stream=True,
+                                                **self._per_request_settings(request.url))
+            except requests.RequestException:
+                if watchdog.expired.is_set():
+                    raise AnswerDeadline("the answer did not arrive in time") from None
+                raise
+            if watchdog.expired.is_set():  # the headers were cut short by the watchdog, not ended by the server
+                resp.close()
+                raise AnswerDeadline("the answer did not arrive in time")
+            if request.body is not None:
+                deadline = time.monotonic() + DEADLINE_FACTOR * timeouts[1]
             if resp.status_code in REDIRECT_STATUSES and "Location" in resp.headers:
                 read_bounded(resp, 0, deadline=deadline, truncate=True)
             elif resp.status_code in ok:

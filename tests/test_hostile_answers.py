@@ -162,3 +162,17 @@ def test_a_plain_http_proxy_off_the_machine_never_gets_the_token(cli, nationbuil
         assert run.code == 0, run
     assert proxy.requests == []
     assert [r.headers.get("authorization") for r in target.requests] == [f"Bearer {TOKEN}"]
+
+
+def test_a_server_trickling_its_headers_cannot_hold_the_run_either(cli, nationbuilder_at):
+    def trickle(server: RawServer, conn) -> None:
+        server.send(conn, b"HTTP/1.1 200 OK\r\nX-Slow: ")
+        for _ in range(600):  # one byte of a header every 0.1 s, never ending it
+            server.send(conn, b"x")
+            time.sleep(0.1)
+
+    with RawServer(trickle) as server:
+        nationbuilder_at(server.url + "/api/v1")
+        run = cli("--retries", "0", "--timeout", "0.5", "nationbuilder", "sites")
+        one_error(run, 7, "did not finish its answer in time")
+    assert server.sent < 590

@@ -13,8 +13,11 @@ import errno
 import os
 import sqlite3
 from pathlib import Path
+from typing import TypeVar
 
 from mediactl.errors import LocalError
+
+J = TypeVar("J")
 
 JOURNAL_FILE = "journal.sqlite3"
 
@@ -156,17 +159,16 @@ def _nonempty(path: Path) -> bool:
         return False
 
 
-def read_only_journal(data_dir: Path):
-    """A journal opened read-only when `data_dir` cannot be written (a read-only mount, no permission), so
-    `history` and `--dry-run` work there; None when it can be written. A write to it is an exit-3 error
-    naming the data dir (journal_problem)."""
+def read_only_journal(data_dir: Path, journal_class: type[J]) -> J | None:
+    """A journal (of `journal_class`, mediactl.journal.Journal) opened read-only when `data_dir` cannot be
+    written (a read-only mount, no permission), so `history` and `--dry-run` work there; None when it can
+    be written. A write to it is an exit-3 error naming the data dir (journal_problem)."""
     if writable_dir(data_dir):
         return None
     if data_dir.exists() and not data_dir.is_dir():
         return None  # a file where the data dir should be: Journal's mkdir reports it (os_problem)
-    from mediactl.journal import Journal
 
-    class ReadOnlyJournal(Journal):
+    class ReadOnlyJournal(journal_class):  # type: ignore[valid-type,misc]
         def __init__(self, folder: Path) -> None:  # no mkdir, no lock file, no migration: nothing is written
             import threading
 

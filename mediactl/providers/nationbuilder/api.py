@@ -181,7 +181,7 @@ def resume(service: NationBuilder, entry: dict) -> dict:
         found = reconcile(service, entry)
         if found is not None:
             return found
-    from mediactl.providers.common import guess_type
+    from mediactl.engine.items import guess_type
 
     site, _, page = entry["target"].partition("/")
     path = Path(entry["path"])

@@ -855,8 +855,8 @@ class ApiClient:
         if self.ca_bundle:
             out["verify"] = self.ca_bundle
         if urlsplit(url).scheme == "http":
-            proxy = requests.utils.get_environ_proxies(url).get("http") or \
-                requests.utils.get_environ_proxies(url).get("all")
+            proxies = requests.utils.get_environ_proxies(url)
+            proxy = proxies.get("http") or proxies.get("all")
             if proxy and not is_loopback(urlsplit(proxy if "://" in proxy else "http://" + proxy).hostname):
                 out["proxies"] = {"http": None, "all": None}
                 if self.rt.verbose >= 1:

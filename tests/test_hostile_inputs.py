@@ -158,3 +158,16 @@ def test_an_empty_files_from_list_is_nothing_to_upload(cli, sandbox, tmp_path):
     proc = subprocess.run(["bash", "-c", script], cwd=tmp_path, capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0 and "ci-step-passed" in proc.stdout, proc
     one_error(cli("otherpage", "upload", "--community", community()), 2, "no files given")
+
+
+def test_a_page_document_nested_100000_deep_is_exit_3(cli, sandbox, tmp_path):
+    deep = tmp_path / "deep.json"
+    deep.write_text('{"metadata": ' + "[" * 100_000 + "]" * 100_000 + "}")
+    before = len(sandbox.state()["bitbadges"]["pages"])
+    for args in (["bitbadges", "upload", str(deep)], ["bitbadges", "upload", str(deep), "--dry-run"]):
+        run = cli(*args)
+        if "--dry-run" in args:  # the plan shows it refused, and exits 0 like every plan
+            assert run.code == 0 and "nested too deep" in run.stdout, run
+        else:
+            one_error(run, 3, "deep.json", "nested too deep")
+    assert len(sandbox.state()["bitbadges"]["pages"]) == before

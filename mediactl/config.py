@@ -72,6 +72,9 @@ def load_toml(path: Path) -> dict:
             f"{path}: not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at offset {exc.start})",
             hint="save it as UTF-8 (TOML files are UTF-8); mediactl will not overwrite it",
         ) from None
+    except RecursionError:
+        raise LocalError(f"{path}: not valid TOML: nested too deep to read",
+                         hint="fix or remove the file; mediactl will not overwrite it") from None
     except tomllib.TOMLDecodeError as exc:
         # tomllib's message ends with "(at line L, column C)".
         raise LocalError(

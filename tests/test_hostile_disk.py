@@ -161,3 +161,14 @@ def test_config_files_that_are_not_utf8_fail_before_any_row(cli, isolated_env, m
         run = cli(*args)
         one_error(run, 3, str(isolated_env / name), "not UTF-8", "0xe9")
         assert run.stdout == ""
+
+
+def test_a_config_file_nested_too_deep_is_exit_3(cli, isolated_env):
+    path = write_private(isolated_env, "config.toml", "a = " + "[" * 100_000 + "]" * 100_000 + "\n")
+    one_error(cli("config", "list"), 3, str(path), "nested too deep")
+
+
+def write_private(folder: Path, name: str, text: str) -> Path:
+    folder.mkdir(mode=0o700, exist_ok=True)
+    (folder / name).write_text(text)
+    return folder / name

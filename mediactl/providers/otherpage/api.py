@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -104,7 +105,7 @@ class OtherPage(ProviderService):
                 hint=f"run `mediactl otherpage upload {entry['path']}` again", provider=NAME)
         check_unchanged(entry, Path(entry["path"]))
         with reopen(self.journal, entry) as up:
-            return self._send(up, entry["name"], entry["result"], stash["url"], stash["fields"], progress)
+            return self._send(up, str(entry["name"]), entry["result"], stash["url"], stash["fields"], progress)
 
 
 def build(factory: Factory) -> OtherPage:
@@ -137,7 +138,7 @@ def reconcile(service: OtherPage, entry: dict) -> dict | None:
     return None
 
 
-def journal_record(entry: dict, cdn_base: str) -> dict[str, Any]:
+def journal_record(entry: Mapping[str, Any], cdn_base: str) -> dict[str, Any]:
     """What `list` and `show` print for a journal entry: the file record, its status and CDN URLs."""
     record = dict(entry.get("result") or {})
     record.setdefault("id", entry.get("remote_id") or entry["id"])

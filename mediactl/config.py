@@ -8,6 +8,12 @@ Both files hold one table per profile and provider:
 Precedence, highest first: command-line option, `MEDIACTL_<PROVIDER>_<SETTING>`, the profile's entry in
 config.toml / credentials.toml, the default. Writes are atomic (temp file + rename) under a file lock, so
 two processes running `config set` at once lose neither change, and a crash mid-write leaves the old file.
+
+What is read is checked (exit 3 naming the file and the key): TOML in UTF-8, one table per profile and
+provider, known providers and settings (with a did-you-mean), strings (an integer max_size too), secrets
+only in credentials.toml. As OpenSSH does with ~/.ssh, a config dir or file that group or others can write,
+or that a user other than you or root owns, is refused (`check_private`): it could point a base_url at
+someone else's server and so hand them the API keys.
 """
 
 from __future__ import annotations

@@ -327,7 +327,7 @@ def read_bounded(resp: requests.Response, limit: int, *, deadline: float, trunca
     if expired.is_set() and not complete:
         raise AnswerDeadline("the answer did not arrive in time")
     resp._content = b"".join(chunks)
-    resp._content_consumed = True
+    resp._content_consumed = True  # type: ignore[attr-defined]
     resp.__class__ = BoundedResponse
 
 

@@ -64,7 +64,9 @@ def os_problem(exc: OSError, data_dir: Path | None) -> LocalError | None:
     inside_data = data_dir is not None and _inside(Path(path), data_dir)
     hint = _data_dir_hint(data_dir) if inside_data and data_dir is not None else None
     if exc.errno in (errno.EEXIST, errno.ENOTDIR):
-        blocker = next((p for p in [Path(path), *Path(path).parents] if p.exists() and not p.is_dir()), Path(path))
+        blocker = next((p for p in [Path(path), *Path(path).parents] if p.exists() and not p.is_dir()), None)
+        if blocker is None:
+            return None  # not a file in the way of a directory: something else, reported as it is
         return LocalError(f"{blocker} is a file, where mediactl needs a directory",
                           hint=f"move it away{', ' + hint if hint else ''}")
     if exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):

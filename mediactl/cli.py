@@ -107,6 +107,12 @@ class MediactlGroup(TyperGroup):
             ctx.exit(int(ExitCode.OK))
         except Exception as exc:  # a bug: say so, briefly, and only show the traceback with -vv
             rt = _runtime_of(ctx)
+            from mediactl.localfs import local_error
+
+            local = local_error(exc, rt)  # a full disk, a read-only dir, a damaged journal: exit 3, not a bug
+            if local is not None:
+                report_error(ctx, local)
+                ctx.exit(int(local.code))
             if rt.verbose >= 2:
                 import traceback
 

@@ -8,6 +8,12 @@ Both files hold one table per profile and provider:
 Precedence, highest first: command-line option, `MEDIACTL_<PROVIDER>_<SETTING>`, the profile's entry in
 config.toml / credentials.toml, the default. Writes are atomic (temp file + rename) under a file lock, so
 two processes running `config set` at once lose neither change, and a crash mid-write leaves the old file.
+
+What is read is checked (exit 3 naming the file and the key): TOML in UTF-8, one table per profile and
+provider, known providers and settings (with a did-you-mean), strings (an integer max_size too), secrets
+only in credentials.toml. As OpenSSH does with ~/.ssh, a config dir or file that group or others can write,
+or that a user other than you or root owns, is refused (`check_private`): it could point a base_url at
+someone else's server and so hand them the API keys.
 """
 
 from __future__ import annotations
@@ -53,6 +59,13 @@ def parse_key(key: str) -> tuple[str, Setting]:
     return provider, setting
 
 
+def mask_url_password(value: str) -> str:
+    """A URL's password (`https://user:PASSWORD@host`) masked, for display; anything else as it is."""
+    import re
+
+    return re.sub(r"^([a-zA-Z][a-zA-Z0-9+.-]*://[^/?#@:]*):[^/?#@]*@", rf"\1:{MASK}@", value)
+
+
 def load_toml(path: Path) -> dict:
     """Read a TOML file; a missing file is empty, a malformed one is a LocalError naming path and line."""
     try:
@@ -60,6 +73,14 @@ def load_toml(path: Path) -> dict:
             return tomllib.load(fh)
     except FileNotFoundError:
         return {}
+    except UnicodeDecodeError as exc:
+        raise LocalError(
+            f"{path}: not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at offset {exc.start})",
+            hint="save it as UTF-8 (TOML files are UTF-8); mediactl will not overwrite it",
+        ) from None
+    except RecursionError:
+        raise LocalError(f"{path}: not valid TOML: nested too deep to read",
+                         hint="fix or remove the file; mediactl will not overwrite it") from None
     except tomllib.TOMLDecodeError as exc:
         # tomllib's message ends with "(at line L, column C)".
         raise LocalError(
@@ -104,6 +125,64 @@ def check_shape(path: Path, data: dict) -> dict:
     return data
 
 
+INTEGER_SETTINGS = frozenset({"max_size"})  # settings that may be written as a TOML integer
+
+
+def check_keys(path: Path, data: dict, *, secrets_file: bool) -> dict:
+    """Every key names a provider and one of its settings (a typo gets a did-you-mean), each value has the
+    setting's type, and secrets are only in credentials.toml: a LocalError naming the key otherwise."""
+    import difflib
+
+    def problem(message: str, hint: str) -> LocalError:
+        return LocalError(f"{path}: {message}", hint=hint)
+
+    def close(word: str, choices) -> str:
+        match = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+        return f"did you mean '{match[0]}'? " if match else ""
+
+    for profile, providers in data.items():
+        for provider, settings in providers.items():
+            if provider not in PROVIDERS:
+                raise problem(f"unknown provider '{provider}' in [{profile}.{provider}]",
+                              f"{close(provider, PROVIDERS)}providers are {', '.join(PROVIDERS)}")
+            for name, value in settings.items():
+                key = f"{profile}.{provider}.{name}"
+                setting = find_setting(provider, name)
+                if setting is None:
+                    names = [s.name for s in all_settings(provider)]
+                    raise problem(f"unknown setting '{name}' ({key})",
+                                  f"{close(name, names)}{provider} settings are {', '.join(names)}")
+                if setting.secret and not secrets_file:
+                    raise problem(
+                        f"{key} is a secret and does not belong in {CONFIG_FILE}",
+                        f"move it to {path.parent / CREDENTIALS_FILE} (mode 0600): remove it here, then run "
+                        f"`mediactl auth login {provider}` or `mediactl config set {provider}.{name} -`")
+                allowed = (str, int) if name in INTEGER_SETTINGS else (str,)
+                if type(value) not in allowed:
+                    raise problem(f"{key} must be a string, not {_toml_type(value)}",
+                                  f'write it quoted: {name} = "{value}"')
+    return data
+
+
+def check_private(path: Path) -> None:
+    """Refuse, as OpenSSH does, a config dir or file that another user could write (or that another user
+    owns): whoever can change it can point base_url elsewhere and receive the API keys."""
+    try:
+        st = path.stat()
+    except OSError:
+        return
+    what = "directory" if stat.S_ISDIR(st.st_mode) else "file"
+    owner_ok = st.st_uid in (os.geteuid(), 0) if hasattr(os, "geteuid") else True
+    if not owner_ok:
+        raise LocalError(f"config {what} {path} is owned by another user (uid {st.st_uid}); refusing to use it",
+                         hint=f"use a config of your own (--config-dir, MEDIACTL_CONFIG_DIR), or `chown "
+                              f"{os.geteuid()} {path}` as its owner")
+    if st.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+        raise LocalError(
+            f"config {what} {path} is writable by other users (mode {stat.S_IMODE(st.st_mode):04o}); refusing "
+            "to use it", hint=f"run: chmod go-w {path}")
+
+
 _SIZE_UNITS = {"": 1, "b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12,
                "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}
 
@@ -146,9 +225,11 @@ class ConfigStore:
         name = CREDENTIALS_FILE if secret else CONFIG_FILE
         if name not in self._cache:
             path = self._path(secret)
+            check_private(self.directory)
+            check_private(path)
             if secret:
                 self._warn_if_exposed(path)
-            self._cache[name] = check_shape(path, load_toml(path))
+            self._cache[name] = check_keys(path, check_shape(path, load_toml(path)), secrets_file=secret)
         return self._cache[name]
 
     def _warn_if_exposed(self, path: Path) -> None:
@@ -160,6 +241,11 @@ class ConfigStore:
             self.rt.warn(
                 f"{path} is readable by other users (mode {stat.S_IMODE(mode):04o}); run: chmod 600 {path}"
             )
+
+    def load(self) -> None:
+        """Read (and check) both files now, so a broken one is reported before any output."""
+        self.read(False)
+        self.read(True)
 
     def profiles(self) -> list[str]:
         names: list[str] = []
@@ -177,7 +263,9 @@ class ConfigStore:
     def update(self, secret: bool, profile: str, provider: str, changes: dict[str, str | None]) -> None:
         """Set (or with None, remove) settings of one profile/provider in one atomic write."""
         path = self._path(secret)
-        self.directory.mkdir(parents=True, exist_ok=True)
+        self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+        check_private(self.directory)
+        check_private(path)
         with file_lock(self.directory / ".lock"):
             data = check_shape(path, load_toml(path))  # re-read under the lock: another process may have written
             section = data.setdefault(profile, {}).setdefault(provider, {})

@@ -8,17 +8,30 @@
   was sent; any other failure of a create is marked ambiguous, for the caller to reconcile (RetryPolicy);
 - redirects are followed by hand, and the provider's credentials are dropped when one leaves the base
   URL's host;
-- plain http:// is refused unless the host is loopback, so secrets never cross a network in clear text;
+- plain http:// is refused unless the host is loopback, so secrets never cross a network in clear text, and
+  a plain-http request never goes through a proxy (HTTP_PROXY) that is not on loopback;
+- answers are bounded (DESIGN.md 4b, "Bounded I/O"): a success body is read up to MAX_ANSWER_BYTES (beyond
+  is an error), an error body up to MAX_ERROR_BYTES (the rest is dropped), and the whole body must arrive
+  within DEADLINE_FACTOR x the read timeout (from the request for a JSON or empty body, from the answer's
+  headers for a streamed upload): a watchdog shuts the socket down, so a server trickling its headers or
+  its body a byte at a time cannot hold a run;
+  JSON nested too deep to parse is an unreadable answer, not a crash;
+- a provider's `ca_bundle` setting beats REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE (it is passed per request);
+  a malformed base_url, credentials inside it, a missing ca_bundle and an https:// URL pointed at a
+  plain-HTTP server are local errors (exit 3) naming the setting;
 - `-v` logs method, URL, status and time on stderr, `-vv` adds headers and bodies, every secret redacted.
 """
 
 from __future__ import annotations
 
+import contextlib
 import email.utils
 import ipaddress
 import json
+import os
 import random
 import re
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -27,6 +40,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 import requests
+import urllib3
 
 from mediactl import __version__
 from mediactl.errors import LocalError, MediactlError, RejectedError, TransientError, error_for_status
@@ -39,6 +53,10 @@ MAX_REDIRECTS = 5
 MAX_RETRY_WAIT = 60.0  # a Retry-After longer than this is reported rather than slept through
 BACKOFF_BASE = 0.2
 BACKOFF_CAP = 8.0
+MAX_ANSWER_BYTES = 16 * 2**20  # a JSON answer larger than this is an error, not read into memory
+MAX_ERROR_BYTES = 64 * 2**10  # an error body is read up to this, the rest dropped
+DEADLINE_FACTOR = 3  # a body must be complete within this many read timeouts after its headers
+READ_CHUNK = 64 * 1024
 
 # Names (case-insensitive) whose values are secrets wherever they appear: headers, query strings,
 # JSON bodies, form fields.
@@ -110,7 +128,7 @@ class Redactor:
             raw = raw.decode("utf-8", "replace")
         try:
             shown = json.dumps(self.data(json.loads(raw)), ensure_ascii=False)
-        except ValueError:
+        except (ValueError, RecursionError):
             shown = self.text(raw)
         return shown if len(shown) <= limit else shown[:limit] + f"... ({len(shown)} chars)"
 
@@ -126,11 +144,28 @@ def is_loopback(host: str | None) -> bool:
         return False
 
 
+def without_userinfo(url: str) -> str:
+    """The URL with any `user:password@` left out, for messages."""
+    return re.sub(r"^([a-zA-Z][a-zA-Z0-9+.-]*://)[^/?#@]*@", r"\1", url)
+
+
 def check_url_scheme(url: str, *, what: str = "base_url") -> None:
-    """Refuse plain http:// unless the host is loopback, before any connection is made."""
-    parts = urlsplit(url)
+    """Refuse, before any connection is made, what is not an http(s) URL, a URL carrying credentials, and
+    plain http:// unless the host is loopback. `what` names the setting, for the message."""
+    shown = without_userinfo(url)
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError for a port out of range or not a number
+    except ValueError as exc:
+        raise LocalError(f"{what} '{shown}' is not a valid URL: {exc}",
+                         hint=f"fix {what}, e.g. https://api.example.com/v1") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise LocalError(f"{what} '{url}' is not an http(s) URL")
+        raise LocalError(f"{what} '{shown}' is not an http(s) URL")
+    if parts.username is not None or parts.password is not None:
+        raise LocalError(
+            f"{what} '{shown}' has credentials in it (user:password@); mediactl does not send them",
+            hint="remove them from the URL; API keys and tokens go in credentials.toml (`mediactl auth login`)",
+        )
     if parts.scheme == "http" and not is_loopback(parts.hostname):
         raise LocalError(
             f"{what} '{url}' uses plain http:// to a non-loopback host; refusing to send credentials "
@@ -148,6 +183,152 @@ def excerpt(text: str | bytes | None, limit: int = 200) -> str:
     text = re.sub(r"<[^>]+>", " ", text)
     text = " ".join(text.split())
     return text if len(text) <= limit else text[:limit] + "…"
+
+
+class AnswerTooLarge(requests.RequestException):
+    """A success answer over MAX_ANSWER_BYTES: it is not read (and retrying would get it again)."""
+
+
+class AnswerDeadline(requests.exceptions.ReadTimeout):
+    """The body did not arrive within its deadline (a server trickling bytes)."""
+
+
+class DeepJSON(ValueError):
+    """JSON nested deeper than the parser goes."""
+
+
+class BoundedResponse(requests.Response):
+    """A response whose body was read within the caps: `json()` reports JSON nested too deep to parse as a
+    ValueError (like any unreadable JSON), not a RecursionError."""
+
+    def json(self, **kwargs: Any) -> Any:
+        try:
+            return super().json(**kwargs)
+        except RecursionError:
+            raise DeepJSON("JSON nested too deep to parse") from None
+
+
+_attempt = threading.local()  # .connections: the connections this thread's current attempt took from a pool
+
+
+class _TrackedPool:
+    """A connection pool that tells the attempt under way which connection it handed out, so the attempt's
+    watchdog can end a read blocked on it (a server trickling its status line and headers)."""
+
+    def _get_conn(self, timeout: float | None = None):
+        conn = super()._get_conn(timeout)  # type: ignore[misc]
+        taken = getattr(_attempt, "connections", None)
+        if taken is not None:
+            taken.append(conn)
+        return conn
+
+
+class _TrackedHTTPPool(_TrackedPool, urllib3.HTTPConnectionPool):
+    pass
+
+
+class _TrackedHTTPSPool(_TrackedPool, urllib3.HTTPSConnectionPool):
+    pass
+
+
+class DeadlineAdapter(requests.adapters.HTTPAdapter):
+    """requests' adapter with pools that report their connections to the attempt's watchdog."""
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = {"http": _TrackedHTTPPool, "https": _TrackedHTTPSPool}
+
+
+def _shutdown(sock: Any) -> None:
+    if isinstance(sock, socket.socket):
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)
+
+
+class HeadersWatchdog:
+    """Until the answer's headers are in: at `deadline`, shut down the socket of every connection the
+    attempt took, which ends a read of a trickled status line or header (`expired` is then set)."""
+
+    def __init__(self, deadline: float | None) -> None:
+        self.connections: list[Any] = []
+        self.expired = threading.Event()
+        self._timer = None if deadline is None else threading.Timer(max(0.0, deadline - time.monotonic()),
+                                                                    self._expire)
+
+    def _expire(self) -> None:
+        self.expired.set()
+        for conn in list(self.connections):
+            _shutdown(getattr(conn, "sock", None))
+
+    def __enter__(self) -> HeadersWatchdog:
+        _attempt.connections = self.connections
+        if self._timer is not None:
+            self._timer.daemon = True
+            self._timer.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+        _attempt.connections = None
+
+
+def _socket_of(resp: requests.Response) -> socket.socket | None:
+    """The socket a streamed response reads from (urllib3 2 keeps it on the response's connection)."""
+    connection = getattr(resp.raw, "_connection", None)
+    sock = getattr(connection, "sock", None)
+    if sock is None:  # urllib3 1: through the http.client response
+        sock = getattr(getattr(getattr(getattr(resp.raw, "_fp", None), "fp", None), "raw", None), "_sock", None)
+    return sock if isinstance(sock, socket.socket) else None
+
+
+def read_bounded(resp: requests.Response, limit: int, *, deadline: float, truncate: bool) -> None:
+    """Read `resp`'s (decoded) body into it, at most `limit` bytes and before `deadline` (monotonic).
+
+    Beyond `limit`, `truncate` keeps the first `limit` bytes; otherwise AnswerTooLarge. At the deadline a
+    watchdog shuts the connection's socket down, which ends a read blocked on a trickling server
+    (AnswerDeadline). The connection is closed when the body was not read to its end.
+    """
+    chunks: list[bytes] = []
+    total = 0
+    complete = False
+    expired = threading.Event()
+    sock = _socket_of(resp)
+
+    def expire() -> None:
+        expired.set()
+        _shutdown(sock)
+
+    watchdog = threading.Timer(max(0.0, deadline - time.monotonic()), expire)
+    watchdog.daemon = True
+    watchdog.start()
+    try:
+        for chunk in resp.iter_content(READ_CHUNK):
+            if total + len(chunk) > limit:
+                if not truncate:
+                    raise AnswerTooLarge(f"the answer is larger than {limit // 2**20} MiB")
+                chunks.append(chunk[: limit - total])
+                total = limit
+                break
+            chunks.append(chunk)
+            total += len(chunk)
+            if expired.is_set():
+                raise AnswerDeadline("the answer did not arrive in time")
+        else:
+            complete = True
+    except requests.RequestException:
+        if expired.is_set():
+            raise AnswerDeadline("the answer did not arrive in time") from None
+        raise
+    finally:
+        watchdog.cancel()
+        if not complete:
+            resp.close()
+    if expired.is_set() and not complete:
+        raise AnswerDeadline("the answer did not arrive in time")
+    resp._content = b"".join(chunks)
+    resp._content_consumed = True  # type: ignore[attr-defined]
+    resp.__class__ = BoundedResponse
 
 
 def default_error_message(resp: requests.Response) -> str:
@@ -219,14 +400,48 @@ def failed_before_send(exc: requests.RequestException) -> bool:
     return False
 
 
-def connection_error(exc: requests.RequestException, url: str, provider: str | None) -> MediactlError:
+PLAIN_HTTP_SIGNS = ("wrong_version_number", "wrong version number", "record layer failure", "http_request",
+                    "unknown protocol", "packet length too long")
+
+
+def tls_error(exc: requests.exceptions.SSLError, url: str, provider: str | None,
+              ca_bundle: str | None) -> MediactlError:
+    """A TLS failure: a plain-HTTP server behind an https:// URL is a local mistake (exit 3), as is a
+    certificate our CA settings do not verify (exit 7 keeps its place for a server that may recover)."""
     host = urlsplit(url).netloc
-    if isinstance(exc, requests.exceptions.SSLError):
-        return TransientError(
-            f"TLS verification failed for {host}: {excerpt(str(exc), 160)}",
-            hint="if the server uses a private CA, point REQUESTS_CA_BUNDLE or the ca_bundle setting at it",
+    setting = f"{provider}.base_url" if provider else "the URL"
+    text = str(exc).lower()
+    if any(sign in text for sign in PLAIN_HTTP_SIGNS):
+        return LocalError(
+            f"{setting} '{without_userinfo(url)}' is https://, but {host} answered in plain HTTP (no TLS)",
+            hint="use the server's https port, or http:// if it is a loopback server such as the sandbox",
             provider=provider,
         )
+    env = next((name for name in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE") if os.environ.get(name)), None)
+    if ca_bundle:
+        hint = f"{provider}.ca_bundle is {ca_bundle}: check that it holds the CA that signed {host}'s certificate"
+    elif env:
+        hint = (f"{env} is {os.environ[env]}: check that it holds the CA that signed {host}'s certificate, or "
+                f"set {provider or 'PROVIDER'}.ca_bundle (it beats {env})")
+    else:
+        hint = (f"if the server uses a private CA, run `mediactl config set {provider or 'PROVIDER'}.ca_bundle "
+                "/path/to/ca.pem` (or set REQUESTS_CA_BUNDLE)")
+    return TransientError(f"TLS verification failed for {host}: {excerpt(str(exc), 160)}", hint=hint,
+                          provider=provider)
+
+
+def connection_error(exc: requests.RequestException, url: str, provider: str | None,
+                     ca_bundle: str | None = None, read_timeout: float | None = None) -> MediactlError:
+    host = urlsplit(url).netloc
+    if isinstance(exc, requests.exceptions.SSLError):
+        return tls_error(exc, url, provider, ca_bundle)
+    if isinstance(exc, AnswerTooLarge):
+        return RejectedError(f"{host} sent an answer larger than {MAX_ANSWER_BYTES // 2**20} MiB; not reading it",
+                             provider=provider)
+    if isinstance(exc, AnswerDeadline):
+        limit = f" ({DEADLINE_FACTOR} x --timeout {read_timeout:g}s)" if read_timeout else ""
+        return TransientError(f"{host} did not finish its answer in time{limit}", provider=provider,
+                              hint="the server is sending very slowly; retry later, or raise --timeout")
     if isinstance(exc, requests.Timeout):
         return TransientError(f"timed out talking to {host}", provider=provider,
                               hint="raise --timeout, or retry later")
@@ -262,6 +477,8 @@ class RetryPolicy:
     def after_exception(self, exc: requests.RequestException, *, attempt: int, idempotent: bool) -> Decision:
         if isinstance(exc, requests.exceptions.SSLError):
             return Decision(False)
+        if isinstance(exc, AnswerTooLarge):  # it would be as large again; a create did reach the server
+            return Decision(False, ambiguous=not idempotent)
         before_send = failed_before_send(exc)
         retry = attempt < self.retries and (idempotent or before_send)
         return Decision(retry, self.backoff(attempt), ambiguous=not before_send and not idempotent)
@@ -329,6 +546,27 @@ class HostLimiter:
         return self._refused >= self.DOWN_AFTER
 
 
+def check_ca_bundle(ca_bundle: str | None, provider: str | None) -> str | None:
+    """The ca_bundle setting as a path that exists (else exit 3 naming it); without it, a CA variable of
+    the environment that names a missing file is reported the same way (requests would crash on it)."""
+    if ca_bundle:
+        path = os.path.expanduser(ca_bundle)
+        if not os.path.exists(path):
+            name = f"{provider}.ca_bundle" if provider else "ca_bundle"
+            raise LocalError(f"{name} is {ca_bundle}, which does not exist",
+                             hint=f"point it at your CA's PEM file (`mediactl config set {name} PATH`), or "
+                                  f"remove it (`mediactl config unset {name}`)", provider=provider)
+        return path
+    for name in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"):
+        value = os.environ.get(name)
+        if value:
+            if not os.path.exists(value):
+                raise LocalError(f"{name} is {value}, which does not exist",
+                                 hint=f"point {name} at your CA's PEM file, or unset it", provider=provider)
+            break
+    return None
+
+
 @dataclass
 class _Prepared:
     """One logical request as it stands (a redirect may change its method and URL)."""
@@ -369,7 +607,7 @@ class ApiClient:
         pool_size: int = 10,
         retry_statuses: frozenset[int] = RETRY_STATUSES,
     ) -> None:
-        check_url_scheme(base_url)
+        check_url_scheme(base_url, what=f"{provider}.base_url" if provider else "base_url")
         self.rt = rt
         self.provider = provider
         self.base_url = base_url.rstrip("/")
@@ -378,7 +616,7 @@ class ApiClient:
         self.redactor = redactor or Redactor()
         self._register_secrets(self.auth_headers)
         self.error_message = error_message
-        self.ca_bundle = ca_bundle
+        self.ca_bundle = check_ca_bundle(ca_bundle, provider)
         self.pool_size = pool_size
         self.policy = RetryPolicy(rt.retries, retry_statuses)
         self.timeout = rt.timeout
@@ -396,13 +634,11 @@ class ApiClient:
         session = getattr(self._local, "session", None)
         if session is None:
             session = requests.Session()
-            adapter = requests.adapters.HTTPAdapter(pool_connections=4, pool_maxsize=self.pool_size)
+            adapter = DeadlineAdapter(pool_connections=4, pool_maxsize=self.pool_size)
             session.mount("http://", adapter)
             session.mount("https://", adapter)
             session.headers["User-Agent"] = USER_AGENT
-            session.trust_env = True  # honour HTTPS_PROXY / REQUESTS_CA_BUNDLE
-            if self.ca_bundle:
-                session.verify = self.ca_bundle
+            session.trust_env = True  # honour HTTPS_PROXY / REQUESTS_CA_BUNDLE (ca_bundle goes per request)
             self._local.session = session
         return session
 
@@ -437,13 +673,13 @@ class ApiClient:
             if body_desc:
                 self._log(f">   {body_desc}")
 
-    def _log_response(self, resp: requests.Response, elapsed: float) -> None:
+    def _log_response(self, resp: requests.Response, elapsed: float, *, streamed: bool = False) -> None:
         if self.rt.verbose >= 1:
             self._log(f"< {resp.status_code} {resp.reason or ''} ({elapsed * 1000:.0f} ms)".rstrip())
         if self.rt.verbose >= 2:
             for k, v in self.redactor.headers(resp.headers).items():
                 self._log(f"<   {k}: {v}")
-            self._log(f"<   {self.redactor.body(resp.content)}")
+            self._log(f"<   {'<streamed body>' if streamed else self.redactor.body(resp.content)}")
 
     def _sleep(self, seconds: float, why: str) -> None:
         if self.rt.verbose >= 1:
@@ -466,14 +702,17 @@ class ApiClient:
         send_auth: bool = True,
         auth: Mapping[str, str] | None = None,
         timeout: float | None = None,
+        stream: bool = False,
     ) -> requests.Response:
         """Send one logical request (with retries and redirects); raise a MediactlError unless ok.
 
         `auth` adds credentials for this request only (e.g. a bearer token on writes); like the client's
         own, they go only to base_url's host. A failure of a non-idempotent request that the server may
-        have processed is raised with `ambiguous` set (see RetryPolicy).
+        have processed is raised with `ambiguous` set (see RetryPolicy). A success's body is read within
+        the caps (MAX_ANSWER_BYTES, the deadline) unless `stream`: then the caller reads it (a download).
         """
         method = method.upper()
+        ok_statuses = frozenset(ok)
         self._register_secrets(auth or {})
         if idempotent is None:
             idempotent = method in ("GET", "HEAD", "PUT", "DELETE", "OPTIONS")
@@ -497,7 +736,7 @@ class ApiClient:
                     "not trying it again in this run", provider=self.provider), attempt, host_down=True)
             limiter.wait_turn()
             try:
-                resp = self._send_once(request, with_auth, auth, timeouts)
+                resp = self._send_once(request, with_auth, auth, timeouts, ok=ok_statuses, stream=stream)
             except requests.RequestException as exc:
                 if failed_before_send(exc):
                     limiter.refused()
@@ -506,8 +745,8 @@ class ApiClient:
                     self._sleep(decision.wait, type(exc).__name__)
                     attempt += 1
                     continue
-                failure = self._failure(connection_error(exc, request.url, self.provider), attempt + 1,
-                                        ambiguous=decision.ambiguous)
+                failure = self._failure(connection_error(exc, request.url, self.provider, self.ca_bundle,
+                                                         read_timeout), attempt + 1, ambiguous=decision.ambiguous)
                 failure.timed_out = isinstance(exc, requests.Timeout)
                 raise failure from None
             limiter.answered()
@@ -533,7 +772,7 @@ class ApiClient:
                     self._sleep(decision.wait, f"HTTP {resp.status_code}")
                 attempt += 1
                 continue
-            if resp.status_code in set(ok):
+            if resp.status_code in ok_statuses:
                 return resp
             raise self._failure(self.error_for(resp, attempts=attempt + 1), attempt + 1,
                                 ambiguous=decision.ambiguous)
@@ -559,8 +798,10 @@ class ApiClient:
         return base_headers, payload, body, description
 
     def _send_once(self, request: _Prepared, with_auth: bool, auth: Mapping[str, str] | None,
-                   timeouts: tuple[float, float]) -> requests.Response:
-        """One attempt: a fresh body, credentials only for base_url's host, logged."""
+                   timeouts: tuple[float, float], *, ok: frozenset[int] = frozenset(),
+                   stream: bool = False) -> requests.Response:
+        """One attempt: a fresh body, credentials only for base_url's host, the answer read within its caps
+        (a success up to MAX_ANSWER_BYTES, an error up to MAX_ERROR_BYTES, a redirect not at all), logged."""
         req_headers = dict(request.headers)
         if with_auth:
             req_headers.update(self.auth_headers)
@@ -569,9 +810,32 @@ class ApiClient:
             request.body.factory() if request.body is not None else None)
         self._log_request(request.method, request.url, req_headers, request.description)
         started = time.monotonic()
+        # The deadline: DEADLINE_FACTOR read timeouts (and the connect timeout) for the whole exchange; for a
+        # streamed upload, whose sending takes what the file takes, from the answer's headers on.
+        deadline = started + timeouts[0] + DEADLINE_FACTOR * timeouts[1]
+        watchdog = HeadersWatchdog(deadline if request.body is None else None)
         try:
-            resp = self.session.request(request.method, request.url, data=data, headers=req_headers,
-                                        timeout=timeouts, allow_redirects=False)
+            try:
+                with watchdog:
+                    resp = self.session.request(request.method, request.url, data=data, headers=req_headers,
+                                                timeout=timeouts, allow_redirects=False, stream=True,
+                                                **self._per_request_settings(request.url))
+            except requests.RequestException:
+                if watchdog.expired.is_set():
+                    raise AnswerDeadline("the answer did not arrive in time") from None
+                raise
+            if watchdog.expired.is_set():  # the headers were cut short by the watchdog, not ended by the server
+                resp.close()
+                raise AnswerDeadline("the answer did not arrive in time")
+            if request.body is not None:
+                deadline = time.monotonic() + DEADLINE_FACTOR * timeouts[1]
+            if resp.status_code in REDIRECT_STATUSES and "Location" in resp.headers:
+                read_bounded(resp, 0, deadline=deadline, truncate=True)
+            elif resp.status_code in ok:
+                if not stream:
+                    read_bounded(resp, MAX_ANSWER_BYTES, deadline=deadline, truncate=False)
+            else:
+                read_bounded(resp, MAX_ERROR_BYTES, deadline=deadline, truncate=True)
         except requests.RequestException as exc:
             if self.rt.verbose >= 1:
                 print(f"< {type(exc).__name__} ({(time.monotonic() - started) * 1000:.0f} ms)",
@@ -581,8 +845,26 @@ class ApiClient:
             close = getattr(data, "close", None)
             if callable(close):
                 close()
-        self._log_response(resp, time.monotonic() - started)
+        self._log_response(resp, time.monotonic() - started, streamed=stream and resp.status_code in ok)
         return resp
+
+    def _per_request_settings(self, url: str) -> dict[str, Any]:
+        """`verify` and `proxies` for one request. The ca_bundle setting is passed per request because
+        requests lets REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE win over the session's own `verify`. A plain-http
+        URL (loopback only) never goes through a proxy that is not on loopback: the credentials would
+        cross the network in clear text."""
+        out: dict[str, Any] = {}
+        if self.ca_bundle:
+            out["verify"] = self.ca_bundle
+        if urlsplit(url).scheme == "http":
+            proxies = requests.utils.get_environ_proxies(url)
+            proxy = proxies.get("http") or proxies.get("all")
+            if proxy and not is_loopback(urlsplit(proxy if "://" in proxy else "http://" + proxy).hostname):
+                out["proxies"] = {"http": None, "all": None}
+                if self.rt.verbose >= 1:
+                    self._log(f"  not using proxy {without_userinfo(proxy)} for {urlsplit(url).netloc}: plain "
+                              "http to a proxy off this machine would carry the credentials in clear text")
+        return out
 
     def _follow_redirect(self, request: _Prepared, resp: requests.Response) -> bool:
         """Point `request` at the redirect target; returns whether credentials may still go with it."""
@@ -626,9 +908,9 @@ def parse_json(resp: requests.Response, *, expect: Iterable[str] = (), provider:
         return {}
     try:
         body = resp.json()
-    except ValueError:
+    except ValueError as exc:
         ctype = resp.headers.get("Content-Type", "?")
-        shown = excerpt(resp.text) or "empty body"
+        shown = str(exc) if isinstance(exc, DeepJSON) else (excerpt(resp.text) or "empty body")
         raise TransientError(
             f"unexpected answer from {urlsplit(resp.url).netloc} (HTTP {resp.status_code}, {ctype}): {shown}",
             status=resp.status_code, provider=provider,

@@ -354,4 +354,7 @@ def _row(row: sqlite3.Row | None) -> JournalEntry | None:
 
 
 def open_journal(rt) -> Journal:
-    return Journal(rt.data_dir)
+    from mediactl.localfs import check_journal_file, read_only_journal
+
+    check_journal_file(rt.data_dir)  # damaged or truncated: exit 3 naming it, before SQLite half-reads it
+    return read_only_journal(rt.data_dir, Journal) or Journal(rt.data_dir)  # read-only: `history`, --dry-run still work

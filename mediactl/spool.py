@@ -9,6 +9,7 @@ gone, resume says that the bytes must be piped in again.
 
 from __future__ import annotations
 
+import errno
 import os
 import shutil
 import tempfile
@@ -30,8 +31,18 @@ def spool(rt: Runtime, source: BinaryIO, name: str) -> Path:
     fd, filename = tempfile.mkstemp(prefix=PREFIX, suffix=Path(name).suffix, dir=folder)  # mode 0600
     path = Path(filename)
     rt.spools.append(path)
-    with os.fdopen(fd, "wb") as out:
-        shutil.copyfileobj(source, out, 1024 * 1024)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            shutil.copyfileobj(source, out, 1024 * 1024)
+    except OSError as exc:
+        if exc.errno != errno.ENOSPC or exc.filename not in (None, filename):
+            raise
+        from mediactl.localfs import disk_full
+
+        path.unlink(missing_ok=True)
+        error = disk_full(folder, rt.data_dir)
+        error.message = f"cannot copy {name} from stdin: {error.message}"
+        raise error from None
     return path
 
 

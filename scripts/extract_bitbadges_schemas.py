@@ -6,7 +6,10 @@
 The upstream spec (900 KB, see tests/data/SOURCES.md) is not in the repository: tests/data holds an excerpt
 of it, the routes mediactl calls verbatim with every component they reach, so the tests can check requests
 against the spec from any clone. The package ships only the schemas of those routes' bodies (refs kept as
-`#/components/schemas/...`, so the file validates as it is with jsonschema's Draft 2020-12).
+`#/components/schemas/...`, so the file validates as it is with jsonschema's Draft 2020-12), with one
+repair: a schema that is nothing but a reference to itself (upstream's `NumberType`, the type of
+displayTimes, estimatedCost and every other number) sends a validator into endless recursion, so it is
+replaced by what the BitBadges SDK declares it to be (SELF_REFERENCES below).
 tests/test_bitbadges.py fails when the packaged copy drifts from the vendored excerpt.
 """
 
@@ -31,6 +34,12 @@ ROOTS = [
     "ErrorResponse",
 ]
 COMPONENTS = "#/components/"
+# Schemas the upstream spec defines as `{"$ref": <themselves>}`, and what the BitBadges SDK says they are.
+# `NumberType` is `string | number | bigint` in bitbadgesjs-sdk: a JSON number, or a number written as a string.
+SELF_REFERENCES = {
+    "NumberType": {"description": "A number, or a number written as a string (bitbadgesjs-sdk NumberType: "
+                                  "string | number | bigint)", "type": ["string", "number"]},
+}
 
 
 def excerpt(spec: dict) -> dict:
@@ -62,9 +71,17 @@ def extract(spec: dict) -> dict:
         name = todo.pop()
         if name in keep:
             continue
-        keep[name] = schemas[name]
-        todo.extend(n for kind, n in _refs(schemas[name]) if kind == "schemas")
+        keep[name] = mend(name, schemas[name])
+        todo.extend(n for kind, n in _refs(keep[name]) if kind == "schemas")
     return {"components": {"schemas": dict(sorted(keep.items()))}}
+
+
+def mend(name: str, schema: dict) -> dict:
+    """A schema as validators can use it: one that only refers to itself gets its SDK meaning (or, for a
+    name not known here, accepts anything, which is what a reference to itself can only mean)."""
+    if schema == {"$ref": f"{COMPONENTS}schemas/{name}"}:
+        return SELF_REFERENCES.get(name, {})
+    return schema
 
 
 def _refs(node) -> list[tuple[str, str]]:

@@ -62,6 +62,7 @@ class ScriptedServer:
 
         self.server = ThreadingHTTPServer((host, 0), _H)
         self.server.daemon_threads = True
+        self.server.handle_error = lambda request, address: None  # a client hanging up mid-answer is fine
         self.port = self.server.server_address[1]
         self.url = f"http://{host}:{self.port}"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
@@ -73,3 +74,55 @@ class ScriptedServer:
     def __exit__(self, *exc) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+class RawServer:
+    """A loopback TCP server for answers no well-behaved HTTP server gives: `answer(sock)` writes whatever
+    it likes (an endless body, one byte a second) after the request's headers and body have been read.
+    `sent` counts the bytes it wrote, `requests` the request heads it got."""
+
+    def __init__(self, answer: Callable[[RawServer, object], None], host: str = "127.0.0.1") -> None:
+        import socket
+
+        self.answer = answer
+        self.sent = 0
+        self.requests: list[bytes] = []
+        self.listener = socket.create_server((host, 0))
+        self.port = self.listener.getsockname()[1]
+        self.url = f"http://{host}:{self.port}"
+        self._stop = threading.Event()
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+
+    def _serve(self) -> None:
+        while not self._stop.is_set():
+            try:
+                conn, _ = self.listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._one, args=(conn,), daemon=True).start()
+
+    def _one(self, conn) -> None:
+        with conn:
+            head = b""
+            while b"\r\n\r\n" not in head:
+                data = conn.recv(65536)
+                if not data:
+                    return
+                head += data
+            self.requests.append(head)
+            try:
+                self.answer(self, conn)
+            except OSError:  # the client hung up: what a bounded reader does
+                pass
+
+    def send(self, conn, data: bytes) -> None:
+        conn.sendall(data)
+        self.sent += len(data)
+
+    def __enter__(self) -> RawServer:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self.listener.close()

@@ -89,11 +89,11 @@ class AppContext(Runtime):
     def journal(self) -> Journal:
         """The run's one journal; like the settings, refused for an unknown `--profile`."""
         if self._journal is None:
-            from mediactl.journal import Journal
+            from mediactl.journal import open_journal
 
             self.settings  # noqa: B018 - checks the profile
 
-            self._journal = Journal(self.data_dir)
+            self._journal = open_journal(self)  # read-only on a data dir that cannot be written
         return self._journal
 
     def context(self, provider: str, *, base_url: str, auth_headers: dict[str, str], api_root: str = "",

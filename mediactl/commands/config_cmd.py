@@ -55,11 +55,12 @@ def list_cmd(
 
     Example: mediactl config list --provider otherpage
     """
-    from mediactl.config import MASK, Settings
+    from mediactl.config import MASK, Settings, mask_url_password
     from mediactl.output import ResultWriter
 
     rt = AppContext.of(ctx)
     settings = Settings(rt)
+    settings.store.load()  # a file that is not UTF-8 or has a bad key fails before any row is printed
     settings.check_profile()
     if provider is not None and provider not in PROVIDERS:
         raise typer.BadParameter(f"must be one of {', '.join(PROVIDERS)}", param_hint="--provider")
@@ -70,6 +71,8 @@ def list_cmd(
                 value = resolved.value
                 if value is not None and setting.secret and not show_secrets:
                     value = MASK
+                elif value is not None and not show_secrets:
+                    value = mask_url_password(value)
                 out.add({"key": f"{name}.{setting.name}", "value": value, "source": resolved.source,
                          "secret": setting.secret})
 
@@ -80,7 +83,7 @@ def get_cmd(ctx: typer.Context, key: Key, show_secrets: ShowSecrets = False) -> 
 
     Example: mediactl config get otherpage.community
     """
-    from mediactl.config import MASK, Settings, parse_key
+    from mediactl.config import MASK, Settings, mask_url_password, parse_key
     from mediactl.errors import LocalError
     from mediactl.output import emit_one
 
@@ -92,6 +95,8 @@ def get_cmd(ctx: typer.Context, key: Key, show_secrets: ShowSecrets = False) -> 
     if resolved.value is None:
         raise LocalError(f"{key} is not set")
     value = MASK if setting.secret and not show_secrets else resolved.value
+    if not show_secrets:
+        value = mask_url_password(value)
     if rt.machine_output:
         emit_one(rt, {"key": key, "value": value, "source": resolved.source}, primary="value")
     else:

@@ -35,10 +35,12 @@ def guess_type(name: str, path: Path | None = None) -> str:
     if guessed:
         return guessed
     if path is not None:
+        from mediactl.transfer.files import open_for_upload
+
         try:
-            with open(path, "rb") as fh:
+            with open_for_upload(path) as fh:  # non-blocking: a FIFO swapped in cannot hang it
                 head = fh.read(16)
-        except OSError:
+        except (OSError, LocalError):
             head = b""
         for magic, ctype in ((b"\x89PNG\r\n\x1a\n", "image/png"), (b"\xff\xd8\xff", "image/jpeg"),
                              (b"GIF87a", "image/gif"), (b"GIF89a", "image/gif"), (b"%PDF-", "application/pdf"),
@@ -66,6 +68,7 @@ class Item:
     name: str
     spooled: bool = False  # a copy of stdin or of a pipe (mediactl/spool.py)
     given: str | None = None  # what the command line said, when `path` is not it (a spooled pipe)
+    problem: str | None = None  # why it cannot be sent (a directory -r could not list): it fails on its own
 
 
 def _matches(rel: str, patterns: Sequence[str]) -> bool:
@@ -74,11 +77,9 @@ def _matches(rel: str, patterns: Sequence[str]) -> bool:
 
 
 def _kind(mode: int) -> str:
-    for test, kind in ((stat.S_ISFIFO, "FIFO"), (stat.S_ISCHR, "character device"), (stat.S_ISBLK, "block device"),
-                       (stat.S_ISSOCK, "socket")):
-        if test(mode):
-            return kind
-    return "special file"
+    from mediactl.transfer.files import special_kind
+
+    return special_kind(mode)
 
 
 _STDIN = Path("-")  # the path of an item read from stdin, until it is spooled (compared by identity)
@@ -143,7 +144,8 @@ def collect_items(rt: Runtime, paths: Sequence[str], *, recursive: bool = False,
         raise LocalError("no files matched")
     if check_name is not None:
         for item in items:
-            check_name(item.name)
+            if item.problem is None:
+                check_name(item.name)
     for item in items:
         if item.spooled:
             item.path = _spool(rt, item)
@@ -152,7 +154,15 @@ def collect_items(rt: Runtime, paths: Sequence[str], *, recursive: bool = False,
 
 def _walk(rt: Runtime, top: Path, include: list[str], exclude: list[str]) -> list[Item]:
     found = []
-    for root, dirs, files in os.walk(top):
+
+    def unlisted(exc: OSError) -> None:
+        """A directory -r cannot list: warned about, and an item of the batch that fails (exit 8 or 3)."""
+        where = Path(exc.filename or top)
+        why = "permission denied" if isinstance(exc, PermissionError) else (exc.strerror or str(exc))
+        rt.warn(f"cannot list {where}: {why}; its files are not uploaded")
+        found.append(Item(where.absolute(), display_name(where), problem=f"cannot list the directory: {why}"))
+
+    for root, dirs, files in os.walk(top, onerror=unlisted):
         dirs.sort()
         for linked in [d for d in dirs if (Path(root) / d).is_symlink()]:
             rt.warn(f"skipping {Path(root) / linked}: a symbolic link to a directory (links found by -r are "
@@ -211,6 +221,8 @@ def check_size(rt: Runtime, settings: Settings, provider: str, item: Item) -> in
     """The file's size, refused over max_size. Messages leave out the path: the batch names the item."""
     from mediactl.config import SIZE_EXAMPLES, parse_size
 
+    if item.problem:
+        raise LocalError(item.problem)
     try:
         st = item.path.stat()
     except FileNotFoundError:
@@ -262,7 +274,8 @@ def parse_manifest(data: bytes, *, null: bool = False) -> list[str]:
 
 def batch_paths(rt: Runtime, files: Sequence[str] | None, *, files_from: str | None = None,
                 files_from0: str | None = None, null: bool = False) -> list[str]:
-    """The positional paths followed by those of --files-from/--files-from0; a usage error if there are none.
+    """The positional paths followed by those of --files-from/--files-from0; a usage error if there are none,
+    and empty when the lists given are empty (the caller says `nothing_to_upload`).
 
     `null` (`--null`) makes --files-from NUL-separated, as `tar --null -T` does.
     """
@@ -272,14 +285,28 @@ def batch_paths(rt: Runtime, files: Sequence[str] | None, *, files_from: str | N
         raise UsageError("stdin can be read once: give '-' to one of FILES, --files-from and --files-from0")
     if null and files_from is None:
         raise UsageError("--null applies to --files-from", hint="or use --files-from0 FILE")
+    empty = []
     for option, source, nul in sources:
         if source is not None:
             listed = read_manifest(rt, source, null=nul)
             if not listed:
-                rt.warn(f"{option} {source} lists no files")
+                empty.append(f"{option} {source}")
             paths.extend(listed)
+    for which in empty if paths else ():
+        rt.warn(f"{which} lists no files")
     if not paths:
         if files_from is None and files_from0 is None:
             raise UsageError("no files given", hint="pass FILES, or --files-from FILE ('-' for stdin)")
-        raise LocalError("no files given: the --files-from list is empty")
+        return []  # the lists are empty: nothing_to_upload
     return paths
+
+
+def nothing_to_upload(rt: Runtime) -> None:
+    """What an upload whose --files-from lists are empty prints: it is not a failure (`git diff --name-only >
+    changed.txt` when nothing changed, as the README's CI pattern does): a note and the empty result (`[]` in
+    json); the command then exits 0."""
+    from mediactl.output import ResultWriter
+
+    rt.info("nothing to upload: the --files-from list is empty")
+    with ResultWriter(rt, [("PATH", "local.path")], primary="local.path"):
+        pass

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import stat
 import threading
 from collections import deque
 from dataclasses import dataclass
@@ -57,17 +58,40 @@ def local_info(path: Path, size: int, sha256: str | None) -> dict:
 
 
 def open_for_upload(path: Path) -> BinaryIO:
-    """Open a local file, turning the usual failures into exit-code-3 errors that name the file."""
+    """Open a local file, turning the usual failures into exit-code-3 errors that name the file.
+
+    The open is non-blocking and what fstat does not call a regular file is refused: a FIFO swapped in
+    after the batch listed its files (or before a `resume`) cannot hang the run waiting for a writer.
+    """
     try:
-        if path.is_dir():
-            raise LocalError(f"{path} is a directory", hint="pass -r to upload a directory's files")
-        return open(path, "rb")
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
     except FileNotFoundError:
         raise LocalError(f"{path}: no such file") from None
     except PermissionError:
         raise LocalError(f"{path}: permission denied (cannot read the file)") from None
     except OSError as exc:
         raise LocalError(f"{path}: cannot read: {exc.strerror}") from None
+    try:
+        mode = os.fstat(fd).st_mode
+        if stat.S_ISDIR(mode):
+            raise LocalError(f"{path} is a directory", hint="pass -r to upload a directory's files")
+        if not stat.S_ISREG(mode):
+            raise LocalError(f"{path}: a {special_kind(mode)}, not a regular file; not uploaded",
+                             hint="a pipe is read only when named on the command line (it is copied first)")
+        os.set_blocking(fd, True)  # a regular file never blocks; plain reads from here on
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def special_kind(mode: int) -> str:
+    """What a file that is not regular is, in words."""
+    for test, kind in ((stat.S_ISFIFO, "FIFO"), (stat.S_ISCHR, "character device"), (stat.S_ISBLK, "block device"),
+                       (stat.S_ISSOCK, "socket")):
+        if test(mode):
+            return kind
+    return "special file"
 
 
 def file_digests(path: Path) -> Digests:

@@ -29,12 +29,14 @@ def params(spec: ProviderSpec) -> list[Param]:
 def run(opts: VerbOptions, ctx: AppContext) -> None:
     """Collect the items, then let the provider's plan and sender carry the batch (engine.batch.upload_batch)."""
     from mediactl.engine.batch import upload_batch
-    from mediactl.engine.items import batch_paths, collect_items
+    from mediactl.engine.items import batch_paths, collect_items, nothing_to_upload
 
     provider = provider_verbs(ctx, opts.provider)
     job = provider.upload(opts)  # the provider's part: target, checks, and how one item is sent
     paths = batch_paths(ctx, opts.get("files"), files_from=opts.get("files_from"),
                         files_from0=opts.get("files_from0"), null=bool(opts.get("null")))
+    if not paths:  # --files-from lists that are empty: exit 0
+        return nothing_to_upload(ctx)
     items = collect_items(ctx, paths, recursive=bool(opts.get("recursive")),
                           include=job.include if job.include is not None else opts.get("include"),
                           exclude=opts.get("exclude"), name=opts.get("name") if job.name_is_file_name else None,

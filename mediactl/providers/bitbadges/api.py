@@ -42,10 +42,11 @@ def error_message(resp: requests.Response) -> str:
 
 def load_document(path: Path) -> dict:
     """A page document from JSON, or YAML when PyYAML (the `yaml` extra) is installed."""
+    from mediactl.transfer.files import open_for_upload
+
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise LocalError(f"{path}: no such file") from None
+        with open_for_upload(path) as fh:  # non-blocking, regular files only: a FIFO cannot hang it
+            text = fh.read().decode("utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise LocalError(f"{path}: cannot read: {exc}") from None
     if path.suffix.lower() in (".yaml", ".yml"):
@@ -58,11 +59,15 @@ def load_document(path: Path) -> dict:
             doc = yaml.safe_load(text)
         except yaml.YAMLError as exc:
             raise LocalError(f"{path}: not valid YAML: {exc}") from None
+        except RecursionError:
+            raise LocalError(f"{path}: YAML nested too deep to read") from None
     else:
         try:
             doc = json.loads(text)
         except json.JSONDecodeError as exc:
             raise LocalError(f"{path}: not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})") from None
+        except RecursionError:
+            raise LocalError(f"{path}: JSON nested too deep to read") from None
     if not isinstance(doc, dict):
         raise LocalError(f"{path}: a utility page document must be a JSON object")
     return doc

@@ -37,8 +37,10 @@ import hmac
 import json
 import uuid
 import xml.etree.ElementTree as ET
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
@@ -175,18 +177,21 @@ def standard_policy(bucket: str, *, length: tuple = (0, 1024), extra: tuple = ()
         ["starts-with", "$Content-Type", "text/plain"], ["content-length-range", *length], *extra]}
 
 
-def sigv4_fields(t: Target, policy_doc: dict, region: str | None = None) -> dict[str, str]:
+def sigv4_fields(t: Target, policy_doc: dict | str, region: str | None = None) -> dict[str, str]:
     """The SigV4 block of a POST form for `policy_doc` (the SigV2 `AWSAccessKeyId`/`signature` pair's
     replacement): signing key = HMAC chain of date, region, "s3", "aws4_request"; signature = hex HMAC-SHA256
     of the base64 policy."""
     now = dt.datetime.now(dt.UTC)
     date, amz_date = now.strftime("%Y%m%d"), now.strftime("%Y%m%dT%H%M%SZ")
     credential = f"{t.access_key}/{date}/{region or t.region}/s3/aws4_request"
-    doc = copy.deepcopy(policy_doc)
-    if isinstance(doc.get("conditions"), list):
-        doc["conditions"] += [{"x-amz-algorithm": ALGORITHM}, {"x-amz-credential": credential},
-                              {"x-amz-date": amz_date}]
-    policy = base64.b64encode(json.dumps(doc).encode()).decode()
+    if isinstance(policy_doc, str):  # a policy field as is (not base64 JSON, for the malformed cases)
+        policy = policy_doc
+    else:
+        doc = copy.deepcopy(policy_doc)
+        if isinstance(doc.get("conditions"), list):
+            doc["conditions"] += [{"x-amz-algorithm": ALGORITHM}, {"x-amz-credential": credential},
+                                  {"x-amz-date": amz_date}]
+        policy = base64.b64encode(json.dumps(doc).encode()).decode()
     key = ("AWS4" + t.secret_key).encode()
     for part in (date, region or t.region, "s3", "aws4_request"):
         key = hmac.new(key, part.encode(), hashlib.sha256).digest()
@@ -195,7 +200,7 @@ def sigv4_fields(t: Target, policy_doc: dict, region: str | None = None) -> dict
             "policy": policy, "x-amz-signature": signature}
 
 
-def post(t: Target, bucket: str, payload: list, policy: dict | None = None, *,
+def post(t: Target, bucket: str, payload: list, policy: dict | str | None = None, *,
          tamper: Callable[[dict], dict] | None = None, region: str | None = None,
          allow_redirects: bool = True) -> requests.Response:
     """Upstream's `requests.post(url, files=payload)`: every part is sent with `filename=`, as requests does.
@@ -604,3 +609,212 @@ def test_seaweedfs_verdicts_are_the_recorded_ones(s3_server):
     with_filenames = seaweedfs_target(s3_server, plain_fields=False)
     assert run_cases(with_filenames, ["test_post_object_authenticated_request"]) == {
         "test_post_object_authenticated_request": "fails: assert 400 == 204"}
+
+
+
+# -- gaps upstream does not cover (issue 27) ----------------------------------------------------------------
+
+
+def b64(raw: bytes) -> str:
+    return base64.b64encode(raw).decode()
+
+
+def crc32(data: bytes) -> bytes:
+    return zlib.crc32(data).to_bytes(4, "big")
+
+
+@pytest.mark.parametrize("name, digest", [
+    ("x-amz-checksum-sha256", lambda d: hashlib.sha256(d).digest()),
+    ("Content-MD5", lambda d: hashlib.md5(d).digest()),
+    ("x-amz-checksum-sha1", lambda d: hashlib.sha1(d).digest()),
+    ("x-amz-checksum-crc32", crc32),
+])
+def test_a_checksum_the_policy_covers_is_checked_against_the_bytes(target, name, digest):
+    bucket = target.make_bucket()
+
+    def send(key: str, value: str) -> requests.Response:
+        policy = standard_policy(bucket, extra=(["eq", f"${name}", value],))
+        return post(target, bucket, text_form(key, (name, value)), policy)
+
+    assert send("foo-right.txt", b64(digest(b"bar"))).status_code == 204
+    wrong = send("foo-wrong.txt", b64(digest(b"baz")))
+    assert (wrong.status_code, error_code(wrong)) == (400, "BadDigest")
+    assert target.fetch(bucket, "foo-wrong.txt").code == "NoSuchKey"  # nothing stored
+    malformed = send("foo-bad.txt", "not base64!")
+    assert malformed.status_code == 400
+    assert error_code(malformed) == ("InvalidDigest" if name == "Content-MD5" else "InvalidRequest")
+
+
+def test_checksums_the_sandbox_cannot_compute_are_refused_not_ignored(target):
+    bucket = target.make_bucket()
+    value = b64(b"\0\0\0\0")
+    policy = standard_policy(bucket, extra=(["eq", "$x-amz-checksum-crc32c", value],))
+    resp = post(target, bucket, text_form("foo.txt", ("x-amz-checksum-crc32c", value)), policy)
+    assert (resp.status_code, error_code(resp)) == (501, "NotImplemented")
+
+
+def test_a_bucket_that_does_not_exist_is_404_no_such_bucket(target):
+    bucket = new_bucket_name()  # never created
+    resp = post(target, bucket, text_form(), standard_policy(bucket))
+    assert (resp.status_code, error_code(resp)) == (404, "NoSuchBucket")
+
+
+def test_the_urls_bucket_is_checked_not_only_the_forms_bucket_field(target):
+    signed_for, posted_to = target.make_bucket(), target.make_bucket()
+    # the form says the bucket it was signed for, the URL is another one (upstream's wrong_bucket, with codes)
+    resp = post(target, posted_to, [("key", "foo.txt"), ("bucket", signed_for), *text_form()[1:]],
+                standard_policy(signed_for))
+    assert (resp.status_code, error_code(resp)) == (403, "AccessDenied")
+    # the policy and URL agree, the form's bucket field does not
+    resp = post(target, posted_to, [("key", "foo.txt"), ("bucket", signed_for), *text_form()[1:]],
+                standard_policy(posted_to))
+    assert (resp.status_code, error_code(resp)) == (403, "AccessDenied")
+    assert target.fetch(posted_to, "foo.txt").code == "NoSuchKey"
+
+
+def test_the_credential_scope_region_must_be_the_endpoints(target):
+    bucket = target.make_bucket()
+    resp = post(target, bucket, text_form(), standard_policy(bucket), region="eu-central-1")
+    assert (resp.status_code, error_code(resp)) == (400, "AuthorizationQueryParametersError")
+    assert "eu-central-1" in resp.text and target.region in resp.text
+
+
+def test_a_policy_without_a_bucket_condition_is_refused(target):
+    bucket = target.make_bucket()
+    policy = standard_policy(bucket)
+    del policy["conditions"][0]
+    resp = post(target, bucket, text_form(), policy)
+    assert (resp.status_code, error_code(resp)) == (403, "AccessDenied")
+    assert "Extra input fields: bucket" in resp.text
+
+
+@pytest.mark.parametrize("expiration", ["2030-01-01 12:00:00+00:00", "2030-01-01", "tomorrow", 1893456000,
+                                        "2030-01-01T12:00:00+02:00", "2030-13-01T12:00:00Z"])
+def test_a_non_iso_8601_utc_expiration_is_400(target, expiration):
+    bucket = target.make_bucket()
+    policy = {**standard_policy(bucket), "expiration": expiration}
+    resp = post(target, bucket, text_form(), policy)
+    assert (resp.status_code, error_code(resp)) == (400, "InvalidPolicyDocument")
+
+
+MALFORMED_CONDITIONS = [
+    ["content-length-range", 0], ["content-length-range", "0", "10"], ["content-length-range", -1, 10],
+    ["content-length-range", 0, True], {}, {"key": "foo.txt", "acl": "private"}, {"key": 5}, ["eq"], [],
+    ["eq", "key", "foo.txt"], ["eq", "$key"], ["matches", "$key", "foo"], [42, "$key", "foo"], 42, "key",
+    None, ["starts-with", "$key", 5],
+]
+
+
+@pytest.mark.parametrize("condition", MALFORMED_CONDITIONS, ids=json.dumps)
+def test_malformed_conditions_are_400_with_s3s_error_xml_never_500(target, condition):
+    bucket = target.make_bucket()
+    policy = standard_policy(bucket)
+    policy["conditions"].append(condition)
+    resp = post(target, bucket, text_form(), policy)
+    assert resp.headers["Content-Type"].startswith("application/xml")
+    assert (resp.status_code, error_code(resp)) == (400, "InvalidPolicyDocument")
+
+
+@pytest.mark.parametrize("policy", [
+    "not base64 at all", b64(b"not json"), b64(b"[1, 2]"), b64(b'"a string"'),
+    b64(json.dumps({"expiration": "2030-01-01T00:00:00Z", "conditions": {"bucket": "b"}}).encode()),
+], ids=["not-base64", "not-json", "array", "string", "conditions-not-a-list"])
+def test_a_malformed_policy_document_is_400_never_500(target, policy):
+    bucket = target.make_bucket()
+    resp = post(target, bucket, text_form(), policy)
+    assert (resp.status_code, error_code(resp)) == (400, "InvalidPolicyDocument")
+
+
+def test_success_action_redirect_is_a_303_with_bucket_key_and_etag(target):
+    bucket = target.make_bucket()
+    redirect = "https://app.example/done?upload=1"
+    policy = standard_policy(bucket, extra=(["starts-with", "$success_action_redirect", "https://app.example/"],))
+    resp = post(target, bucket, text_form("foo bar.txt", ("success_action_redirect", redirect)), policy,
+                allow_redirects=False)
+    assert resp.status_code == 303
+    location = urlsplit(resp.headers["Location"])
+    assert f"{location.scheme}://{location.netloc}{location.path}" == "https://app.example/done"
+    assert parse_qs(location.query) == {"upload": ["1"], "bucket": [bucket], "key": ["foo bar.txt"],
+                                        "etag": [f'"{hashlib.md5(b"bar").hexdigest()}"']}
+    assert target.fetch(bucket, "foo bar.txt").body == b"bar"
+
+
+def test_success_action_redirect_must_be_covered_by_the_policy(target):
+    bucket = target.make_bucket()
+    resp = post(target, bucket, text_form("foo.txt", ("success_action_redirect", "https://evil.example/")),
+                standard_policy(bucket), allow_redirects=False)
+    assert (resp.status_code, error_code(resp)) == (403, "AccessDenied")
+
+
+@pytest.mark.parametrize("status, expected", [("200", 200), ("201", 201), ("204", 204), ("302", 204), ("", 204)])
+def test_success_action_status(target, status, expected):
+    bucket = target.make_bucket()
+    policy = standard_policy(bucket, extra=({"success_action_status": status},))
+    resp = post(target, bucket, text_form("foo.txt", ("success_action_status", status)), policy)
+    assert resp.status_code == expected
+    assert resp.headers["ETag"] == f'"{hashlib.md5(b"bar").hexdigest()}"'
+    if expected == 201:
+        doc = ET.fromstring(resp.content)
+        assert (doc.findtext("Bucket"), doc.findtext("Key")) == (bucket, "foo.txt")
+        assert doc.findtext("ETag") == resp.headers["ETag"]
+        assert requests.get(doc.findtext("Location"), timeout=10).content == b"bar"
+    else:
+        assert resp.content == b""
+
+
+def test_field_parts_with_or_without_filename_are_fields(target):
+    bucket = target.make_bucket()
+    as_browser = Target(**{**target.__dict__, "plain_fields": True})
+    assert post(as_browser, bucket, text_form("foo-plain.txt"), standard_policy(bucket)).status_code == 204
+    assert post(target, bucket, text_form("foo-files.txt"), standard_policy(bucket)).status_code == 204
+    assert target.fetch(bucket, "foo-plain.txt").body == target.fetch(bucket, "foo-files.txt").body == b"bar"
+
+
+def test_a_filename_key_is_checked_after_substitution(target):
+    bucket = target.make_bucket()
+    resp = post(target, bucket, text_form("uploads/${filename}", file=("file", ("bar.txt", "bar"))),
+                {**standard_policy(bucket), "conditions": [
+                    {"bucket": bucket}, ["starts-with", "$key", "uploads/foo"], {"acl": "private"},
+                    ["starts-with", "$Content-Type", "text/plain"], ["content-length-range", 0, 1024]]})
+    assert (resp.status_code, error_code(resp)) == (403, "AccessDenied")  # uploads/bar.txt is not uploads/foo*
+    resp = post(target, bucket, text_form("${filename}", file=("file", ("../../foo.txt", "bar"))),
+                standard_policy(bucket))
+    assert resp.status_code == 204
+    assert target.fetch(bucket, "foo.txt").body == b"bar"  # the file name's last component, as browsers send
+
+
+def test_get_is_per_bucket(target):
+    bucket, other = target.make_bucket(), target.make_bucket()
+    assert post(target, bucket, text_form(), standard_policy(bucket)).status_code == 204
+    assert target.fetch(bucket, "foo.txt").body == b"bar"
+    assert (target.fetch(other, "foo.txt").status, target.fetch(other, "foo.txt").code) == (404, "NoSuchKey")
+    missing = target.fetch(new_bucket_name(), "foo.txt")
+    assert (missing.status, missing.code) == (404, "NoSuchBucket")
+
+
+def test_the_file_must_be_last_and_the_error_says_what_s3_would_do(target):
+    bucket = target.make_bucket()
+    form = text_form()
+    resp = post(target, bucket, [form[0], form[-1], *form[1:-1]], standard_policy(bucket))
+    assert (resp.status_code, error_code(resp)) == (400, "InvalidArgument")
+    message = ET.fromstring(resp.content).findtext("Message")
+    assert "acl, Content-Type" in message and "Real S3 would accept this form but silently ignore" in message
+
+
+def test_anonymous_posts_need_a_public_write_bucket(target):
+    bucket = target.make_bucket()  # private
+    resp = post(target, bucket, [("key", "foo.txt"), ("file", "bar")])
+    assert (resp.status_code, error_code(resp)) == (403, "AccessDenied")
+
+
+def test_fields_before_the_file_are_limited_to_20_kb_as_s3(target):
+    bucket = target.make_bucket()
+    policy = standard_policy(bucket, extra=(["starts-with", "$x-amz-meta-big", ""],))
+    resp = post(target, bucket, text_form("foo.txt", ("x-amz-meta-big", "x" * 21000)), policy)
+    assert (resp.status_code, error_code(resp)) == (400, "MaxPostPreDataLengthExceeded")
+
+
+def test_a_tagging_field_that_is_not_a_tag_set_is_malformed_xml(target):
+    bucket = target.make_bucket(acl="public-read-write")
+    resp = post(target, bucket, [("key", "foo.txt"), ("tagging", "<Tagging><oops>"), ("file", "bar")])
+    assert (resp.status_code, error_code(resp)) == (400, "MalformedXML")

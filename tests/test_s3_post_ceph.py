@@ -716,9 +716,9 @@ def test_malformed_conditions_are_400_with_s3s_error_xml_never_500(target, condi
 
 
 @pytest.mark.parametrize("policy", [
-    "not base64 at all", b64(b"not json"), b64(b"[1, 2]"), b64(b'"a string"'),
+    "not base64 at all", b64(b"not json"), b64(b"[1, 2]"), b64(b'"a string"'), b64(b"[" * 6000 + b"]" * 6000),
     b64(json.dumps({"expiration": "2030-01-01T00:00:00Z", "conditions": {"bucket": "b"}}).encode()),
-], ids=["not-base64", "not-json", "array", "string", "conditions-not-a-list"])
+], ids=["not-base64", "not-json", "array", "string", "nested-6000-deep", "conditions-not-a-list"])
 def test_a_malformed_policy_document_is_400_never_500(target, policy):
     bucket = target.make_bucket()
     resp = post(target, bucket, text_form(), policy)

@@ -269,7 +269,7 @@ def parse_policy(policy_b64: str) -> tuple[dt.datetime, list[tuple]]:
     ("content-length-range", low, high); field names lower-cased without the `$`."""
     try:
         doc = json.loads(base64.b64decode(policy_b64, validate=True))
-    except (ValueError, binascii.Error):
+    except (ValueError, binascii.Error, RecursionError):  # RecursionError: arrays nested thousands deep
         raise PolicyError("Invalid Policy: Invalid JSON.") from None
     if not isinstance(doc, dict):
         raise PolicyError("Invalid Policy: Invalid JSON.")

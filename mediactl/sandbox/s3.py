@@ -27,7 +27,8 @@ import os
 import re
 import tempfile
 import zlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 from urllib.parse import urlencode, urlsplit
 from xml.etree import ElementTree
 from xml.sax.saxutils import escape
@@ -159,9 +160,12 @@ class _Crc32:
 
 
 # Form field -> (hash, the name S3 gives it in a BadDigest message, digest size).
-DIGESTS = {"content-md5": (hashlib.md5, "Content-MD5", 16),
-           "x-amz-checksum-sha256": (hashlib.sha256, "SHA256", 32),
-           "x-amz-checksum-sha1": (hashlib.sha1, "SHA1", 20), "x-amz-checksum-crc32": (_Crc32, "CRC32", 4)}
+DIGESTS: dict[str, tuple[Callable[[], Any], str, int]] = {
+    "content-md5": (hashlib.md5, "Content-MD5", 16),
+    "x-amz-checksum-sha256": (hashlib.sha256, "SHA256", 32),
+    "x-amz-checksum-sha1": (hashlib.sha1, "SHA1", 20),
+    "x-amz-checksum-crc32": (_Crc32, "CRC32", 4),
+}
 UNSUPPORTED_CHECKSUMS = ("x-amz-checksum-crc32c", "x-amz-checksum-crc64nvme")
 
 
@@ -182,7 +186,7 @@ class _Form:
 def _hashers(fields: list[tuple[str, str]]) -> dict:
     """MD5 always (the ETag), and the checksums the form asks to be checked."""
     asked = {name.lower() for name, _ in fields}
-    hashers = {"content-md5": hashlib.md5()}
+    hashers: dict[str, Any] = {"content-md5": hashlib.md5()}
     hashers.update({name: make() for name, (make, _, _) in DIGESTS.items() if name in asked and name != "content-md5"})
     return hashers
 
@@ -520,6 +524,7 @@ def handle_post(sandbox, request: Request, bucket: str) -> Response:
 
 def _store_object(sandbox, bucket: str, key: str, form: _Form, fields: dict[str, str]) -> dict:
     blob = "s3-" + hashlib.sha256(f"{bucket}/{key}".encode()).hexdigest()
+    assert form.file_path is not None  # verify() saw exactly one file field, which the parser spooled
     os.replace(form.file_path, sandbox.state.blob_path(blob))
     form.file_path = None
     record = {

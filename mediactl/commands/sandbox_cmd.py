@@ -22,18 +22,26 @@ app = typer.Typer(
 
 
 def _options(data_dir, fail_rate, drop_rate, latency_ms, rate_limit, seed, ofauth_part_size, form_ttl,
-             page_size, ofauth_legacy_init, s3_endpoint=None, s3_bucket=None, s3_region="us-east-1"):
+             page_size, ofauth_legacy_init, s3_endpoint=None, s3_bucket=None, s3_region="us-east-1",
+             ofauth_already_completed=409, strict=False, sites=(), pages=()):
     from mediactl.sandbox.core import Faults, Options
 
     for name, rate in (("--fail-rate", fail_rate), ("--drop-rate", drop_rate)):
         if not 0 <= rate <= 1:
             raise UsageError(f"{name} must be between 0 and 1")
+    if ofauth_already_completed not in (409, 400):
+        raise UsageError("--ofauth-already-completed must be 409 or 400")
+    for page in pages or ():
+        if page.count("/") > 1 or not all(page.split("/")):
+            raise UsageError(f"--page {page!r}: give PAGE or SITE/PAGE")
     return Options(
         data_dir=data_dir,
         faults=Faults(fail_rate=fail_rate, drop_rate=drop_rate, latency_ms=latency_ms, rate_limit=rate_limit,
                       seed=seed),
         ofauth_part_size=ofauth_part_size, form_ttl=form_ttl, page_size=page_size,
         ofauth_legacy_init=ofauth_legacy_init, external_s3=_external_s3(s3_endpoint, s3_bucket, s3_region),
+        ofauth_already_completed=ofauth_already_completed, strict=strict,
+        nationbuilder_sites=list(sites or ()), nationbuilder_pages=list(pages or ()),
     )
 
 
@@ -74,6 +82,19 @@ def serve(
     ofauth_legacy_init: Annotated[bool, typer.Option(
         "--ofauth-legacy-init", help="Answer OFAuth init with the plan in headers only, like older API versions.")]
         = False,
+    ofauth_already_completed: Annotated[int, typer.Option(
+        "--ofauth-already-completed", metavar="409|400",
+        help="Status of OFAuth's \"Upload already completed\" answer: 409 {message, code} or, as some API "
+             "versions send it, 400 {error, code, details}.")] = 409,
+    strict: Annotated[bool, typer.Option(
+        "--strict", help="Unknown NationBuilder sites and pages answer 404, as the real API does, instead of "
+                         "being made on first use (the default site \"sandbox\" and --site/--page exist).")]
+        = False,
+    sites: Annotated[list[str] | None, typer.Option(
+        "--site", metavar="SLUG", help="A NationBuilder site that exists (repeatable; for --strict).")] = None,
+    pages: Annotated[list[str] | None, typer.Option(
+        "--page", metavar="[SITE/]SLUG", help="A NationBuilder page that exists, on the default site unless "
+                                              "SITE/ is given (repeatable; for --strict).")] = None,
     s3_endpoint: Annotated[str | None, typer.Option(
         "--s3-endpoint", help="Sign Other Page forms for this real S3 endpoint instead of the sandbox's own "
                               "(keys from MEDIACTL_SANDBOX_S3_ACCESS_KEY / _SECRET_KEY).")] = None,
@@ -108,7 +129,8 @@ def serve(
         raise UsageError(f"refusing to serve the sandbox on non-loopback address {host} from the environment",
                          hint="pass --host explicitly if you mean it")
     options = _options(data_dir, fail_rate, drop_rate, latency_ms, rate_limit, seed, ofauth_part_size,
-                       form_ttl, page_size, ofauth_legacy_init, s3_endpoint, s3_bucket, s3_region)
+                       form_ttl, page_size, ofauth_legacy_init, s3_endpoint, s3_bucket, s3_region,
+                       ofauth_already_completed, strict, sites, pages)
     if background:
         base_url = _serve_in_background(ctx, rt, (pid_file or rt.data_dir / "sandbox.pid").absolute())
         if not is_loopback(host):  # the server's own stderr is its log: say it here
@@ -207,6 +229,8 @@ def _serve_args(ctx: typer.Context) -> list[str]:
         flag = max(param.opts, key=len)
         if getattr(param, "is_flag", False):
             args.append(flag)
+        elif isinstance(value, list | tuple):  # a repeatable option: once per value
+            args += [part for item in value for part in (flag, str(item))]
         else:
             args += [flag, str(value.absolute() if isinstance(value, Path) else value)]
     return args

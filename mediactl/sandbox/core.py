@@ -57,6 +57,12 @@ class Options:
     faults: Faults = field(default_factory=Faults)
     ofauth_part_size: int = 5 * 1024 * 1024
     ofauth_legacy_init: bool = False  # plan only in x-ofauth-upload-* headers, as older API versions
+    ofauth_already_completed: int = 409  # status of OFAuth's "Upload already completed": 409 or 400
+    # Unknown NationBuilder sites and pages answer 404, as the real API does, instead of being made on first
+    # use; the sites and pages that exist then are `nationbuilder_sites` / `nationbuilder_pages` ("site/page").
+    strict: bool = False
+    nationbuilder_sites: list[str] = field(default_factory=list)
+    nationbuilder_pages: list[str] = field(default_factory=list)
     otherpage_max_size: int = 512 * 1024 * 1024
     form_ttl: int = 3600  # seconds a presigned form stays valid
     page_size: int = 10  # BitBadges search page size
@@ -72,6 +78,9 @@ class Options:
 
 
 REQUEST_LOG_SIZE = 1000
+# The Options that `POST /_sandbox/control` can change at run time (each emulator reads them per request).
+CONTROLLABLE_OPTIONS = ("form_ttl", "ofauth_part_size", "ofauth_legacy_init", "ofauth_already_completed",
+                        "otherpage_max_size", "page_size", "s3_fail_next", "fail_paths", "fault_paths", "strict")
 
 
 def json_response(body: Any, status: int = 200, headers: dict | None = None) -> Response:
@@ -312,8 +321,7 @@ class Sandbox:
                 control = getattr(module, "control", None)
                 if control is not None:
                     control(self, body)
-            for key in ("form_ttl", "ofauth_part_size", "ofauth_legacy_init", "otherpage_max_size", "page_size",
-                        "s3_fail_next", "fail_paths", "fault_paths"):
+            for key in CONTROLLABLE_OPTIONS:
                 if key in body:
                     setattr(self.options, key, body[key])
             if "faults" in body:

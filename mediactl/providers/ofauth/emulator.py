@@ -15,7 +15,7 @@ from werkzeug.wrappers import Request, Response
 from mediactl.sandbox.core import json_response
 
 MEDIA_TYPES = ("photo", "video", "audio", "gif")
-
+ALREADY_COMPLETED_STATUSES = (409, 400)  # the real API answers a finished upload either way
 
 
 # -- what the sandbox core needs to mount this emulator (mediactl/sandbox/core.py) --------------------------
@@ -146,8 +146,16 @@ def _pending_upload(sandbox, upload_id: str) -> tuple[dict | None, Response | No
     if upload is None:
         return None, err_type(404, "Upload not found", "not_found")
     if upload["status"] != "pending":
-        return None, err_message(409, "Upload already completed", "UPLOAD_ALREADY_COMPLETED")
+        return None, already_completed(sandbox)
     return upload, None
+
+
+def already_completed(sandbox) -> Response:
+    """The answer to bytes or a complete for a finished upload: 409 `{message, code}` by default, or, with
+    `--ofauth-already-completed 400`, the 400 `{error, code, details}` some API versions send."""
+    if int(sandbox.options.ofauth_already_completed) == 400:
+        return err_code(400, "Upload already completed", "BAD_REQUEST")
+    return err_message(409, "Upload already completed", "UPLOAD_ALREADY_COMPLETED")
 
 
 def _read_body(request: Request, path) -> tuple[int, str]:
@@ -193,7 +201,7 @@ def put_single(sandbox, request: Request, upload_id: str) -> Response:
         return err_code(400, f"Size mismatch: declared {upload['size']}, received {size}", "SIZE_MISMATCH")
     with sandbox.state.lock:
         if upload["status"] != "pending":
-            return err_message(409, "Upload already completed", "UPLOAD_ALREADY_COMPLETED")
+            return already_completed(sandbox)
         media = _create_media(sandbox, upload_id, upload, blob, size, etag)
     return json_response({"mediaUploadId": upload_id, "media": media})
 
@@ -212,7 +220,7 @@ def put_part(sandbox, request: Request, upload_id: str, part: int) -> Response:
     with sandbox.state.lock:
         upload["parts"][str(part)] = {"etag": etag, "size": size, "blob": blob}
         sandbox.state.save()
-    return json_response({"partNumber": part, "etag": etag})
+    return json_response({"mediaUploadId": upload_id, "partNumber": part, "etag": etag})
 
 
 def complete(sandbox, request: Request) -> Response:
@@ -225,7 +233,7 @@ def complete(sandbox, request: Request) -> Response:
         if upload is None:
             return err_type(404, f"Upload {upload_id} not found", "not_found")
         if upload["status"] != "pending":
-            return err_message(409, "Upload already completed", "UPLOAD_ALREADY_COMPLETED")
+            return already_completed(sandbox)
         missing = [n for n in range(1, upload["totalParts"] + 1) if str(n) not in upload["parts"]]
         if upload["uploadType"] == "single" or missing:
             what = "the file was not uploaded" if upload["uploadType"] == "single" else f"missing parts {missing}"
@@ -262,7 +270,8 @@ def vault(sandbox, request: Request) -> Response:
         return err_code(400, "limit must be an integer from 1 to 40", "VALIDATION_ERROR", {"field": "limit"})
     if not raw_offset.isdigit():
         return err_code(400, "offset must be a non-negative integer", "VALIDATION_ERROR", {"field": "offset"})
-    media_type = request.args.get("mediaType")
+    # `mediaType` is what the API reference documents, `type` what the official Python SDK sends.
+    media_type = request.args.get("mediaType") or request.args.get("type")
     if media_type and media_type not in MEDIA_TYPES:
         return err_code(400, f"mediaType must be one of {', '.join(MEDIA_TYPES)}", "VALIDATION_ERROR")
     query = (request.args.get("query") or "").lower()
@@ -270,8 +279,13 @@ def vault(sandbox, request: Request) -> Response:
     with sandbox.state.lock:
         rows = [m for m in reversed(list(sandbox.state.data["ofauth"]["media"].values()))
                 if (not media_type or m["media"]["type"] == media_type) and query in m["filename"].lower()]
-    page = [m["media"] for m in rows[offset:offset + limit]]
+    page = [vault_item(m["media"]) for m in rows[offset:offset + limit]]
     return json_response({"list": page, "hasMore": offset + limit < len(rows)})
+
+
+def vault_item(media: dict) -> dict:
+    """A media record as the vault listing shows it: with its counters and the vault lists it is in."""
+    return {**media, "counters": {"likesCount": 0, "tipsSumm": 0}, "lists": [], "hasPosts": False}
 
 
 def serve_file(sandbox, media_id: int) -> Response:

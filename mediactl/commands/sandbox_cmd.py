@@ -12,6 +12,7 @@ import typer
 from mediactl import runtime
 from mediactl.errors import UsageError
 from mediactl.helptexts import GROUP_HELP
+from mediactl.sandbox.instance import write_private
 from mediactl.typer_compat import parameter_source
 
 app = typer.Typer(
@@ -147,33 +148,64 @@ def serve(
     base_url, env = running.sandbox.base_url, running.sandbox.env_settings()
     if not is_loopback(host):
         _warn_reachable(rt, host, running.port, base_url)
-    if env_file:
-        _write_private(env_file, "".join(f"export {key}={value}\n" for key, value in env.items()))
-    if pid_file:
-        _write_private(pid_file, f"{os.getpid()}\n")
-    _print_env(rt, base_url, env)
-    rt.info(f"sandbox serving on {base_url} (Ctrl-C to stop)")
     stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    for signum in (signal.SIGTERM, signal.SIGHUP):  # CI cancel, `kill`, a closed terminal: stop cleanly
+        signal.signal(signum, lambda *_: stop.set())
     running.start()
     try:
+        if env_file:
+            write_private(env_file, _export_lines(env))
+        if pid_file:
+            write_private(pid_file, f"{os.getpid()}\n")
+        _publish(rt, base_url, env, data_dir)
+        _print_env(rt, base_url, env)
+        rt.info(f"sandbox serving on {base_url} (Ctrl-C to stop)")
         while not stop.wait(0.5):
             pass
     except KeyboardInterrupt:
         pass
     finally:
         running.stop()
-        if pid_file:
-            pid_file.unlink(missing_ok=True)
+        for path in (pid_file, env_file):  # the env file holds the sandbox's credentials: never left behind
+            if path:
+                path.unlink(missing_ok=True)
+        _withdraw(rt)
     rt.info("sandbox stopped")
+
+
+def _export_lines(env: dict[str, str]) -> str:
+    return "".join(f"export {key}={value}\n" for key, value in env.items())
+
+
+def _publish(rt, base_url: str, env: dict[str, str], state_dir: Path | None) -> None:
+    """Record this sandbox for `sandbox env` / `sandbox status`; a data dir we cannot write only warns."""
+    from mediactl.sandbox import instance
+
+    try:
+        other = instance.publish(rt.data_dir, base_url, env, state_dir)
+    except OSError as exc:
+        rt.warn(f"cannot record the sandbox in {rt.data_dir} ({exc.strerror}): `mediactl sandbox env` will not "
+                "find it")
+        return
+    if other is not None:
+        rt.warn(f"another sandbox (pid {other.pid}, {other.base_url}) already runs for the data dir "
+                f"{rt.data_dir}: `mediactl sandbox env` and `status` show that one")
+
+
+def _withdraw(rt) -> None:
+    from mediactl.sandbox import instance
+
+    try:
+        instance.withdraw(rt.data_dir)
+    except OSError:
+        pass
 
 
 def _print_env(rt, base_url: str, env: dict[str, str]) -> None:
     if rt.machine_output:
         rt.stdout.write(json.dumps({"base_url": base_url, "env": env}) + "\n")
     else:
-        for key, value in env.items():
-            rt.stdout.write(f"export {key}={value}\n")
+        rt.stdout.write(_export_lines(env))
     rt.stdout.flush()
 
 
@@ -247,13 +279,62 @@ def _refuse_if_running(pid_file: Path | None) -> None:
     raise UsageError(f"a sandbox already runs with pid {pid} ({pid_file})", hint=f'stop it: kill "$(cat {pid_file})"')
 
 
-def _write_private(path: Path, text: str) -> None:
-    """Write a file only its owner can read (it holds the sandbox's credentials or pid)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    os.fchmod(fd, 0o600)
-    with os.fdopen(fd, "w") as fh:
-        fh.write(text)
+def _running(rt):
+    """The sandbox running for this data dir, or exit 3 saying there is none."""
+    from mediactl.errors import LocalError
+    from mediactl.sandbox import instance
+
+    found = instance.find(rt.data_dir)
+    if found is None:
+        raise LocalError(f"no sandbox runs for the data dir {rt.data_dir}",
+                         hint="start one: eval \"$(mediactl sandbox serve --background)\" (the same "
+                              "MEDIACTL_DATA_DIR as here)")
+    return found
+
+
+@app.command("env")
+def env_command() -> None:
+    """Print the `export MEDIACTL_...=` lines of the sandbox running for this data dir, as `serve` printed them.
+
+    For a second shell or a later CI step: no restart needed. Exit 3 when no sandbox runs for this data
+    dir (MEDIACTL_DATA_DIR). With -o json: {"base_url", "env"}, as `serve -o json`.
+
+    Example: eval "$(mediactl sandbox env)"
+    """
+    rt = runtime.current()
+    found = _running(rt)
+    _print_env(rt, found.base_url.rstrip("/"), found.env)
+
+
+@app.command("status")
+def status_command() -> None:
+    """Say whether a sandbox runs for this data dir, and its URL and pid.
+
+    Exit 0 when one runs, 3 when none does. With -o json: {"running", "url", "pid", "data_dir",
+    "started_at", "dashboard"} (no credentials: `sandbox env` prints those).
+
+    Example: mediactl -o json sandbox status
+    """
+    import datetime as dt
+
+    from mediactl.errors import ExitCode
+    from mediactl.sandbox import instance
+
+    rt = runtime.current()
+    found = instance.find(rt.data_dir)
+    row = {"running": found is not None, "url": found and found.base_url, "pid": found and found.pid,
+           "data_dir": str(rt.data_dir),
+           "started_at": found and dt.datetime.fromtimestamp(found.started_at, dt.UTC).isoformat(timespec="seconds"),
+           "dashboard": found and found.base_url + "/"}
+    if rt.machine_output:
+        rt.stdout.write(json.dumps(row) + "\n")
+    elif found is not None:
+        rt.stdout.write(f"running\t{found.base_url}\tpid {found.pid}\n")
+    else:
+        rt.stdout.write(f"not running\t(data dir {rt.data_dir})\n")
+    rt.stdout.flush()
+    if found is None:
+        raise typer.Exit(int(ExitCode.LOCAL))
 
 
 @app.command("demo")

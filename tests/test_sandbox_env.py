@@ -42,6 +42,7 @@ def test_env_and_status_find_the_background_sandbox_and_its_files_go_when_it_sto
     try:
         assert started.returncode == 0, started.stderr
         assert oct(env_file.stat().st_mode & 0o777) == "0o600"
+        assert oct((tmp_path / "data" / "sandbox.json").stat().st_mode & 0o777) == "0o600"  # it holds secrets
         again = _mediactl("sandbox", "env", env=env)  # a second shell: the same lines, no restart
         assert again.returncode == 0 and again.stdout == started.stdout == env_file.read_text()
         as_json = json.loads(_mediactl("-o", "json", "sandbox", "env", env=env).stdout)

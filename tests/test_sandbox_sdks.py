@@ -23,6 +23,8 @@ from onlyfans_sdk import models as of_models
 from onlyfans_sdk import upload as of_upload
 from onlyfans_sdk import vault as of_vault
 
+from tests.test_bitbadges import PAGE
+
 SPEC = Path(__file__).resolve().parent / "data" / "bitbadges_openapi.excerpt.json"
 PART_SIZE = 1000
 
@@ -136,16 +138,6 @@ def test_ofauth_already_completed_answers_either_way_the_api_does(sandbox_factor
 
 
 # -- BitBadges -------------------------------------------------------------------------------------------------
-
-
-PAGE = {
-    "metadata": {"name": "SDK page", "description": "Made by bitbadgespy-sdk", "image": "https://example.com/i.png"},
-    "content": [{"type": "text", "label": "About", "content": "Hello"}],
-    "links": [{"url": "https://example.com"}],
-    "type": "utility",
-    "visibility": "public",
-    "categories": ["tools"],
-}
 
 
 class OpenAPIAnswers:

@@ -115,7 +115,8 @@ def serve(
     """Serve the emulator and print the `export MEDIACTL_...=` lines that point mediactl at it.
 
     In the foreground the lines are flushed at once so a script can read them while the sandbox runs;
-    Ctrl-C (or SIGTERM) stops it. --background returns as soon as it listens.
+    Ctrl-C (or SIGTERM, SIGHUP) stops it and removes its --env-file. --background returns as soon as it
+    listens. `mediactl sandbox env` prints the lines again; the sandbox's own URL shows a dashboard.
 
     Examples: eval "$(mediactl sandbox serve --background --pid-file sandbox.pid)" ... kill "$(cat sandbox.pid)"
     ·  mediactl sandbox serve --port 8080 --env-file sandbox.env
@@ -159,7 +160,7 @@ def serve(
             write_private(pid_file, f"{os.getpid()}\n")
         _publish(rt, base_url, env, data_dir)
         _print_env(rt, base_url, env)
-        rt.info(f"sandbox serving on {base_url} (Ctrl-C to stop)")
+        rt.info(f"sandbox serving on {base_url} (dashboard: {base_url}/; Ctrl-C to stop)")
         while not stop.wait(0.5):
             pass
     except KeyboardInterrupt:

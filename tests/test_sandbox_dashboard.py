@@ -89,6 +89,11 @@ def _batch(cli, server, tmp_path: Path) -> None:
                                        "content": base64.b64encode(b"x").decode()}},
                   headers={"Authorization": "Bearer " + env["MEDIACTL_NATIONBUILDER_ACCESS_TOKEN"]},
                   timeout=10).raise_for_status()
+    # An OFAuth upload started and never sent.
+    requests.post(env["MEDIACTL_OFAUTH_BASE_URL"] + "/v2/access/uploads/init",
+                  json={"filename": "half.mp4", "size": 10, "contentType": "video/mp4"},
+                  headers={"apiKey": env["MEDIACTL_OFAUTH_API_KEY"],
+                           "x-connection-id": env["MEDIACTL_OFAUTH_CONNECTION_ID"]}, timeout=10).raise_for_status()
     server.control(fault_paths={"GET /attachments": ["503"]})  # the list below is retried past it
     assert cli("nationbuilder", "list", "--page", "downloads").code == 0
 
@@ -110,6 +115,7 @@ def test_dashboard_in_a_real_browser_shows_what_landed_and_refreshes(cli, sandbo
     sections = {s.get_attribute("id"): s for s in browser.find_elements(By.CSS_SELECTOR, "section.provider")}
     assert set(sections) == {"otherpage", "nationbuilder", "ofauth", "bitbadges"}
     assert "record only: no bytes" in sections["otherpage"].text
+    assert "half.mp4" in sections["ofauth"].text and "upload pending: 0 of 1 parts" in sections["ofauth"].text
 
     previews = browser.find_elements(By.CSS_SELECTOR, "img.preview")
     assert len(previews) == 3  # the three PNGs; not the text file, the record without bytes or the page
@@ -130,5 +136,7 @@ def test_dashboard_in_a_real_browser_shows_what_landed_and_refreshes(cli, sandbo
     shot = Path(os.environ.get("SANDBOX_DASHBOARD_SCREENSHOT") or tmp_path / "dashboard.png")
     browser.save_screenshot(str(shot))
     assert shot.read_bytes().startswith(b"\x89PNG")
+    logged = [r["path"] for r in server.state()["requests"]]
+    assert "/" not in logged and not any("/_sandbox" in path for path in logged)  # the page is not a request
     errors = [e["message"] for e in browser.get_log("browser") if e["level"] == "SEVERE"]
     assert errors == []  # no script error, nothing the page's Content-Security-Policy had to block

@@ -190,7 +190,7 @@ h2{font-size:15px;margin:4px 0 8px}.count{background:#e4e8ef;border-radius:9px;p
 .faults{color:#a4262c;font-size:12px;font-weight:normal;margin-left:8px}
 table{border-collapse:collapse;width:100%}th,td{text-align:left;padding:3px 6px;border-bottom:1px solid #eef0f3;
 vertical-align:middle}th{font-size:12px;color:#5b6475;font-weight:600}code{font-size:12px}
-.size,.status,td:nth-child(2){white-space:nowrap}.thumb{width:52px}img.preview{object-fit:cover;border-radius:3px;background:#eee;display:block}
+.size,.status{white-space:nowrap}.name{min-width:7em;overflow-wrap:break-word}.thumb{width:52px}img.preview{object-fit:cover;border-radius:3px;background:#eee;display:block}
 .empty{color:#8a92a3;font-style:italic}.path{font-family:ui-monospace,monospace;font-size:12px;word-break:break-all}
 tr.fault{background:#fdecec}.fault-tag{background:#a4262c;color:#fff;border-radius:3px;padding:0 5px;font-size:12px}
 """

@@ -76,6 +76,25 @@ def test_a_stale_record_is_no_sandbox(tmp_path):
     assert run.returncode == 3 and "MEDIACTL_X" not in run.stdout
 
 
+def test_a_record_that_would_run_commands_through_eval_is_refused(tmp_path):
+    """`eval "$(mediactl sandbox env)"` runs what it prints: a record with shell syntax is not the sandbox's."""
+    env, pid_file = _clean_env(tmp_path), tmp_path / "data" / "sandbox.pid"
+    started = _mediactl("sandbox", "serve", "--background", env=env)
+    try:
+        assert started.returncode == 0, started.stderr
+        record_path = tmp_path / "data" / "sandbox.json"
+        record = json.loads(record_path.read_text())
+        record["env"]["MEDIACTL_OFAUTH_API_KEY"] = "x; touch pwned"
+        record_path.write_text(json.dumps(record))
+        run = _mediactl("sandbox", "env", env=env)
+        assert run.returncode == 3 and "pwned" not in run.stdout
+    finally:
+        try:
+            os.kill(int(pid_file.read_text()), signal.SIGTERM)
+        except (OSError, ValueError):
+            pass
+
+
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
 def test_foreground_sandbox_removes_its_env_file_on_ctrl_c_and_sigterm(tmp_path, signum):
     env, env_file = _clean_env(tmp_path), tmp_path / "sandbox.env"

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import tempfile
 import time
 from dataclasses import dataclass
@@ -48,13 +49,25 @@ def write_private(path: Path, text: str) -> None:
         raise
 
 
+# What the sandbox's exports are made of (URLs, url-safe tokens, slugs). `eval "$(mediactl sandbox env)"`
+# runs them through a shell, so a record holding anything else (a shell metacharacter, a control character)
+# is not one the sandbox wrote, and is refused.
+EXPORT_NAME = re.compile(r"MEDIACTL_[A-Z0-9_]+")
+EXPORT_VALUE = re.compile(r"[A-Za-z0-9._~:/\[\]@%+=-]*")
+
+
 def _read(path: Path) -> Instance | None:
     try:
         raw = json.loads(path.read_text())
-        return Instance(pid=int(raw["pid"]), base_url=str(raw["base_url"]), env=dict(raw["env"]),
-                        started_at=float(raw.get("started_at", 0)), state_dir=raw.get("state_dir"), path=path)
+        found = Instance(pid=int(raw["pid"]), base_url=str(raw["base_url"]), env=dict(raw["env"]),
+                         started_at=float(raw.get("started_at", 0)), state_dir=raw.get("state_dir"), path=path)
     except (OSError, ValueError, KeyError, TypeError):
         return None
+    values = [found.base_url, *found.env.values()]
+    if not all(EXPORT_NAME.fullmatch(str(k)) for k in found.env) or \
+            not all(isinstance(v, str) and EXPORT_VALUE.fullmatch(v) for v in values):
+        return None
+    return found
 
 
 def _alive(pid: int) -> bool:

@@ -323,10 +323,12 @@ def status_command() -> None:
 
     rt = runtime.current()
     found = instance.find(rt.data_dir)
-    row = {"running": found is not None, "url": found and found.base_url, "pid": found and found.pid,
-           "data_dir": str(rt.data_dir),
-           "started_at": found and dt.datetime.fromtimestamp(found.started_at, dt.UTC).isoformat(timespec="seconds"),
-           "dashboard": found and found.base_url + "/"}
+    row = {"running": False, "url": None, "pid": None, "data_dir": str(rt.data_dir), "started_at": None,
+           "dashboard": None}
+    if found is not None:
+        started = dt.datetime.fromtimestamp(found.started_at, dt.UTC).isoformat(timespec="seconds")
+        row.update(running=True, url=found.base_url, pid=found.pid, started_at=started,
+                   dashboard=found.base_url + "/")
     if rt.machine_output:
         rt.stdout.write(json.dumps(row) + "\n")
     elif found is not None:

@@ -15,7 +15,7 @@ from werkzeug.wrappers import Request, Response
 from mediactl.sandbox.core import json_response
 
 MEDIA_TYPES = ("photo", "video", "audio", "gif")
-ALREADY_COMPLETED_STATUSES = (409, 400)  # the real API answers a finished upload either way
+
 
 
 # -- what the sandbox core needs to mount this emulator (mediactl/sandbox/core.py) --------------------------

@@ -5,7 +5,7 @@ import os
 import signal
 import threading
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -323,8 +323,8 @@ def status_command() -> None:
 
     rt = runtime.current()
     found = instance.find(rt.data_dir)
-    row = {"running": False, "url": None, "pid": None, "data_dir": str(rt.data_dir), "started_at": None,
-           "dashboard": None}
+    row: dict[str, Any] = {"running": False, "url": None, "pid": None, "data_dir": str(rt.data_dir),
+                           "started_at": None, "dashboard": None}
     if found is not None:
         started = dt.datetime.fromtimestamp(found.started_at, dt.UTC).isoformat(timespec="seconds")
         row.update(running=True, url=found.base_url, pid=found.pid, started_at=started,

@@ -48,9 +48,10 @@ ICON = ('<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16"><rect width
 
 def _item(name: Any, size: Any, item_id: Any, where: str, state: str, preview_of: tuple[str, str] | None,
           content_type: str | None) -> dict:
-    shows = preview_of is not None and content_type in PREVIEW_TYPES
-    return {"name": str(name), "size": size, "id": str(item_id), "where": where, "state": state,
-            "preview": f"/_sandbox/preview/{preview_of[0]}/{preview_of[1]}" if shows else None}
+    url = None
+    if preview_of is not None and content_type in PREVIEW_TYPES:
+        url = f"/_sandbox/preview/{preview_of[0]}/{preview_of[1]}"
+    return {"name": str(name), "size": size, "id": str(item_id), "where": where, "state": state, "preview": url}
 
 
 def landed(sandbox) -> list[tuple[str, str, list[dict]]]:

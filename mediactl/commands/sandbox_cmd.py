@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
-from mediactl import runtime
+from mediactl.app.context import AppContext
 from mediactl.errors import UsageError
 from mediactl.helptexts import GROUP_HELP
 from mediactl.sandbox.instance import write_private
@@ -124,7 +124,7 @@ def serve(
     from mediactl.http import is_loopback
     from mediactl.sandbox.core import RunningSandbox, Sandbox
 
-    rt = runtime.current()
+    rt = AppContext.of(ctx)
     explicit = parameter_source(ctx, "host") == "commandline"
     host = host or "127.0.0.1"
     if not is_loopback(host) and not explicit:
@@ -138,7 +138,7 @@ def serve(
         if not is_loopback(host):  # the server's own stderr is its log: say it here
             from urllib.parse import urlsplit
 
-            _warn_reachable(rt, host, urlsplit(base_url).port, base_url)
+            _warn_reachable(rt, host, urlsplit(base_url).port or 0, base_url)
         return
     _refuse_if_running(pid_file)
     log = (lambda line: print(line, file=rt.stderr, flush=True)) if rt.verbose else None
@@ -240,6 +240,7 @@ def _serve_in_background(ctx: typer.Context, rt, pid_file: Path) -> str:
     with open(log_path, "ab") as log:
         child = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=log,
                                  start_new_session=True, text=True)
+    assert child.stdout is not None  # stdout=PIPE
     with child.stdout:
         line = child.stdout.readline()
     if not line:
@@ -294,7 +295,7 @@ def _running(rt):
 
 
 @app.command("env")
-def env_command() -> None:
+def env_command(ctx: typer.Context) -> None:
     """Print the `export MEDIACTL_...=` lines of the sandbox running for this data dir, as `serve` printed them.
 
     For a second shell or a later CI step: no restart needed. Exit 3 when no sandbox runs for this data
@@ -302,13 +303,13 @@ def env_command() -> None:
 
     Example: eval "$(mediactl sandbox env)"
     """
-    rt = runtime.current()
+    rt = AppContext.of(ctx)
     found = _running(rt)
     _print_env(rt, found.base_url.rstrip("/"), found.env)
 
 
 @app.command("status")
-def status_command() -> None:
+def status_command(ctx: typer.Context) -> None:
     """Say whether a sandbox runs for this data dir, and its URL and pid.
 
     Exit 0 when one runs, 3 when none does. With -o json: {"running", "url", "pid", "data_dir",
@@ -321,7 +322,7 @@ def status_command() -> None:
     from mediactl.errors import ExitCode
     from mediactl.sandbox import instance
 
-    rt = runtime.current()
+    rt = AppContext.of(ctx)
     found = instance.find(rt.data_dir)
     row: dict[str, Any] = {"running": False, "url": None, "pid": None, "data_dir": str(rt.data_dir),
                            "started_at": None, "dashboard": None}
@@ -342,6 +343,7 @@ def status_command() -> None:
 
 @app.command("demo")
 def demo(
+    ctx: typer.Context,
     keep: Annotated[bool, typer.Option("--keep", help="Keep the demo's files and sandbox data.")] = False,
 ) -> None:
     """Run upload → list → show → delete/complete on all four providers against a fresh in-process sandbox.
@@ -352,5 +354,5 @@ def demo(
     """
     from mediactl.sandbox.demo import run_demo
 
-    run_demo(runtime.current(), keep=keep)
+    run_demo(AppContext.of(ctx), keep=keep)
 

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 from dataclasses import dataclass
 
 import pytest
@@ -18,6 +20,7 @@ class SandboxProcess:
     base_url: str
     env: dict[str, str]
     process: subprocess.Popen
+    own_data_dir: str | None = None  # made for it by start_sandbox, removed when it stops
 
     def state(self) -> dict:
         return requests.get(self.base_url + "/_sandbox/state", timeout=10).json()
@@ -37,10 +40,17 @@ class SandboxProcess:
                 self.process.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 self.process.kill()
+        if self.own_data_dir:
+            shutil.rmtree(self.own_data_dir, ignore_errors=True)
 
 
 def start_sandbox(*args: str, extra_env: dict | None = None) -> SandboxProcess:
+    """A sandbox with its own mediactl data dir (where it records itself for `sandbox env`), unless
+    extra_env names one."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("MEDIACTL_")}
+    own_data_dir = None if "MEDIACTL_DATA_DIR" in (extra_env or {}) else tempfile.mkdtemp(prefix="mediactl-sb-")
+    if own_data_dir:
+        env["MEDIACTL_DATA_DIR"] = own_data_dir
     env.update(extra_env or {})
     proc = subprocess.Popen(
         [sys.executable, "-m", "mediactl", "-o", "json", "sandbox", "serve", "--port", "0", *args],
@@ -51,7 +61,7 @@ def start_sandbox(*args: str, extra_env: dict | None = None) -> SandboxProcess:
         proc.kill()
         raise RuntimeError(f"sandbox did not start: {proc.stderr.read()[-2000:]}")
     info = json.loads(line)
-    return SandboxProcess(info["base_url"], info["env"], proc)
+    return SandboxProcess(info["base_url"], info["env"], proc, own_data_dir)
 
 
 @pytest.fixture(scope="session")

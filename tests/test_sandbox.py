@@ -7,7 +7,6 @@ import base64
 import datetime as dt
 import json
 import os
-import stat
 import subprocess
 import sys
 import time
@@ -252,6 +251,7 @@ def test_background_serve_returns_for_eval_and_stops_by_its_pid_file(tmp_path):
         mediactl() {{ "{sys.executable}" -m mediactl "$@"; }}
         eval "$(mediactl sandbox serve --background --pid-file {pid_file} --env-file {env_file})"
         mediactl -q nationbuilder upload {tmp_path / "a.txt"} --page bg
+        stat -c %a {env_file} > {tmp_path / "env_mode"}; cp {env_file} {tmp_path / "env_copy"}
         kill "$(cat {pid_file})"
     """
     env = {k: v for k, v in os.environ.items() if not k.startswith("MEDIACTL_")}
@@ -261,14 +261,14 @@ def test_background_serve_returns_for_eval_and_stops_by_its_pid_file(tmp_path):
         assert proc.returncode == 0, proc.stderr
         assert proc.stdout.strip().startswith("http://127.0.0.1:")  # the upload reached the sandbox
         assert "kill" in proc.stderr and str(pid_file) in proc.stderr  # it says how to stop it
-        lines = env_file.read_text().splitlines()
+        lines = (tmp_path / "env_copy").read_text().splitlines()
         assert len(lines) == 17 and all(line.startswith("export MEDIACTL_") for line in lines)
-        assert stat.S_IMODE(env_file.stat().st_mode) == 0o600
-        for _ in range(200):  # the stopped server removes its pid file
-            if not pid_file.exists():
+        assert (tmp_path / "env_mode").read_text().strip() == "600"
+        for _ in range(200):  # the stopped server removes its pid file, and the env file with its secrets
+            if not pid_file.exists() and not env_file.exists():
                 break
             time.sleep(0.05)
-        assert not pid_file.exists()
+        assert not pid_file.exists() and not env_file.exists()
     finally:
         _stop(pid_file)
 

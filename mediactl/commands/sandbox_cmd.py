@@ -5,13 +5,14 @@ import os
 import signal
 import threading
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from mediactl.app.context import AppContext
 from mediactl.errors import UsageError
 from mediactl.helptexts import GROUP_HELP
+from mediactl.sandbox.instance import write_private
 from mediactl.typer_compat import parameter_source
 
 app = typer.Typer(
@@ -22,18 +23,26 @@ app = typer.Typer(
 
 
 def _options(data_dir, fail_rate, drop_rate, latency_ms, rate_limit, seed, ofauth_part_size, form_ttl,
-             page_size, ofauth_legacy_init, s3_endpoint=None, s3_bucket=None, s3_region="us-east-1"):
+             page_size, ofauth_legacy_init, s3_endpoint=None, s3_bucket=None, s3_region="us-east-1",
+             ofauth_already_completed=409, strict=False, sites=(), pages=()):
     from mediactl.sandbox.core import Faults, Options
 
     for name, rate in (("--fail-rate", fail_rate), ("--drop-rate", drop_rate)):
         if not 0 <= rate <= 1:
             raise UsageError(f"{name} must be between 0 and 1")
+    if ofauth_already_completed not in (409, 400):
+        raise UsageError("--ofauth-already-completed must be 409 or 400")
+    for page in pages or ():
+        if page.count("/") > 1 or not all(page.split("/")):
+            raise UsageError(f"--page {page!r}: give PAGE or SITE/PAGE")
     return Options(
         data_dir=data_dir,
         faults=Faults(fail_rate=fail_rate, drop_rate=drop_rate, latency_ms=latency_ms, rate_limit=rate_limit,
                       seed=seed),
         ofauth_part_size=ofauth_part_size, form_ttl=form_ttl, page_size=page_size,
         ofauth_legacy_init=ofauth_legacy_init, external_s3=_external_s3(s3_endpoint, s3_bucket, s3_region),
+        ofauth_already_completed=ofauth_already_completed, strict=strict,
+        nationbuilder_sites=list(sites or ()), nationbuilder_pages=list(pages or ()),
     )
 
 
@@ -74,6 +83,19 @@ def serve(
     ofauth_legacy_init: Annotated[bool, typer.Option(
         "--ofauth-legacy-init", help="Answer OFAuth init with the plan in headers only, like older API versions.")]
         = False,
+    ofauth_already_completed: Annotated[int, typer.Option(
+        "--ofauth-already-completed", metavar="409|400",
+        help="Status of OFAuth's \"Upload already completed\" answer: 409 {message, code} or, as some API "
+             "versions send it, 400 {error, code, details}.")] = 409,
+    strict: Annotated[bool, typer.Option(
+        "--strict", help="Unknown NationBuilder sites and pages answer 404, as the real API does, instead of "
+                         "being made on first use (the default site \"sandbox\" and --site/--page exist).")]
+        = False,
+    sites: Annotated[list[str] | None, typer.Option(
+        "--site", metavar="SLUG", help="A NationBuilder site that exists (repeatable; for --strict).")] = None,
+    pages: Annotated[list[str] | None, typer.Option(
+        "--page", metavar="[SITE/]SLUG", help="A NationBuilder page that exists, on the default site unless "
+                                              "SITE/ is given (repeatable; for --strict).")] = None,
     s3_endpoint: Annotated[str | None, typer.Option(
         "--s3-endpoint", help="Sign Other Page forms for this real S3 endpoint instead of the sandbox's own "
                               "(keys from MEDIACTL_SANDBOX_S3_ACCESS_KEY / _SECRET_KEY).")] = None,
@@ -93,7 +115,8 @@ def serve(
     """Serve the emulator and print the `export MEDIACTL_...=` lines that point mediactl at it.
 
     In the foreground the lines are flushed at once so a script can read them while the sandbox runs;
-    Ctrl-C (or SIGTERM) stops it. --background returns as soon as it listens.
+    Ctrl-C (or SIGTERM, SIGHUP) stops it and removes its --env-file. --background returns as soon as it
+    listens. `mediactl sandbox env` prints the lines again; the sandbox's own URL shows a dashboard.
 
     Examples: eval "$(mediactl sandbox serve --background --pid-file sandbox.pid)" ... kill "$(cat sandbox.pid)"
     ·  mediactl sandbox serve --port 8080 --env-file sandbox.env
@@ -108,7 +131,8 @@ def serve(
         raise UsageError(f"refusing to serve the sandbox on non-loopback address {host} from the environment",
                          hint="pass --host explicitly if you mean it")
     options = _options(data_dir, fail_rate, drop_rate, latency_ms, rate_limit, seed, ofauth_part_size,
-                       form_ttl, page_size, ofauth_legacy_init, s3_endpoint, s3_bucket, s3_region)
+                       form_ttl, page_size, ofauth_legacy_init, s3_endpoint, s3_bucket, s3_region,
+                       ofauth_already_completed, strict, sites, pages)
     if background:
         base_url = _serve_in_background(ctx, rt, (pid_file or rt.data_dir / "sandbox.pid").absolute())
         if not is_loopback(host):  # the server's own stderr is its log: say it here
@@ -125,33 +149,64 @@ def serve(
     base_url, env = running.sandbox.base_url, running.sandbox.env_settings()
     if not is_loopback(host):
         _warn_reachable(rt, host, running.port, base_url)
-    if env_file:
-        _write_private(env_file, "".join(f"export {key}={value}\n" for key, value in env.items()))
-    if pid_file:
-        _write_private(pid_file, f"{os.getpid()}\n")
-    _print_env(rt, base_url, env)
-    rt.info(f"sandbox serving on {base_url} (Ctrl-C to stop)")
     stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    for signum in (signal.SIGTERM, signal.SIGHUP):  # CI cancel, `kill`, a closed terminal: stop cleanly
+        signal.signal(signum, lambda *_: stop.set())
     running.start()
     try:
+        if env_file:
+            write_private(env_file, _export_lines(env))
+        if pid_file:
+            write_private(pid_file, f"{os.getpid()}\n")
+        _publish(rt, base_url, env, data_dir)
+        _print_env(rt, base_url, env)
+        rt.info(f"sandbox serving on {base_url} (dashboard: {base_url}/; Ctrl-C to stop)")
         while not stop.wait(0.5):
             pass
     except KeyboardInterrupt:
         pass
     finally:
         running.stop()
-        if pid_file:
-            pid_file.unlink(missing_ok=True)
+        for path in (pid_file, env_file):  # the env file holds the sandbox's credentials: never left behind
+            if path:
+                path.unlink(missing_ok=True)
+        _withdraw(rt)
     rt.info("sandbox stopped")
+
+
+def _export_lines(env: dict[str, str]) -> str:
+    return "".join(f"export {key}={value}\n" for key, value in env.items())
+
+
+def _publish(rt, base_url: str, env: dict[str, str], state_dir: Path | None) -> None:
+    """Record this sandbox for `sandbox env` / `sandbox status`; a data dir we cannot write only warns."""
+    from mediactl.sandbox import instance
+
+    try:
+        other = instance.publish(rt.data_dir, base_url, env, state_dir)
+    except OSError as exc:
+        rt.warn(f"cannot record the sandbox in {rt.data_dir} ({exc.strerror}): `mediactl sandbox env` will not "
+                "find it")
+        return
+    if other is not None:
+        rt.warn(f"another sandbox (pid {other.pid}, {other.base_url}) already runs for the data dir "
+                f"{rt.data_dir}: `mediactl sandbox env` and `status` show that one")
+
+
+def _withdraw(rt) -> None:
+    from mediactl.sandbox import instance
+
+    try:
+        instance.withdraw(rt.data_dir)
+    except OSError:
+        pass
 
 
 def _print_env(rt, base_url: str, env: dict[str, str]) -> None:
     if rt.machine_output:
         rt.stdout.write(json.dumps({"base_url": base_url, "env": env}) + "\n")
     else:
-        for key, value in env.items():
-            rt.stdout.write(f"export {key}={value}\n")
+        rt.stdout.write(_export_lines(env))
     rt.stdout.flush()
 
 
@@ -208,6 +263,8 @@ def _serve_args(ctx: typer.Context) -> list[str]:
         flag = max(param.opts, key=len)
         if getattr(param, "is_flag", False):
             args.append(flag)
+        elif isinstance(value, list | tuple):  # a repeatable option: once per value
+            args += [part for item in value for part in (flag, str(item))]
         else:
             args += [flag, str(value.absolute() if isinstance(value, Path) else value)]
     return args
@@ -224,13 +281,64 @@ def _refuse_if_running(pid_file: Path | None) -> None:
     raise UsageError(f"a sandbox already runs with pid {pid} ({pid_file})", hint=f'stop it: kill "$(cat {pid_file})"')
 
 
-def _write_private(path: Path, text: str) -> None:
-    """Write a file only its owner can read (it holds the sandbox's credentials or pid)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    os.fchmod(fd, 0o600)
-    with os.fdopen(fd, "w") as fh:
-        fh.write(text)
+def _running(rt):
+    """The sandbox running for this data dir, or exit 3 saying there is none."""
+    from mediactl.errors import LocalError
+    from mediactl.sandbox import instance
+
+    found = instance.find(rt.data_dir)
+    if found is None:
+        raise LocalError(f"no sandbox runs for the data dir {rt.data_dir}",
+                         hint="start one: eval \"$(mediactl sandbox serve --background)\" (the same "
+                              "MEDIACTL_DATA_DIR as here)")
+    return found
+
+
+@app.command("env")
+def env_command(ctx: typer.Context) -> None:
+    """Print the `export MEDIACTL_...=` lines of the sandbox running for this data dir, as `serve` printed them.
+
+    For a second shell or a later CI step: no restart needed. Exit 3 when no sandbox runs for this data
+    dir (MEDIACTL_DATA_DIR). With -o json: {"base_url", "env"}, as `serve -o json`.
+
+    Example: eval "$(mediactl sandbox env)"
+    """
+    rt = AppContext.of(ctx)
+    found = _running(rt)
+    _print_env(rt, found.base_url.rstrip("/"), found.env)
+
+
+@app.command("status")
+def status_command(ctx: typer.Context) -> None:
+    """Say whether a sandbox runs for this data dir, and its URL and pid.
+
+    Exit 0 when one runs, 3 when none does. With -o json: {"running", "url", "pid", "data_dir",
+    "started_at", "dashboard"} (no credentials: `sandbox env` prints those).
+
+    Example: mediactl -o json sandbox status
+    """
+    import datetime as dt
+
+    from mediactl.errors import ExitCode
+    from mediactl.sandbox import instance
+
+    rt = AppContext.of(ctx)
+    found = instance.find(rt.data_dir)
+    row: dict[str, Any] = {"running": False, "url": None, "pid": None, "data_dir": str(rt.data_dir),
+                           "started_at": None, "dashboard": None}
+    if found is not None:
+        started = dt.datetime.fromtimestamp(found.started_at, dt.UTC).isoformat(timespec="seconds")
+        row.update(running=True, url=found.base_url, pid=found.pid, started_at=started,
+                   dashboard=found.base_url + "/")
+    if rt.machine_output:
+        rt.stdout.write(json.dumps(row) + "\n")
+    elif found is not None:
+        rt.stdout.write(f"running\t{found.base_url}\tpid {found.pid}\n")
+    else:
+        rt.stdout.write(f"not running\t(data dir {rt.data_dir})\n")
+    rt.stdout.flush()
+    if found is None:
+        raise typer.Exit(int(ExitCode.LOCAL))
 
 
 @app.command("demo")

@@ -5,9 +5,10 @@ Mount points (all under one host and port):
     /nationbuilder/api/v1/...  NationBuilder         /cdn/<key>        Other Page's image CDN
     /ofauth/v2/access/...      OFAuth                /files/...        uploaded bytes, served back
     /bitbadges/api/v0/...      BitBadges             /_sandbox/...     state and controls, for tests
+    /                          the read-only dashboard (mediactl/sandbox/dashboard.py)
 
-`GET /_sandbox/state` also lists the last provider requests (`requests`: number, method, path), so a test
-can tell what mediactl sent.
+`GET /_sandbox/state` also lists the last provider requests (`requests`: number, method, path, status, the
+injected fault if any), so a test can tell what mediactl sent.
 
 State lives in memory, or with a data dir in `state.json` plus a blob folder, so it survives restarts.
 Fault injection (latency, 5xx, 429 rate limit, dropped connections) is drawn from one seeded RNG.
@@ -57,6 +58,12 @@ class Options:
     faults: Faults = field(default_factory=Faults)
     ofauth_part_size: int = 5 * 1024 * 1024
     ofauth_legacy_init: bool = False  # plan only in x-ofauth-upload-* headers, as older API versions
+    ofauth_already_completed: int = 409  # status of OFAuth's "Upload already completed": 409 or 400
+    # Unknown NationBuilder sites and pages answer 404, as the real API does, instead of being made on first
+    # use; the sites and pages that exist then are `nationbuilder_sites` / `nationbuilder_pages` ("site/page").
+    strict: bool = False
+    nationbuilder_sites: list[str] = field(default_factory=list)
+    nationbuilder_pages: list[str] = field(default_factory=list)
     otherpage_max_size: int = 512 * 1024 * 1024
     form_ttl: int = 3600  # seconds a presigned form stays valid
     page_size: int = 10  # BitBadges search page size
@@ -72,6 +79,9 @@ class Options:
 
 
 REQUEST_LOG_SIZE = 1000
+# The Options that `POST /_sandbox/control` can change at run time (each emulator reads them per request).
+CONTROLLABLE_OPTIONS = ("form_ttl", "ofauth_part_size", "ofauth_legacy_init", "ofauth_already_completed",
+                        "otherpage_max_size", "page_size", "s3_fail_next", "fail_paths", "fault_paths", "strict")
 
 
 def json_response(body: Any, status: int = 200, headers: dict | None = None) -> Response:
@@ -132,7 +142,7 @@ class Sandbox:
     """The WSGI application."""
 
     def __init__(self, options: Options | None = None) -> None:
-        from mediactl.sandbox import s3
+        from mediactl.sandbox import dashboard, s3
 
         self.modules = emulators()
         self.options = options or Options()
@@ -158,10 +168,11 @@ class Sandbox:
             rules.append(Submount(module.PREFIX, module.rules()))
             rules.extend(getattr(module, "extra_rules", list)())
         rules.extend(s3.rules())
+        rules.extend(dashboard.rules())
         self.url_map = Map(rules, strict_slashes=False, merge_slashes=False)
         self.handlers = {"state": self._state, "health": lambda req: json_response({"ok": True}),
                          "control": self._control}
-        for module in [*self.modules.values(), s3]:
+        for module in [*self.modules.values(), s3, dashboard]:
             self.handlers.update(module.handlers(self))
 
     # -- plumbing ------------------------------------------------------------------------------------------
@@ -231,10 +242,11 @@ class Sandbox:
 
     def __call__(self, environ, start_response):
         request = Request(environ)
-        self._log_request(request)
+        entry = self._log_request(request)
         if self.faults.latency_ms:
             time.sleep(self.faults.latency_ms / 1000)
         fault = self._draw_fault(request.path) or self._targeted_fault(request.method, request.path)
+        entry["fault"] = fault
         try:
             if fault == "429":
                 response = json_response({"message": "Too Many Requests", "error": "rate_limited"}, 429,
@@ -252,17 +264,26 @@ class Sandbox:
                     response = Response("<html><body><h1>500 injected fault (after processing)</h1></body></html>",
                                         status=500, mimetype="text/html")
         except DropConnection:
+            entry["status"] = "dropped"
             self._drop(environ, request)
             start_response("500 Dropped", [("Content-Length", "0"), ("Connection", "close")])
             return [b""]
+        entry["status"] = response.status_code
         return response(environ, start_response)
 
-    def _log_request(self, request: Request) -> None:
-        if request.path.startswith("/_sandbox"):
-            return
+    def _log_request(self, request: Request) -> dict:
+        """The request's entry in the log (number, time, method, path; status and any injected fault are
+        added once known). The sandbox's own pages (/_sandbox/..., the dashboard at /) are not logged."""
+        # Every key present from the start: the entry is filled in while /_sandbox/state may be serializing it.
+        entry: dict[str, Any] = {"n": None, "at": None, "method": request.method, "path": request.path,
+                                 "status": None, "fault": None}
+        if request.path.startswith("/_sandbox") or request.path == "/":
+            return entry
         with self._rng_lock:
             self._requests_seen += 1
-            self.request_log.append({"n": self._requests_seen, "method": request.method, "path": request.path})
+            entry.update(n=self._requests_seen, at=time.time())
+            self.request_log.append(entry)
+        return entry
 
     def _drop(self, environ, request: Request) -> None:
         """Read a little of the body, then shut the socket: the client sees the connection die."""
@@ -297,11 +318,16 @@ class Sandbox:
 
     # -- test helpers --------------------------------------------------------------------------------------
 
+    def recent_requests(self) -> list[dict]:
+        """A copy of the request log, oldest first."""
+        with self._rng_lock:
+            return [dict(entry) for entry in self.request_log]
+
     def _state(self, request: Request) -> Response:
         with self.state.lock:
             data = {k: v for k, v in self.state.data.items() if k != "credentials"}
             data["faults"] = list(self.fault_log)
-            data["requests"] = list(self.request_log)
+            data["requests"] = self.recent_requests()
             return json_response(data)
 
     def _control(self, request: Request) -> Response:
@@ -313,8 +339,7 @@ class Sandbox:
                 control = getattr(module, "control", None)
                 if control is not None:
                     control(self, body)
-            for key in ("form_ttl", "ofauth_part_size", "ofauth_legacy_init", "otherpage_max_size", "page_size",
-                        "s3_fail_next", "fail_paths", "fault_paths"):
+            for key in CONTROLLABLE_OPTIONS:
                 if key in body:
                     setattr(self.options, key, body[key])
             if "faults" in body:

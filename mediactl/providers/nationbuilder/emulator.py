@@ -18,6 +18,7 @@ from mediactl.sandbox.core import json_response
 
 API_ROOT = "/api/v1"  # the root NationBuilder's own `next`/`prev` paths start with
 PAGE_TYPES = ("basic_pages", "blogs", "events", "calendars", "petitions", "surveys", "donations")
+DEFAULT_SITE = "sandbox"  # the site `sandbox serve` exports (MEDIACTL_NATIONBUILDER_SITE)
 
 
 
@@ -31,7 +32,7 @@ def initial_state() -> dict:
 
 
 def exports(sandbox) -> dict[str, str]:
-    return {"nation": "sandbox", "site": "sandbox"}
+    return {"nation": "sandbox", "site": DEFAULT_SITE}
 
 
 def rules() -> list[Rule]:
@@ -82,13 +83,47 @@ def authorized(sandbox, request: Request) -> bool:
     return given is not None and hmac.compare_digest(given, token)
 
 
-def _site(sandbox, slug: str) -> dict:
-    """A site, made on first use with a basic page 'welcome' and a blog 'news'."""
+def _make_site(sandbox, slug: str) -> dict:
+    """A site, made with a basic page 'welcome' and a blog 'news' if it is new."""
     sites = sandbox.state.data["nationbuilder"]["sites"]
     if slug not in sites:
         sites[slug] = {"slug": slug, "name": slug.replace("-", " ").title(), "domain": f"{slug}.example.org",
                        "pages": {"welcome": "basic_pages", "news": "blogs"}}
     return sites[slug]
+
+
+def _declared(sandbox) -> None:
+    """Make the default site and the sites and pages given by `--site` / `--page` (or the test control) exist."""
+    _make_site(sandbox, DEFAULT_SITE)
+    for slug in sandbox.options.nationbuilder_sites:
+        _make_site(sandbox, slug)
+    for spec in sandbox.options.nationbuilder_pages:
+        site, _, page = spec.rpartition("/")
+        _make_site(sandbox, site or DEFAULT_SITE)["pages"].setdefault(page, "basic_pages")
+
+
+def _site(sandbox, slug: str) -> dict | None:
+    """A site: made on first use, or with --strict only one that exists (None otherwise, a 404 for the caller)."""
+    _declared(sandbox)
+    if sandbox.options.strict:
+        return sandbox.state.data["nationbuilder"]["sites"].get(slug)
+    return _make_site(sandbox, slug)
+
+
+def _page(sandbox, site: str, page: str) -> bool:
+    """Whether a page exists; without --strict it is made on first use, as a basic page."""
+    found = _site(sandbox, site)
+    if found is None or (sandbox.options.strict and page not in found["pages"]):
+        return False
+    found["pages"].setdefault(page, "basic_pages")
+    return True
+
+
+def control(sandbox, body: dict) -> None:
+    """Test controls: {"nationbuilder_sites": [SLUG...], "nationbuilder_pages": ["[SITE/]PAGE"...]} make
+    them exist (with --strict, or the control {"strict": true}, nothing else does)."""
+    sandbox.options.nationbuilder_sites.extend(body.get("nationbuilder_sites") or [])
+    sandbox.options.nationbuilder_pages.extend(body.get("nationbuilder_pages") or [])
 
 
 def _token(sandbox, nonce: str, offset: int) -> str:
@@ -126,7 +161,7 @@ def paginate(sandbox, request: Request, rows: list, path: str) -> Response:
 
 def list_sites(sandbox, request: Request) -> Response:
     with sandbox.state.lock:
-        _site(sandbox, "sandbox")
+        _declared(sandbox)
         rows = [{"id": i + 1, "name": s["name"], "slug": s["slug"], "domain": s["domain"]}
                 for i, s in enumerate(sandbox.state.data["nationbuilder"]["sites"].values())]
     return paginate(sandbox, request, rows, "/sites")
@@ -134,7 +169,10 @@ def list_sites(sandbox, request: Request) -> Response:
 
 def list_pages(sandbox, request: Request, site: str, page_type: str) -> Response:
     with sandbox.state.lock:
-        pages = _site(sandbox, site)["pages"]
+        found = _site(sandbox, site)
+        if found is None:
+            return not_found()
+        pages = found["pages"]
         rows = [{"id": i + 1, "slug": slug, "name": slug.replace("-", " ").title(), "status": "published",
                  "site_slug": site} for i, (slug, kind) in enumerate(pages.items()) if kind == page_type]
     return paginate(sandbox, request, rows, f"/sites/{site}/pages/{page_type}")
@@ -148,9 +186,13 @@ def attachments(sandbox, request: Request, site: str, page: str) -> Response:
     data = sandbox.state.data["nationbuilder"]
     if request.method == "GET":
         with sandbox.state.lock:
-            _site(sandbox, site)["pages"].setdefault(page, "basic_pages")
+            if not _page(sandbox, site, page):
+                return not_found()
             rows = [_public(a) for a in data["attachments"].values() if a["site"] == site and a["page"] == page]
         return paginate(sandbox, request, rows, f"/sites/{site}/pages/{page}/attachments")
+    with sandbox.state.lock:
+        if not _page(sandbox, site, page):  # the route is checked before the body, as the real API does
+            return not_found()
     try:
         body = json.loads(request.get_data())
     except ValueError:
@@ -169,7 +211,6 @@ def attachments(sandbox, request: Request, site: str, page: str) -> Response:
     except (binascii.Error, ValueError):
         return error(400, "validation_failed", "Validation Failed: content is not valid base64 (RFC 4648)")
     with sandbox.state.lock:
-        _site(sandbox, site)["pages"].setdefault(page, "basic_pages")
         att_id = data["next_id"]
         data["next_id"] += 1
         blob = f"nb-{att_id}"

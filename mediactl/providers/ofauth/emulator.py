@@ -164,6 +164,14 @@ def _pending_upload(sandbox, upload_id: str) -> tuple[dict | None, Response | No
     return upload, None
 
 
+def already_completed(sandbox) -> Response:
+    """The answer to bytes or a complete for a finished upload: 409 `{message, code}` by default, or, with
+    `--ofauth-already-completed 400`, the 400 `{error, code, details}` some API versions send."""
+    if int(sandbox.options.ofauth_already_completed) == 400:
+        return err_code(400, "Upload already completed", "BAD_REQUEST")
+    return err_message(409, "Upload already completed", "UPLOAD_ALREADY_COMPLETED")
+
+
 def _read_body(request: Request, path) -> tuple[int, str]:
     md5 = hashlib.md5()
     size = 0
@@ -226,7 +234,7 @@ def put_part(sandbox, request: Request, upload_id: str, part: int) -> Response:
     with sandbox.state.lock:
         upload["parts"][str(part)] = {"etag": etag, "size": size, "blob": blob}
         sandbox.state.save()
-    return json_response({"partNumber": part, "etag": etag})
+    return json_response({"mediaUploadId": upload_id, "partNumber": part, "etag": etag})
 
 
 def complete(sandbox, request: Request) -> Response:
@@ -276,7 +284,8 @@ def vault(sandbox, request: Request) -> Response:
         return err_code(400, "limit must be an integer from 1 to 40", "VALIDATION_ERROR", {"field": "limit"})
     if not raw_offset.isdigit():
         return err_code(400, "offset must be a non-negative integer", "VALIDATION_ERROR", {"field": "offset"})
-    media_type = request.args.get("mediaType")
+    # `mediaType` is what the API reference documents, `type` what the official Python SDK sends.
+    media_type = request.args.get("mediaType") or request.args.get("type")
     if media_type and media_type not in MEDIA_TYPES:
         return err_code(400, f"mediaType must be one of {', '.join(MEDIA_TYPES)}", "VALIDATION_ERROR")
     query = (request.args.get("query") or "").lower()
@@ -284,8 +293,13 @@ def vault(sandbox, request: Request) -> Response:
     with sandbox.state.lock:
         rows = [m for m in reversed(list(sandbox.state.data["ofauth"]["media"].values()))
                 if (not media_type or m["media"]["type"] == media_type) and query in m["filename"].lower()]
-    page = [m["media"] for m in rows[offset:offset + limit]]
+    page = [vault_item(m["media"]) for m in rows[offset:offset + limit]]
     return json_response({"list": page, "hasMore": offset + limit < len(rows)})
+
+
+def vault_item(media: dict) -> dict:
+    """A media record as the vault listing shows it: with its counters and the vault lists it is in."""
+    return {**media, "counters": {"likesCount": 0, "tipsSumm": 0}, "lists": [], "hasPosts": False}
 
 
 def serve_file(sandbox, media_id: int) -> Response:

@@ -95,6 +95,8 @@ def create_file(sandbox, request: Request, community: str) -> Response:
     }
     with sandbox.state.lock:
         sandbox.state.data["otherpage"]["files"][file_id] = record
+        # The name as the client sent it (the record's is a slug), for the dashboard only.
+        sandbox.state.data["otherpage"].setdefault("sent_names", {})[file_id] = name
         sandbox.state.save()
     return json_response({**record, "upload": {"method": "POST", "url": post_url, "body": dict(fields)}}, 201)
 

@@ -297,7 +297,8 @@ class Progress:
         self.total_bytes = total_bytes
         self.interval = rt.progress_interval
         self.done_files = 0
-        self.sent = 0  # bytes transferred in this batch (a retried request's bytes are taken back)
+        self.done_bytes = 0  # the sizes of the files finished (uploaded, completed)
+        self.in_flight: set[FileProgress] = set()
         self.started = time.monotonic()
         self._last_batch_line = self.started
         self._lock = threading.Lock()
@@ -341,12 +342,12 @@ class Progress:
         if not self.enabled:
             return
         with self._lock:
-            self.sent += n
             file.sent += n
+            self.in_flight.add(file)
             if self._rich is not None:
-                self._rich.advance(file.task_id, n)
+                self._rich.update(file.task_id, completed=file.shown())
                 if self._overall is not None:
-                    self._rich.advance(self._overall, n)
+                    self._rich.update(self._overall, completed=self.sent)
                 return
             now = time.monotonic()
             if now - file.last_line >= self.interval:
@@ -358,8 +359,12 @@ class Progress:
         """`verb` None: the file failed (its error line is the batch's); its unsent bytes leave the total."""
         with self._lock:
             self.done_files += 1
-            if self.total_bytes is not None:  # what was not sent (skipped, failed) leaves the batch's total
-                self.total_bytes = max(self.sent, self.total_bytes - max(0, (file.total or 0) - file.sent))
+            self.in_flight.discard(file)
+            if verb in (None, "skipped"):  # what was not sent (skipped, failed) leaves the batch's total
+                if self.total_bytes is not None:
+                    self.total_bytes = max(self.sent, self.total_bytes - (file.total or 0))
+            else:
+                self.done_bytes += file.total if file.total is not None else file.shown()
             if not self.enabled:
                 return
             if self._rich is not None:
@@ -379,6 +384,12 @@ class Progress:
                 and self.done_files < self.total_files:
             self._last_batch_line = now
             self._print(self.batch_line(now))
+
+    @property
+    def sent(self) -> int:
+        """The batch's bytes: the whole size of each finished file plus what the files in flight have sent
+        (each counted at most once and never beyond its size, however often its requests were retried)."""
+        return self.done_bytes + sum(file.shown() for file in self.in_flight)
 
     def batch_line(self, now: float | None = None) -> str:
         """`batch: 12/50 files, 4.2 MiB of 10.0 MiB, 1.2 MiB/s, ETA 5s`."""
@@ -420,9 +431,13 @@ class FileProgress:
         self.name = name
         self.total = total
         self.task_id = task_id
-        self.sent = 0
+        self.sent = 0  # as reported: a failed request's bytes are taken back (negative calls)
         self.started = self.last_line = time.monotonic()
         self.finished = False
+
+    def shown(self) -> int:
+        """The bytes to show: what was reported, within 0..size."""
+        return max(0, min(self.sent, self.total)) if self.total is not None else max(0, self.sent)
 
     def __call__(self, n: int) -> None:
         self.progress._advance(self, n)
@@ -440,14 +455,15 @@ class FileProgress:
 
     def line(self, now: float) -> str:
         """`big.mov: 40% 4.0 MiB/10.0 MiB, 1.0 MiB/s, ETA 6s`."""
-        rate = self.sent / max(now - self.started, 1e-6)
+        sent = self.shown()
+        rate = sent / max(now - self.started, 1e-6)
         if self.total:
-            pct = min(100, int(self.sent * 100 / self.total))
-            text = f"{self.name}: {pct}% {human_bytes(self.sent)}/{human_bytes(self.total)}, {human_bytes(rate)}/s"
+            pct = int(sent * 100 / self.total)
+            text = f"{self.name}: {pct}% {human_bytes(sent)}/{human_bytes(self.total)}, {human_bytes(rate)}/s"
             if rate > 0:
-                text += f", ETA {human_duration(max(0, self.total - self.sent) / rate)}"
+                text += f", ETA {human_duration(max(0, self.total - sent) / rate)}"
             return text
-        return f"{self.name}: {human_bytes(self.sent)}, {human_bytes(rate)}/s"
+        return f"{self.name}: {human_bytes(sent)}, {human_bytes(rate)}/s"
 
 
 def human_duration(seconds: float) -> str:

@@ -226,26 +226,57 @@ def _console(rt: Runtime, stream=None):
 
 
 def _rich_cell(value: Any):
-    """A sanitized cell as rich Text, so brackets in server text are not read as rich markup."""
+    """A sanitized cell as rich Text, so brackets in server text are not read as rich markup; newlines are
+    shown escaped, so a field stays one field (a long value still folds)."""
     from rich.text import Text
 
-    return Text(_cell(value))
+    return Text(_cell(value, one_line=True))
+
+
+# Columns a table never shortens: what happened to each result is the point of the row.
+NEVER_SHORTENED = frozenset({"STATUS", "PHASE", "ACTION", "READY"})
+MIN_SHORTENED_WIDTH = 4  # `eb3…`: below that a cell says nothing
+
+
+def fit_widths(headers: Sequence[str], rows: Sequence[Sequence[str]], available: int) -> list[int]:
+    """Column widths (in terminal cells) for a table of `available` cells: each column's natural width,
+    then the widest shortenable column (URL, id...) taken down one cell at a time until the table fits.
+    Columns in NEVER_SHORTENED keep their width; none goes below MIN_SHORTENED_WIDTH (headers too)."""
+    from rich.cells import cell_len
+
+    widths = [max([cell_len(h), *(cell_len(row[i]) for row in rows)]) for i, h in enumerate(headers)]
+    floor = [w if h in NEVER_SHORTENED else min(w, MIN_SHORTENED_WIDTH) for h, w in zip(headers, widths, strict=True)]
+    budget = available - (1 + 3 * len(headers))  # `│ a │ b │`: one edge, then padding and a rule per column
+    while sum(widths) > budget:
+        shrinkable = [i for i, w in enumerate(widths) if w > floor[i]]
+        if not shrinkable:
+            break  # too many columns for this terminal: rich wraps what is left
+        widest = max(shrinkable, key=lambda i: widths[i])
+        widths[widest] -= 1
+    return widths
 
 
 def render_table(rt: Runtime, columns: Sequence[Column], items: Sequence[dict], *, title: str | None,
                  empty_note: str | None = None) -> None:
+    """One row per result, one line per row: control characters (newlines too) shown escaped, and the
+    table fitted to the terminal's width by shortening its longest columns with `…` (fit_widths)."""
     if not items:
         if empty_note:
             rt.info(empty_note)
         return
     from rich.table import Table
+    from rich.text import Text
 
+    headers = [header for header, _ in columns]
+    rows = [[_cell(dig(item, path), one_line=True) for _, path in columns] for item in items]
+    console = _console(rt)
+    widths = fit_widths(headers, rows, console.width)
     table = Table(title=title, show_lines=False, title_justify="left")
-    for header, _ in columns:
-        table.add_column(header, overflow="fold")
-    for item in items:
-        table.add_row(*(_rich_cell(dig(item, path)) for _, path in columns))
-    _console(rt).print(table)
+    for header, width in zip(headers, widths, strict=True):
+        table.add_column(header, width=width, no_wrap=True, overflow="ellipsis")
+    for row in rows:
+        table.add_row(*(Text(cell) for cell in row))
+    console.print(table)
 
 
 def render_record(rt: Runtime, item: dict, *, title: str | None = None) -> None:

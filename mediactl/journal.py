@@ -177,10 +177,12 @@ class Journal:
         """An entry by its journal id, whatever its provider."""
         return _row(self._execute("SELECT * FROM uploads WHERE id = ?", (entry_id,)).fetchone())
 
-    def completed_with(self, provider: str, target: str, sha256: str) -> dict | None:
+    def completed_with(self, provider: str, target: str, sha256: str, name: str | None = None) -> dict | None:
+        """The newest completed upload of these bytes (and, given `name`, under that name)."""
+        named = " AND name = ?" if name is not None else ""
         row = self._execute(
-            "SELECT * FROM uploads WHERE provider = ? AND target = ? AND sha256 = ? AND phase = 'completed' "
-            "ORDER BY rowid DESC LIMIT 1", (provider, target, sha256)).fetchone()
+            "SELECT * FROM uploads WHERE provider = ? AND target = ? AND sha256 = ? AND phase = 'completed'"
+            f"{named} ORDER BY rowid DESC LIMIT 1", (provider, target, sha256, *([name] if named else []))).fetchone()
         return _row(row)
 
     def list(self, provider: str | None = None, phase: str | None = None, target: str | None = None,

@@ -453,6 +453,7 @@ def upload_batch(rt: Runtime, settings: Settings, provider: str, items: Sequence
     prints the plan instead (mediactl/providers/dryrun.py).
     """
     from mediactl.output import Progress, ResultWriter
+    from mediactl.providers.skipping import earlier_upload
     from mediactl.transfer.files import file_digests, local_info
 
     if dry_run:
@@ -498,7 +499,7 @@ def upload_batch(rt: Runtime, settings: Settings, provider: str, items: Sequence
             if skip_existing:
                 digests = file_digests(item.path)  # one read serves the journal and the provider check
                 sha = digests.sha256
-                earlier = journal.completed_with(provider, target, sha)
+                earlier = earlier_upload(journal, provider, target, sha, item.name)
                 while earlier is not None:  # the journal is a cache: confirm with the provider where it can answer
                     there = still_there(earlier, digests) if still_there else None
                     if there is not False:
@@ -506,7 +507,7 @@ def upload_batch(rt: Runtime, settings: Settings, provider: str, items: Sequence
                             unconfirmed.append(item)
                         break
                     journal.update(earlier["id"], phase="deleted", note="gone from the provider (--skip-existing)")
-                    earlier = journal.completed_with(provider, target, sha)
+                    earlier = earlier_upload(journal, provider, target, sha, item.name)
                 if earlier is not None:
                     answered = {**earlier["result"], "local": local_info(item.path, size, sha), "skipped": True}
                 elif precheck is not None:

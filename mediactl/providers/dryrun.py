@@ -29,6 +29,7 @@ def plan_upload(rt: Runtime, settings: Settings, provider: str, items: Sequence[
                 validate: Callable[[Any], None] | None) -> None:
     """Print what `upload` would do with each item, and the totals."""
     from mediactl.providers.common import check_size
+    from mediactl.providers.skipping import earlier_upload
     from mediactl.transfer.files import file_digests, local_info
 
     rows = []
@@ -53,7 +54,7 @@ def plan_upload(rt: Runtime, settings: Settings, provider: str, items: Sequence[
             continue
         digests = file_digests(item.path)
         row["local"] = local_info(item.path, size, digests.sha256)
-        earlier = journal.completed_with(provider, target, digests.sha256)
+        earlier = earlier_upload(journal, provider, target, digests.sha256, item.name)
         if earlier is not None:
             uploaded_as = earlier.get("remote_id") or earlier["id"]
             row.update(action="skip", why=f"already uploaded (same SHA-256) as {uploaded_as}")

@@ -96,15 +96,17 @@ class Journal:
         return entry
 
     def register(self, *, provider: str, profile: str, target: str, path: Path | str, name: str | None = None,
-                 size: int | None = None, mtime_ns: int | None = None, sha256: str | None = None) -> str:
+                 size: int | None = None, mtime_ns: int | None = None, sha256: str | None = None,
+                 batch: str | None = None) -> str:
         """Record an upload that has not started (a batch registers all its files first, so an interrupted
-        batch can be resumed in full)."""
+        batch can be resumed in full; `batch` names that run, for `resume --batch`)."""
         entry_id = uuid.uuid4().hex[:12]
         now = _now()
         self._execute(
             "INSERT INTO uploads (id, provider, profile, target, path, name, size, mtime_ns, sha256, phase,"
-            " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?)",
-            (entry_id, provider, profile, target, _stored_path(path), name, size, mtime_ns, sha256, now, now),
+            " created_at, updated_at, batch) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?)",
+            (entry_id, provider, profile, target, _stored_path(path), name, size, mtime_ns, sha256, now, now,
+             batch),
         )
         return entry_id
 

@@ -74,3 +74,12 @@ def migrate(db: sqlite3.Connection, path: object = "journal") -> int:
             db.execute("ROLLBACK")
             raise
     return len(MIGRATIONS)
+
+
+@migration
+def m003_batch(db: sqlite3.Connection) -> None:
+    """Which batch (one `upload` run) registered an upload, so `resume --batch ID` can finish that batch
+    alone; an index for the housekeeping filters (`history --since`, `history prune`) on updated_at."""
+    db.execute("ALTER TABLE uploads ADD COLUMN batch TEXT")
+    db.execute("CREATE INDEX IF NOT EXISTS uploads_batch ON uploads (batch)")
+    db.execute("CREATE INDEX IF NOT EXISTS uploads_updated ON uploads (updated_at)")

@@ -12,6 +12,7 @@ import stat
 import sys
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -474,8 +475,9 @@ def upload_batch(rt: Runtime, settings: Settings, provider: str, items: Sequence
     still_there = _existence_check(provider) if skip_existing else None
     unconfirmed: list[Item] = []
     # Register every file first: an interrupted batch then leaves a record of what never started too.
+    batch = uuid.uuid4().hex[:12]  # `mediactl resume --batch ID` finishes this run's uploads alone
     entries = {id(item): journal.register(provider=provider, profile=rt.profile, target=target, path=item.path,
-                                          name=item.name) for item in items}
+                                          name=item.name, batch=batch) for item in items}
     sizes = {id(item): _stat_size(item.path) for item in items}
     total_bytes = sum(size or 0 for size in sizes.values())
     with ResultWriter(rt, columns, primary=primary) as out, Progress(rt, len(items), total_bytes) as progress:

@@ -23,6 +23,7 @@ class BatchSummary:
     orphans: int = 0  # uploads whose lost create may have left a record without bytes (API cannot be asked)
     failed: int = 0
     resumable: int = 0
+    batch: str | None = None  # the journal's id of this run, for `resume --batch`
     bytes: int = 0
     elapsed: float = 0.0
 
@@ -43,7 +44,7 @@ class BatchSummary:
                        f"`mediactl history -o json` shows each upload's note)")
         if self.resumable:
             out.append(f"hint: {self.resumable} upload{_s(self.resumable)} can be finished with "
-                       f"`mediactl resume --provider {self.provider}`")
+                       f"`mediactl resume {f'--batch {self.batch}' if self.batch else f'--provider {self.provider}'}`")
         return out
 
 
@@ -57,6 +58,7 @@ def summarize(provider: str, outcomes: Iterable[Any], journal_rows: Mapping[int,
     summary = BatchSummary(provider, elapsed=elapsed)
     for outcome in outcomes:
         row = journal_rows.get(id(outcome.item)) or {}
+        summary.batch = summary.batch or row.get("batch")
         note = row.get("note") or ""
         if "adopted" in note:
             summary.adopted += 1

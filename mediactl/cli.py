@@ -77,9 +77,9 @@ class MediactlGroup(TyperGroup):
         except MediactlError as exc:
             report_error(ctx, exc)
             ctx.exit(int(exc.code))
-        except KeyboardInterrupt:
-            rt = _runtime_of(ctx)
-            rt.stderr_line("interrupted")
+        except KeyboardInterrupt as exc:
+            if not getattr(exc, "reported", False):  # a batch has said so already (and what to do next)
+                _runtime_of(ctx).stderr_line("interrupted")
             ctx.exit(int(ExitCode.INTERRUPTED))
         except (typer.Exit, typer.Abort, typer.TyperException):  # --help, usage errors: Typer reports them
             raise

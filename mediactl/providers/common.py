@@ -288,9 +288,10 @@ def run_batch(rt: Runtime, items: Sequence[Any], worker: Callable[[Any], dict], 
             _run_threads(items, call, concurrency, stopping, bugs)
         if bugs:
             raise bugs[0]
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
         stopping.set()
         _interrupted(rt, outcomes, len(items), journal)
+        exc.reported = True  # said above, with the hint: the error boundary adds no bare `interrupted`
         raise
     if down:
         started = {id(o.item) for o in outcomes}

@@ -387,7 +387,8 @@ class Progress:
             self._maybe_batch_line(now)
 
     def _finish(self, file: FileProgress, verb: str | None) -> None:
-        """`verb` None: the file failed (its error line is the batch's); its unsent bytes leave the total."""
+        """`verb` None: the file failed (its error line is the batch's). A failed or skipped file leaves the
+        batch's total; a finished one counts its whole size (even if a lost answer was adopted)."""
         with self._lock:
             self.done_files += 1
             self.in_flight.discard(file)
@@ -402,7 +403,10 @@ class Progress:
                 if self._overall is not None:  # a batch shows the files in flight; a single file keeps its bar
                     if file.task_id is not None:
                         self._rich.remove_task(file.task_id)
-                    self._rich.update(self._overall, description=self._files_text(), total=self.total_bytes)
+                    self._rich.update(self._overall, description=self._files_text(), total=self.total_bytes,
+                                      completed=self.sent)
+                elif verb is not None and file.task_id is not None and file.total is not None:
+                    self._rich.update(file.task_id, completed=file.total)
                 return
             if verb is not None:
                 size = f" ({human_bytes(file.total)})" if file.total is not None else ""

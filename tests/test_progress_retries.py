@@ -41,3 +41,16 @@ def test_retried_and_reconciled_creates_do_not_count_bytes_twice(cli, sandbox_fa
         assert sent <= total + 51, m.string  # within the rounding of one decimal KiB
         # finished files plus at most `jobs` files in flight: never bytes far ahead of the files
         assert sent <= (int(m["done"]) + jobs) * SIZE + 51, m.string
+
+
+def test_terminal_display_ends_at_the_batch_total_under_faults(cli, sandbox_factory, tmp_path):
+    sandbox_factory("--fail-rate", "0.2", "--drop-rate", "0.1", "--seed", "1")
+    make_files(tmp_path / "tty", 20, size=SIZE - 1)
+    run = cli("--retries", "6", "-o", "jsonl", "nationbuilder", "upload", "-r", str(tmp_path / "tty"), "--page",
+              _page(), "-j", "4", tty=True)
+    assert run.code == 0, run
+    screen = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", run.stderr)  # colours and cursor moves out
+    frames = re.findall(r"(\d+)/20 files\s+\S+\s+([\d.]+)/([\d.]+) kB", screen)
+    assert frames, run.stderr
+    done, sent, total = frames[-1]
+    assert done == "20" and sent == total == f"{20 * SIZE / 1000:.1f}", frames[-1]  # every byte once, no more

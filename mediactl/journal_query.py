@@ -81,20 +81,16 @@ class EntryFilter:
     since: str | None = None  # updated_at >= since
     until: str | None = None  # updated_at < until
     batch: str | None = None
-    ids: Sequence[str] = ()
-    profile: str | None = None
 
     def where(self) -> tuple[str, list]:
         sql, args = ["1 = 1"], []
-        for column, value in (("provider", self.provider), ("target", self.target), ("batch", self.batch),
-                              ("profile", self.profile)):
+        for column, value in (("provider", self.provider), ("target", self.target), ("batch", self.batch)):
             if value is not None:
                 sql.append(f"{column} = ?")
                 args.append(value)
-        for column, values in (("phase", self.phases), ("id", self.ids)):
-            if values:
-                sql.append(f"{column} IN ({', '.join('?' * len(values))})")
-                args.extend(values)
+        if self.phases:
+            sql.append(f"phase IN ({', '.join('?' * len(self.phases))})")
+            args.extend(self.phases)
         if self.name_glob is not None:
             sql.append("name GLOB ?")
             args.append(self.name_glob)
@@ -109,7 +105,8 @@ class EntryFilter:
 
 def select(journal: Journal, selection: EntryFilter, *, limit: int | None = None,
            oldest_first: bool = False) -> list[dict]:
-    """The entries matching `selection`, newest first (or oldest first)."""
+    """The entries matching `selection`, newest first (or oldest first). Reads through the journal's own
+    connection and row decoding, so it sees what the journal sees (WAL, retries on a busy database)."""
     where, args = selection.where()
     sql = f"SELECT * FROM uploads WHERE {where} ORDER BY rowid {'ASC' if oldest_first else 'DESC'}"
     if limit:

@@ -21,8 +21,13 @@ ProviderOpt = Annotated[str | None, typer.Option(
     "--provider", help=f"Only this provider ({', '.join(PROVIDERS)}).", callback=_provider_option)]
 
 
-history_app = typer.Typer(add_completion=False, invoke_without_command=True,
-                          help="List recorded uploads from the local journal; forget entries, prune old ones.")
+HISTORY_HELP = """List recorded uploads from the local journal, newest first; `history forget` drops entries,
+`history prune` drops old finished ones.
+
+Examples: mediactl history  ·  mediactl history --provider ofauth --status failed -o json  ·
+mediactl history --since 2026-11-01 --until 2026-11-30 --name '*.png'
+"""
+history_app = typer.Typer(add_completion=False, invoke_without_command=True, help=HISTORY_HELP)
 
 
 def _bound(kind: str):
@@ -84,12 +89,7 @@ def history(
         "--name", help="Only names matching this shell pattern, e.g. '*.png' (case-sensitive).")] = None,
     limit: Annotated[int, typer.Option("--limit", min=1, help="At most this many, newest first.")] = 50,
 ) -> None:
-    """List recorded uploads from the local journal, newest first; `history forget` drops entries,
-    `history prune` drops old finished ones.
-
-    Examples: mediactl history  ·  mediactl history --provider ofauth --status failed -o json  ·
-    mediactl history --since 2026-11-01 --until 2026-11-30 --name '*.png'
-    """
+    """List recorded uploads (the group's help is HISTORY_HELP)."""
     if ctx.invoked_subcommand is not None:
         return
     from mediactl.journal import open_journal

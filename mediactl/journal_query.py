@@ -81,10 +81,12 @@ class EntryFilter:
     since: str | None = None  # updated_at >= since
     until: str | None = None  # updated_at < until
     batch: str | None = None
+    profile: str | None = None
 
     def where(self) -> tuple[str, list]:
         sql, args = ["1 = 1"], []
-        for column, value in (("provider", self.provider), ("target", self.target), ("batch", self.batch)):
+        for column, value in (("profile", self.profile), ("provider", self.provider), ("target", self.target),
+                              ("batch", self.batch)):
             if value is not None:
                 sql.append(f"{column} = ?")
                 args.append(value)

@@ -4,7 +4,8 @@ from typing import Annotated
 
 import typer
 
-from mediactl import runtime, services
+from mediactl.app import completion
+from mediactl.app.context import AppContext
 from mediactl.registry import PROVIDERS
 
 HISTORY_COLUMNS = [("ID", "id"), ("PROVIDER", "provider"), ("STATUS", "status"), ("TARGET", "target"),
@@ -18,7 +19,8 @@ def _provider_option(value: str | None) -> str | None:
 
 
 ProviderOpt = Annotated[str | None, typer.Option(
-    "--provider", help=f"Only this provider ({', '.join(PROVIDERS)}).", callback=_provider_option)]
+    "--provider", help=f"Only this provider ({', '.join(PROVIDERS)}).", callback=_provider_option,
+    autocompletion=completion.providers)]
 
 
 HISTORY_HELP = """List recorded uploads from the local journal, newest first; `history forget` drops entries,
@@ -65,7 +67,7 @@ def _status_option(value: str | None) -> str | None:
 
 StatusOpt = Annotated[str | None, typer.Option(
     "--status", help="pending, created, sent, completed, failed, interrupted, abandoned or deleted.",
-    callback=_status_option)]
+    callback=_status_option, autocompletion=completion.statuses)]
 DryRunOpt = Annotated[bool, typer.Option(
     "--dry-run", help="Print the entries that would be dropped; change nothing.")]
 FORGET_COLUMNS = [("ID", "id"), ("PROVIDER", "provider"), ("STATUS", "status"), ("PATH", "path"),
@@ -92,21 +94,22 @@ def history(
     """List recorded uploads (the group's help is HISTORY_HELP)."""
     if ctx.invoked_subcommand is not None:
         return
-    from mediactl.journal import open_journal
     from mediactl.journal_query import EntryFilter, history_row, select
     from mediactl.output import ResultWriter
 
-    rt = runtime.current()
-    selection = EntryFilter(provider=provider, phases=(status,) if status else (), target=target, name_glob=name,
-                            since=since, until=until)
+    rt = AppContext.of(ctx)
+    selection = EntryFilter(profile=rt.profile, provider=provider, phases=(status,) if status else (),
+                            target=target, name_glob=name, since=since, until=until)
     with ResultWriter(rt, HISTORY_COLUMNS, primary="id", empty_note="no recorded uploads") as out:
-        out.extend(history_row(row) for row in select(open_journal(rt), selection, limit=limit))
+        out.extend(history_row(row) for row in select(rt.journal, selection, limit=limit))
 
 
 @history_app.command("forget")
 def forget(
+    ctx: typer.Context,
     entry_ids: Annotated[list[str] | None, typer.Argument(
-        help="Journal ids (the ID column of `mediactl history`).", show_default=False)] = None,
+        help="Journal ids (the ID column of `mediactl history`).", show_default=False,
+        autocompletion=completion.journal_ids)] = None,
     status: StatusOpt = None,
     before: Annotated[str | None, typer.Option(
         "--before", help="Every entry last changed before this ISO date or time, e.g. 2026-11-01.",
@@ -120,12 +123,12 @@ def forget(
     Examples: mediactl history forget 3f2a9c1e0b7d  ·  mediactl history forget --status abandoned --dry-run
     ·  mediactl history forget --status failed --before 2026-11-01
     """
+    from mediactl.engine.batch import batch_exit, run_batch
     from mediactl.errors import NotFoundError, UsageError
     from mediactl.journal_query import EntryFilter, history_row, select
     from mediactl.output import ResultWriter
-    from mediactl.providers.common import batch_exit, run_batch
 
-    factory = services.current()
+    factory = AppContext.of(ctx)
     journal = factory.journal
     if entry_ids and (status or before or provider):
         raise UsageError("give journal ids or --status/--before/--provider, not both",
@@ -134,8 +137,9 @@ def forget(
         if not (status or before):
             raise UsageError("nothing to forget: name journal ids, or select with --status and/or --before",
                              hint="e.g. `mediactl history forget --status abandoned --dry-run`")
-        selection = EntryFilter(provider=provider, phases=(status,) if status else (), until=before)
-        _drop(factory.rt, journal, select(journal, selection, oldest_first=True), dry_run=dry_run)
+        selection = EntryFilter(profile=factory.profile, provider=provider, phases=(status,) if status else (),
+                                until=before)
+        _drop(factory, journal, select(journal, selection, oldest_first=True), dry_run=dry_run)
         return
 
     def one(entry_id: str) -> dict:
@@ -146,15 +150,16 @@ def forget(
             journal.delete(entry_id)
         return {**history_row(entry), "forgotten": not dry_run}
 
-    with ResultWriter(factory.rt, FORGET_COLUMNS, primary="id") as out:
-        outcomes = run_batch(factory.rt, entry_ids, one, concurrency=1, on_result=out.add)
+    with ResultWriter(factory, FORGET_COLUMNS, primary="id") as out:
+        outcomes = run_batch(factory, entry_ids, one, concurrency=1, on_result=out.add)
     if dry_run:
-        factory.rt.info("dry run: nothing was forgotten")
+        factory.info("dry run: nothing was forgotten")
     batch_exit(outcomes)
 
 
 @history_app.command("prune")
 def prune(
+    ctx: typer.Context,
     older_than: Annotated[str, typer.Option(
         "--older-than", help="Age of the finished entries to drop: Nh, Nd or Nw.", callback=_age)] = "90d",
     provider: ProviderOpt = None,
@@ -169,9 +174,10 @@ def prune(
     """
     from mediactl.journal_query import FINISHED_PHASES, EntryFilter, select
 
-    factory = services.current()
-    selection = EntryFilter(provider=provider, phases=FINISHED_PHASES, until=older_than)  # a bound by now
-    _drop(factory.rt, factory.journal, select(factory.journal, selection, oldest_first=True), dry_run=dry_run)
+    factory = AppContext.of(ctx)
+    selection = EntryFilter(profile=factory.profile, provider=provider, phases=FINISHED_PHASES,
+                            until=older_than)  # --older-than's callback made it a bound
+    _drop(factory, factory.journal, select(factory.journal, selection, oldest_first=True), dry_run=dry_run)
 
 
 def _drop(rt, journal, entries: list[dict], *, dry_run: bool) -> None:
@@ -189,6 +195,7 @@ def _drop(rt, journal, entries: list[dict], *, dry_run: bool) -> None:
 
 
 def resume(
+    ctx: typer.Context,
     entry_ids: Annotated[list[str] | None, typer.Argument(
         help="Only these journal ids (the ID column of `mediactl history`).", show_default=False)] = None,
     batch: Annotated[str | None, typer.Option(
@@ -209,22 +216,22 @@ def resume(
     Examples: mediactl resume --provider otherpage  ·  mediactl resume --batch 5c1e0b7d3f2a  ·
     mediactl resume 3f2a9c1e0b7d --dry-run -o json
     """
+    from mediactl.engine.batch import run_batch
     from mediactl.errors import ExitCode, LocalError, RejectedError
     from mediactl.output import ResultWriter
-    from mediactl.providers.common import run_batch
     from mediactl.spec import load
     from mediactl.spool import reclaim
 
-    factory = services.current()
-    rt, journal = factory.rt, factory.journal
+    factory = AppContext.of(ctx)
+    rt, journal = factory, factory.journal
     entries = [e for e in reversed(journal.list(provider=provider, incomplete=True))
                if e["profile"] == rt.profile and e["provider"] in PROVIDERS]
-    entries = _resume_selection(journal, entries, entry_ids or [], batch)
+    entries = _resume_selection(rt, journal, entries, entry_ids or [], batch)
     if not entries:
         rt.info("nothing to resume")
         return
     if dry_run:
-        from mediactl.providers.dryrun import plan_resume
+        from mediactl.engine.plan import plan_resume
 
         return plan_resume(rt, entries)
     # built here, in the command's context: the workers run on threads without one
@@ -251,14 +258,13 @@ def resume(
         raise typer.Exit(int(ExitCode.PARTIAL))
 
 
-def _resume_selection(journal, entries: list[dict], entry_ids: list[str], batch: str | None) -> list[dict]:
+def _resume_selection(rt, journal, entries: list, entry_ids: list[str], batch: str | None) -> list:
     """`resume ID…` / `resume --batch ID`: narrow the incomplete entries to those named; an id or batch
     the journal does not know is exit 5, one that is already finished is said and left out."""
     if not entry_ids and batch is None:
         return entries
     from mediactl.errors import NotFoundError
 
-    rt = runtime.current()
     wanted = set(entry_ids)
     for entry_id in entry_ids:
         entry = journal.entry(entry_id)

@@ -20,7 +20,10 @@ def names_matter(provider: str) -> bool:
         return False
 
 
-def earlier_upload(journal, provider: str, target: str, sha256: str, name: str) -> dict | None:
-    """The newest completed upload of these bytes to this provider and target (under this name, where the
-    provider shows names), or None."""
-    return journal.completed_with(provider, target, sha256, name=name if names_matter(provider) else None)
+def earlier_uploads(journal, provider: str, target: str, sha256: str, name: str) -> list:
+    """The completed uploads of these bytes to this provider and target, newest first, that a file named
+    `name` may be skipped as: under the same name, where the provider shows names."""
+    candidates = journal.completed_all(provider, target, sha256)
+    if not names_matter(provider):
+        return candidates
+    return [entry for entry in candidates if entry.get("name") == name]

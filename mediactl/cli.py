@@ -87,9 +87,9 @@ class MediactlGroup(TyperGroup):
         except MediactlError as exc:
             report_error(ctx, exc)
             ctx.exit(int(exc.code))
-        except KeyboardInterrupt:
-            rt = _runtime_of(ctx)
-            rt.stderr_line("interrupted")
+        except KeyboardInterrupt as exc:
+            if not getattr(exc, "reported", False):  # a batch has said so already (and what to do next)
+                _runtime_of(ctx).stderr_line("interrupted")
             ctx.exit(int(ExitCode.INTERRUPTED))
         except NoSuchOption as exc:  # a misspelt global option after the verb: say which one was meant
             if not exc.possibilities:

@@ -64,6 +64,7 @@ class JournalEntry(TypedDict):
     unanswered: int  # requests sent for it whose answer never came back
     orphans: int  # records its lost creates may have left (Other Page), counted
     claimed_at: str | None  # when its run took it in hand
+    batch: str | None  # the upload run that registered it (`resume --batch`)
 
 
 
@@ -147,11 +148,12 @@ class Journal:
         return entry
 
     def register(self, *, provider: str, profile: str, target: str, path: Path | str, name: str | None = None,
-                 size: int | None = None, mtime_ns: int | None = None, sha256: str | None = None) -> str:
+                 size: int | None = None, mtime_ns: int | None = None, sha256: str | None = None,
+                 batch: str | None = None) -> str:
         """Record an upload that has not started (a batch registers all its files first, so an interrupted
-        batch can be resumed in full)."""
+        batch can be resumed in full; `batch` names that run, for `resume --batch`)."""
         return self.register_all([dict(provider=provider, profile=profile, target=target, path=path, name=name,
-                                       size=size, mtime_ns=mtime_ns, sha256=sha256)])[0]
+                                       size=size, mtime_ns=mtime_ns, sha256=sha256, batch=batch)])[0]
 
     def register_all(self, items: Iterable[dict]) -> list[str]:
         """Register a whole batch in ONE transaction (each dict holds `register`'s arguments): an interrupted
@@ -163,11 +165,12 @@ class Journal:
             ids.append(entry_id)
             rows.append((entry_id, item["provider"], item["profile"], item["target"], _stored_path(item["path"]),
                          item.get("name"), item.get("size"), item.get("mtime_ns"), item.get("sha256"), now, now,
-                         self.run_id))
+                         self.run_id, item.get("batch")))
         with self.transaction() as db:
             db.executemany(
                 "INSERT INTO uploads (id, provider, profile, target, path, name, size, mtime_ns, sha256, phase,"
-                " created_at, updated_at, run_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?)", rows)
+                " created_at, updated_at, run_id, batch) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?)",
+                rows)
         return ids
 
     def mark_sending(self, entry_id: str) -> None:

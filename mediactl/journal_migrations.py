@@ -87,6 +87,15 @@ def m004_leases(db: sqlite3.Connection) -> None:
     db.execute("CREATE INDEX IF NOT EXISTS uploads_file ON uploads (provider, target, name, phase)")
 
 
+@migration
+def m005_batch(db: sqlite3.Connection) -> None:
+    """Which batch (one `upload` run) registered an upload, so `resume --batch ID` can finish that batch
+    alone; an index for the housekeeping filters (`history --since`, `history prune`) on updated_at."""
+    db.execute("ALTER TABLE uploads ADD COLUMN batch TEXT")
+    db.execute("CREATE INDEX IF NOT EXISTS uploads_batch ON uploads (batch)")
+    db.execute("CREATE INDEX IF NOT EXISTS uploads_updated ON uploads (updated_at)")
+
+
 def schema_version(db: sqlite3.Connection) -> int:
     return db.execute("PRAGMA user_version").fetchone()[0]
 
@@ -107,3 +116,4 @@ def migrate(db: sqlite3.Connection, path: object = "journal") -> int:
             db.execute("ROLLBACK")
             raise
     return len(MIGRATIONS)
+

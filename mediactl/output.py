@@ -190,26 +190,57 @@ def _console(rt: Runtime, stream: Any = None) -> Any:
 
 
 def _rich_cell(value: Any):
-    """A sanitized cell as rich Text, so brackets in server text are not read as rich markup."""
+    """A sanitized cell as rich Text, so brackets in server text are not read as rich markup; newlines are
+    shown escaped, so a field stays one field (a long value still folds)."""
     from rich.text import Text
 
-    return Text(_cell(value))
+    return Text(_cell(value, one_line=True))
+
+
+# Columns a table never shortens: what happened to each result is the point of the row.
+NEVER_SHORTENED = frozenset({"STATUS", "PHASE", "ACTION", "READY"})
+MIN_SHORTENED_WIDTH = 4  # `eb3…`: below that a cell says nothing
+
+
+def fit_widths(headers: Sequence[str], rows: Sequence[Sequence[str]], available: int) -> list[int]:
+    """Column widths (in terminal cells) for a table of `available` cells: each column's natural width,
+    then the widest shortenable column (URL, id...) taken down one cell at a time until the table fits.
+    Columns in NEVER_SHORTENED keep their width; none goes below MIN_SHORTENED_WIDTH (headers too)."""
+    from rich.cells import cell_len
+
+    widths = [max([cell_len(h), *(cell_len(row[i]) for row in rows)]) for i, h in enumerate(headers)]
+    floor = [w if h in NEVER_SHORTENED else min(w, MIN_SHORTENED_WIDTH) for h, w in zip(headers, widths, strict=True)]
+    budget = available - (1 + 3 * len(headers))  # `│ a │ b │`: one edge, then padding and a rule per column
+    while sum(widths) > budget:
+        shrinkable = [i for i, w in enumerate(widths) if w > floor[i]]
+        if not shrinkable:
+            break  # too many columns for this terminal: rich wraps what is left
+        widest = max(shrinkable, key=lambda i: widths[i])
+        widths[widest] -= 1
+    return widths
 
 
 def render_table(rt: Runtime, columns: Sequence[Column], items: Sequence[dict], *, title: str | None,
                  empty_note: str | None = None) -> None:
+    """One row per result, one line per row: control characters (newlines too) shown escaped, and the
+    table fitted to the terminal's width by shortening its longest columns with `…` (fit_widths)."""
     if not items:
         if empty_note:
             rt.info(empty_note)
         return
     from rich.table import Table
+    from rich.text import Text
 
+    headers = [header for header, _ in columns]
+    rows = [[_cell(dig(item, path), one_line=True) for _, path in columns] for item in items]
+    console = _console(rt)
+    widths = fit_widths(headers, rows, console.width)
     table = Table(title=title, show_lines=False, title_justify="left")
-    for header, _ in columns:
-        table.add_column(header, overflow="fold")
-    for item in items:
-        table.add_row(*(_rich_cell(dig(item, path)) for _, path in columns))
-    _console(rt).print(table)
+    for header, width in zip(headers, widths, strict=True):
+        table.add_column(header, width=width, no_wrap=True, overflow="ellipsis")
+    for row in rows:
+        table.add_row(*(Text(cell) for cell in row))
+    console.print(table)
 
 
 def render_record(rt: Runtime, item: dict, *, title: str | None = None) -> None:
@@ -261,7 +292,8 @@ class Progress:
         self.total_bytes = total_bytes
         self.interval = rt.progress_interval
         self.done_files = 0
-        self.sent = 0  # bytes transferred in this batch (a retried request's bytes are taken back)
+        self.done_bytes = 0  # the sizes of the files finished (uploaded, completed)
+        self.in_flight: set[FileProgress] = set()
         self.started = time.monotonic()
         self._last_batch_line = self.started
         self._lock = threading.Lock()
@@ -305,12 +337,12 @@ class Progress:
         if not self.enabled:
             return
         with self._lock:
-            self.sent += n
             file.sent += n
+            self.in_flight.add(file)
             if self._rich is not None:
-                self._rich.advance(file.task_id, n)
+                self._rich.update(file.task_id, completed=file.shown())
                 if self._overall is not None:
-                    self._rich.advance(self._overall, n)
+                    self._rich.update(self._overall, completed=self.sent)
                 return
             now = time.monotonic()
             if now - file.last_line >= self.interval:
@@ -319,18 +351,26 @@ class Progress:
             self._maybe_batch_line(now)
 
     def _finish(self, file: FileProgress, verb: str | None) -> None:
-        """`verb` None: the file failed (its error line is the batch's); its unsent bytes leave the total."""
+        """`verb` None: the file failed (its error line is the batch's). A failed or skipped file leaves the
+        batch's total; a finished one counts its whole size (even if a lost answer was adopted)."""
         with self._lock:
             self.done_files += 1
-            if self.total_bytes is not None:  # what was not sent (skipped, failed) leaves the batch's total
-                self.total_bytes = max(self.sent, self.total_bytes - max(0, (file.total or 0) - file.sent))
+            self.in_flight.discard(file)
+            if verb in (None, "skipped"):  # what was not sent (skipped, failed) leaves the batch's total
+                if self.total_bytes is not None:
+                    self.total_bytes = max(self.sent, self.total_bytes - (file.total or 0))
+            else:
+                self.done_bytes += file.total if file.total is not None else file.shown()
             if not self.enabled:
                 return
             if self._rich is not None:
                 if self._overall is not None:  # a batch shows the files in flight; a single file keeps its bar
                     if file.task_id is not None:
                         self._rich.remove_task(file.task_id)
-                    self._rich.update(self._overall, description=self._files_text(), total=self.total_bytes)
+                    self._rich.update(self._overall, description=self._files_text(), total=self.total_bytes,
+                                      completed=self.sent)
+                elif verb is not None and file.task_id is not None and file.total is not None:
+                    self._rich.update(file.task_id, completed=file.total)
                 return
             if verb is not None:
                 size = f" ({human_bytes(file.total)})" if file.total is not None else ""
@@ -343,6 +383,12 @@ class Progress:
                 and self.done_files < self.total_files:
             self._last_batch_line = now
             self._print(self.batch_line(now))
+
+    @property
+    def sent(self) -> int:
+        """The batch's bytes: the whole size of each finished file plus what the files in flight have sent
+        (each counted at most once and never beyond its size, however often its requests were retried)."""
+        return self.done_bytes + sum(file.shown() for file in self.in_flight)
 
     def batch_line(self, now: float | None = None) -> str:
         """`batch: 12/50 files, 4.2 MiB of 10.0 MiB, 1.2 MiB/s, ETA 5s`."""
@@ -384,9 +430,13 @@ class FileProgress:
         self.name = name
         self.total = total
         self.task_id = task_id
-        self.sent = 0
+        self.sent = 0  # as reported: a failed request's bytes are taken back (negative calls)
         self.started = self.last_line = time.monotonic()
         self.finished = False
+
+    def shown(self) -> int:
+        """The bytes to show: what was reported, within 0..size."""
+        return max(0, min(self.sent, self.total)) if self.total is not None else max(0, self.sent)
 
     def __call__(self, n: int) -> None:
         self.progress._advance(self, n)
@@ -404,14 +454,15 @@ class FileProgress:
 
     def line(self, now: float) -> str:
         """`big.mov: 40% 4.0 MiB/10.0 MiB, 1.0 MiB/s, ETA 6s`."""
-        rate = self.sent / max(now - self.started, 1e-6)
+        sent = self.shown()
+        rate = sent / max(now - self.started, 1e-6)
         if self.total:
-            pct = min(100, int(self.sent * 100 / self.total))
-            text = f"{self.name}: {pct}% {human_bytes(self.sent)}/{human_bytes(self.total)}, {human_bytes(rate)}/s"
+            pct = int(sent * 100 / self.total)
+            text = f"{self.name}: {pct}% {human_bytes(sent)}/{human_bytes(self.total)}, {human_bytes(rate)}/s"
             if rate > 0:
-                text += f", ETA {human_duration(max(0, self.total - self.sent) / rate)}"
+                text += f", ETA {human_duration(max(0, self.total - sent) / rate)}"
             return text
-        return f"{self.name}: {human_bytes(self.sent)}, {human_bytes(rate)}/s"
+        return f"{self.name}: {human_bytes(sent)}, {human_bytes(rate)}/s"
 
 
 def human_duration(seconds: float) -> str:

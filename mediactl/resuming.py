@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
+from collections.abc import Callable
 from typing import Any
 
 from mediactl.registry import PROVIDERS
@@ -19,7 +20,9 @@ RESUME_COLUMNS = [("PROVIDER", "provider"), ("ID", "remoteId"), ("URL", "url"), 
                   ("STATUS", "status")]
 
 
-def resume_all(factory: Any, provider: str | None, concurrency: int, *, dry_run: bool = False) -> None:
+def resume_all(factory: Any, provider: str | None, concurrency: int, *, dry_run: bool = False,
+               narrow: Callable[[list], list] | None = None) -> None:
+    """Finish the incomplete entries of the active profile; `narrow` picks some of them (`resume ID…`, `--batch`)."""
     from mediactl.engine.batch import BatchExit, run_batch
     from mediactl.errors import ExitCode, LocalError, RejectedError
     from mediactl.leases import live_checker
@@ -30,6 +33,8 @@ def resume_all(factory: Any, provider: str | None, concurrency: int, *, dry_run:
     rt, journal = factory.rt, factory.journal
     entries = [e for e in reversed(journal.list(provider=provider, incomplete=True))
                if e["profile"] == rt.profile and e["provider"] in PROVIDERS]
+    if narrow is not None:
+        entries = narrow(entries)
     live = live_checker(journal)
     busy = [e for e in entries if e.get("run_id") and e["run_id"] != journal.run_id and live(e["run_id"])]
     free = [e for e in entries if not (e.get("run_id") and e["run_id"] != journal.run_id and live(e["run_id"]))]

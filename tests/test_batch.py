@@ -29,6 +29,20 @@ def objects_by_md5(state) -> Counter:
     return Counter(o["etag"] for o in state["otherpage"]["objects"].values())
 
 
+def ctrl_c_upload(server, env: dict, directory, *, after: int) -> tuple[int, str]:
+    """`otherpage upload -r DIRECTORY -j 2` in a subprocess, sent SIGINT once `after` files are on the
+    sandbox's S3; its exit code and stderr."""
+    proc = subprocess.Popen([sys.executable, "-m", "mediactl", "--no-progress", "otherpage", "upload", "-r",
+                             str(directory), "-j", "2"], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and len(objects_by_md5(server.state())) < after:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    return proc.returncode, err
+
+
 def test_200_files_under_faults_none_lost_or_duplicated(cli, sandbox_factory, tmp_path):
     server = sandbox_factory("--fail-rate", "0.14", "--drop-rate", "0.06", "--seed", "2026")
     files = make_files(tmp_path / "many", 200)
@@ -59,15 +73,8 @@ def test_interrupted_batch_then_resume_puts_every_file_there_once(sandbox_factor
     server = sandbox_factory("--latency-ms", "150")
     files = make_files(tmp_path / "batch", 24, size=50_000)
     env = {**os.environ, **server.env, "MEDIACTL_OTHERPAGE_COMMUNITY": "sigint"}
-    proc = subprocess.Popen([sys.executable, "-m", "mediactl", "--no-progress", "otherpage", "upload", "-r",
-                             str(tmp_path / "batch"), "-j", "2"], env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline and len(objects_by_md5(server.state())) < 3:
-        time.sleep(0.1)
-    proc.send_signal(signal.SIGINT)
-    out, err = proc.communicate(timeout=60)
-    assert proc.returncode == 130, err
+    code, err = ctrl_c_upload(server, env, tmp_path / "batch", after=3)
+    assert code == 130, err
     assert "interrupted:" in err and "mediactl resume" in err
     uploaded_before = len(objects_by_md5(server.state()))
     assert 3 <= uploaded_before < 24

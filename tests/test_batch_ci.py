@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import uuid
 
 from mediactl.journal import Journal
@@ -117,7 +118,7 @@ def test_summary_hints_resume_for_what_can_be_finished(cli, sandbox_factory, tmp
     run = cli("--retries", "0", "otherpage", "upload", "-r", str(tmp_path / "r"), "-j", "1", "--community", "res")
     assert run.code == 7, run
     assert "summary: 0 uploaded, 3 failed" in run.stderr
-    assert "hint: 3 uploads can be finished with `mediactl resume --provider otherpage`" in run.stderr
+    assert re.search(r"hint: 3 uploads can be finished with `mediactl resume --batch [0-9a-f]{12}`", run.stderr)
     server.control(s3_fail_next=0)
 
 

@@ -5,14 +5,12 @@ from __future__ import annotations
 
 import json
 import os
-import pty
-import subprocess
-import sys
 import uuid
 
 import pytest
 
 from mediactl.config import parse_size
+from tests.tty import on_a_terminal
 
 
 @pytest.mark.parametrize("text, size", [("1024", 1024), ("10MB", 10_000_000), ("10 mb", 10_000_000),
@@ -45,22 +43,7 @@ def test_max_size_with_units_in_config_set_and_upload(cli, sandbox, tmp_path, mo
 
 def _on_a_terminal(*args: str, env: dict) -> bytes:
     """Run mediactl with stdout and stderr on a pseudo-terminal; everything it wrote there."""
-    master, slave = pty.openpty()
-    proc = subprocess.Popen([sys.executable, "-m", "mediactl", *args], stdin=subprocess.DEVNULL, stdout=slave,
-                            stderr=slave, env={**os.environ, "COLUMNS": "100", **env})
-    os.close(slave)
-    chunks = []
-    while True:
-        try:
-            chunk = os.read(master, 65536)
-        except OSError:  # EIO: the child closed the terminal
-            break
-        if not chunk:
-            break
-        chunks.append(chunk)
-    proc.wait(timeout=60)
-    os.close(master)
-    return b"".join(chunks)
+    return on_a_terminal(list(args), env={**os.environ, **env}, columns=100)[1]
 
 
 @pytest.mark.parametrize("args", [["--help"], ["config", "--bogus"]], ids=["help", "usage error"])

@@ -105,14 +105,24 @@ def status(ctx: typer.Context) -> None:
 
 @app.command("logout")
 def logout(ctx: typer.Context, provider: ProviderArg) -> None:
-    """Remove a provider's secrets from credentials.toml for the active profile.
+    """Remove a provider's secrets from credentials.toml for the active profile; with none stored, say so
+    (exit 0 either way). Secrets set in the environment (MEDIACTL_<PROVIDER>_<SECRET>) stay: unset them.
 
     Example: mediactl auth logout otherpage
     """
-    from mediactl.config import Settings
+    from mediactl.config import Settings, env_name
 
     rt = AppContext.of(ctx)
     spec = _provider(provider)
     store = Settings(rt).store
-    store.update(True, rt.profile, provider, {s.name: None for s in spec.secrets})
-    rt.info(f"removed {provider} credentials from {store.credentials_path} (profile {rt.profile})")
+    stored = [s.name for s in spec.secrets if store.get(rt.profile, provider, s) is not None]
+    if stored:
+        store.update(True, rt.profile, provider, {name: None for name in stored})
+        rt.info(f"removed {provider} credentials ({', '.join(stored)}) from {store.credentials_path} "
+                f"(profile {rt.profile})")
+    else:
+        rt.info(f"no {provider} credentials stored in {store.credentials_path} (profile {rt.profile}): "
+                "nothing to remove")
+    in_env = [env_name(provider, s.name) for s in spec.secrets if rt.env.get(env_name(provider, s.name))]
+    if in_env:
+        rt.info(f"note: {', '.join(in_env)} set in the environment still applies; unset it to log out fully")

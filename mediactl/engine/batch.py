@@ -12,6 +12,7 @@ import os
 import queue
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -100,6 +101,7 @@ def run_batch(rt: Runtime, items: Sequence[Any], worker: Callable[[Any], dict], 
     except KeyboardInterrupt as exc:
         stopping.set()
         _interrupted(rt, outcomes, len(items), journal, exc)
+        exc.reported = True  # type: ignore[attr-defined]  # said above, with the hint: no bare `interrupted`
         raise
     if down:
         started = {id(o.item) for o in outcomes}
@@ -336,8 +338,9 @@ def _upload_batch(rt: AppContext, settings: Settings, provider: str, items: Sequ
     unconfirmed: list[Item] = []
     # Register every file first, in one transaction: an interrupted batch then leaves a record of what never
     # started too, and an interrupted registration leaves nothing half-known.
+    batch = uuid.uuid4().hex[:12]  # `mediactl resume --batch ID` finishes this run's uploads alone
     ids = journal.register_all([dict(provider=provider, profile=rt.profile, target=target, path=item.path,
-                                     name=item.name) for item in items])
+                                     name=item.name, batch=batch) for item in items])
     entries = {id(item): entry for item, entry in zip(items, ids, strict=True)}
     sizes = {id(item): _stat_size(item.path) for item in items}
     total_bytes = sum(size or 0 for size in sizes.values())

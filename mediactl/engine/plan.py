@@ -97,10 +97,11 @@ class UploadPlan:
             return decision
         if not self.skip_existing:
             return decision
+        from mediactl.providers.skipping import earlier_uploads
         from mediactl.transfer.files import file_digests, local_info
 
         digests = decision.digests = file_digests(item.path)  # one read serves the journal and the provider
-        for earlier in self.journal.completed_all(self.provider, self.target, digests.sha256):
+        for earlier in earlier_uploads(self.journal, self.provider, self.target, digests.sha256, item.name):
             # the journal is a cache: confirm with the provider where it can answer
             there = self.exists(earlier, digests) if self.exists is not None else None
             if there is False:

@@ -14,7 +14,8 @@ Exclude = Annotated[list[str] | None, typer.Option(
 Concurrency = Annotated[int, typer.Option(
     "--concurrency", "-j", min=1, max=64, metavar="N", help="Uploads in parallel.")]
 SkipExisting = Annotated[bool, typer.Option(
-    "--skip-existing", help="Skip files already uploaded (same SHA-256) to the same provider and target.")]
+    "--skip-existing", help="Skip files already uploaded (same SHA-256) to the same provider and target; "
+                            "under the same name too where the provider shows names.")]
 Files = Annotated[list[str] | None, typer.Argument(
     help="Files to upload; directories with -r; '-' reads stdin (needs --name). Optional with --files-from.",
     show_default=False)]

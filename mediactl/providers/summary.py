@@ -24,6 +24,7 @@ class BatchSummary:
     orphans: int = 0  # records lost creates may have left without bytes (the API cannot be asked), counted
     failed: int = 0
     resumable: int = 0
+    batch: str | None = None  # the journal's id of this run, for `resume --batch`
     bytes: int = 0
     elapsed: float = 0.0
     profile: str = "default"  # the run's profile: the resume hint names it, so it resumes this profile's uploads
@@ -45,7 +46,8 @@ class BatchSummary:
                        f"API cannot be asked; `mediactl history -o json` shows each upload's note)")
         if self.resumable:
             out.append(f"hint: {self.resumable} upload{_s(self.resumable)} can be finished with "
-                       f"`mediactl {profile_flag(self.profile)}resume --provider {self.provider}`")
+                       f"`mediactl {profile_flag(self.profile)}resume "
+                       f"{f'--batch {self.batch}' if self.batch else f'--provider {self.provider}'}`")
         return out
 
 
@@ -64,6 +66,7 @@ def summarize(provider: str, outcomes: Iterable[Any], journal_rows: Mapping[int,
     summary = BatchSummary(provider, elapsed=elapsed, profile=profile)
     for outcome in outcomes:
         row = journal_rows.get(id(outcome.item)) or {}
+        summary.batch = summary.batch or row.get("batch")
         if row.get("outcome") == "adopted":
             summary.adopted += 1
         if row.get("outcome") == "possibly_orphaned":  # counted records; an older journal kept no count

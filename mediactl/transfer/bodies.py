@@ -20,7 +20,7 @@ import queue
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from mediactl.errors import TransientError
 from mediactl.runtime import ProgressFn, no_progress
@@ -33,6 +33,8 @@ from mediactl.transfer.files import (
     file_changed,
     open_for_upload,
 )
+
+T = TypeVar("T")
 
 try:  # SIMD-accelerated, same RFC 4648 output; the standard library's is the fallback
     from pybase64 import b64encode as _b64encode
@@ -360,11 +362,24 @@ class Resendable:
         self._progress(n)
 
     def __call__(self) -> Chunks:
+        self.take_back()
+        self._last = Chunks(self._make(self._count))
+        return self._last
+
+    def take_back(self) -> None:
+        """Un-report the bytes of the last attempt: it is being sent again, or the request failed (a create
+        the caller repeats, or reconciles, must not count the file's bytes twice)."""
         if self._reported:
             self._progress(-self._reported)
             self._reported = 0
-        self._last = Chunks(self._make(self._count))
-        return self._last
+
+    def send(self, request: Callable[[], T]) -> T:
+        """`request()`, with this body's progress taken back when it fails."""
+        try:
+            return request()
+        except BaseException:
+            self.take_back()
+            raise
 
     def digests(self) -> Digests:
         """The digests of the last attempt's body (an error unless it was sent to the end)."""

@@ -141,8 +141,8 @@ def presigned_post(
         f"{k}={'***' if k.lower() in SECRET_NAMES else v}" for k, v in fields
     ) + f", file=<{filename}, {content_type}>"
     body = Body(attempts, sizing.total, sizing.content_type, description=described)
-    resp = client.request("POST", url, body=body, idempotent=True, ok=range(200, 500), send_auth=False,
-                          headers={"Accept": "*/*"})
+    resp = attempts.send(lambda: client.request("POST", url, body=body, idempotent=True, ok=range(200, 500),
+                                                send_auth=False, headers={"Accept": "*/*"}))
     if resp.status_code not in (200, 201, 204):
         # 4xx answers are S3's verdict on the form (policy, size, expiry): rejected. A 429 that outlasted the
         # retries is a transient failure like any other (exit 7, README "Exit codes"), not a verdict.

@@ -33,7 +33,7 @@ def send_base64_json(client: ApiClient, method: str, path: str, file: Path, docu
     length = len(prefix) + base64_length(expected.size) + len(suffix)
     shown = Redactor().body(prefix + b"<base64 of %d bytes>" % expected.size + suffix)
     body = Body(attempts, length, "application/json", description=shown)
-    resp = client.request(method, path, body=body, **kwargs)
+    resp = attempts.send(lambda: client.request(method, path, body=body, **kwargs))
     return resp, attempts.digests()
 
 
@@ -54,7 +54,7 @@ def put_file(client: ApiClient, path: str, file: Path, *, offset: int = 0, lengt
 
     attempts = Resendable(make, progress)
     body = Body(attempts, length, content_type)
-    resp = client.request("PUT", path, body=body, idempotent=True, **kwargs)
+    resp = attempts.send(lambda: client.request("PUT", path, body=body, idempotent=True, **kwargs))
     return resp, attempts.digests()
 
 

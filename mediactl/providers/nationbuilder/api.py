@@ -20,6 +20,8 @@ from mediactl.services import Factory, ProviderService, ServiceContext
 from mediactl.transfer.files import Digests, file_digests
 from mediactl.transfer.sending import send_base64_json
 
+# --skip-existing needs the same name too: a page shows each attachment's filename (providers/skipping.py)
+SKIP_NEEDS_SAME_NAME = True
 API_ROOT = "/api/v1"
 MAX_KEPT_SNAPSHOT = 5000  # page snapshots up to this many ids are kept in the journal for a resume
 PAGE_TYPES = ("basic_pages", "blogs", "events", "calendars", "petitions", "surveys", "donations")

@@ -16,6 +16,8 @@ from mediactl.runtime import no_progress
 from mediactl.services import Factory, ProviderService
 from mediactl.transfer.s3post import policy_expiration, policy_size_range, presigned_post
 
+# --skip-existing needs the same name too: the name is part of the file's key and URL (providers/skipping.py)
+SKIP_NEEDS_SAME_NAME = True
 CDN_FORMATS = ("auto", "png", "jpg", "webp")
 
 

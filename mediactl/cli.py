@@ -12,6 +12,7 @@ from typer.core import TyperGroup
 
 from mediactl import __version__
 from mediactl.cli_names import subapps
+from mediactl.completers import profile_names
 from mediactl.errors import ExitCode, MediactlError, StdoutClosed
 from mediactl.helptexts import GROUP_HELP
 from mediactl.runtime import Runtime, env_defaults
@@ -176,22 +177,12 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
-def _complete_profile(incomplete: str) -> list[str]:
-    from mediactl.config import ConfigStore
-
-    try:
-        names = ConfigStore(Runtime().resolved_config_dir()).profiles()
-    except Exception:
-        names = []
-    return [n for n in ["default", *names] if n.startswith(incomplete)]
-
-
 @app.callback()
 def root(
     ctx: typer.Context,
     profile: Annotated[str, typer.Option(
         "--profile", envvar="MEDIACTL_PROFILE", help="Named profile in the config.",
-        autocompletion=_complete_profile)] = "default",
+        autocompletion=profile_names)] = "default",
     config_dir: Annotated[Path | None, typer.Option(
         "--config-dir", envvar="MEDIACTL_CONFIG_DIR", help="Where config.toml and credentials.toml live.",
         file_okay=False)] = None,

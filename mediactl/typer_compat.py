@@ -11,7 +11,8 @@ installed Typer, says which. Everything else in mediactl uses `typer`'s public n
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import inspect
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import typer
@@ -21,7 +22,8 @@ from typer._click import Command
 from typer._click.globals import get_current_context
 from typer._click.shell_completion import CompletionItem
 
-__all__ = ["Command", "CommandDoc", "CompletionItem", "ParamDoc", "command_of", "completion_script",
+__all__ = ["Command", "CommandDoc", "CompletionItem", "ParamDoc", "autocompletion_of", "command_of",
+           "completion_line", "completion_script",
            "current_context", "enable_shell_completion", "parameter_source", "use_plain_help", "walk_commands"]
 
 
@@ -61,6 +63,26 @@ def completion_script(prog_name: str, complete_var: str, shell: str) -> str:
     from typer.completion import get_completion_script
 
     return get_completion_script(prog_name=prog_name, complete_var=complete_var, shell=shell)
+
+
+def autocompletion_of(param) -> Callable | None:
+    """The function given as a parameter's `autocompletion=`, unwrapped from Typer's adapters; None if it has
+    none (for the completion table, mediactl/completions_gen.py)."""
+    custom = getattr(param, "_custom_shell_complete", None)
+    if custom is None:
+        return None
+    for cell in custom.__closure__ or ():
+        if callable(cell.cell_contents):
+            return inspect.unwrap(cell.cell_contents)
+    return custom
+
+
+def completion_line(shell: str, value: str, help_text: str | None) -> str:
+    """One completion answer as Typer's completion class for `shell` prints it (zsh and fish show help)."""
+    from typer._completion_classes import BashComplete, FishComplete, ZshComplete
+
+    formatter = {"bash": BashComplete, "zsh": ZshComplete, "fish": FishComplete}[shell]
+    return formatter.format_completion(None, CompletionItem(value, help=help_text))  # uses no instance state
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ from typing import Annotated
 import typer
 
 from mediactl import runtime
+from mediactl.completers import provider_names
 from mediactl.errors import UsageError
 from mediactl.helptexts import GROUP_HELP
 from mediactl.registry import PROVIDERS
@@ -13,12 +14,8 @@ app = typer.Typer(
     add_completion=False, help=GROUP_HELP["auth"], no_args_is_help=True)
 
 
-def _complete_provider(incomplete: str) -> list[str]:
-    return [p for p in PROVIDERS if p.startswith(incomplete)]
-
-
 ProviderArg = Annotated[str, typer.Argument(
-    help=f"One of: {', '.join(PROVIDERS)}.", autocompletion=_complete_provider, show_default=False)]
+    help=f"One of: {', '.join(PROVIDERS)}.", autocompletion=provider_names, show_default=False)]
 
 
 def _provider(name: str):

@@ -5,6 +5,7 @@ from typing import Annotated
 import typer
 
 from mediactl import runtime, services
+from mediactl.completers import journal_id_completer
 from mediactl.errors import NotFoundError
 from mediactl.providers.options import (
     Concurrency,
@@ -33,18 +34,7 @@ LIST_COLUMNS = [("ID", "id"), ("NAME", "name"), ("STATUS", "status"), ("SIZE", "
                 ("COMMUNITY", "communityId"), ("CREATED", "createdAt")]
 
 
-def _complete_journal_id(incomplete: str) -> list[str]:
-    try:
-        from mediactl.journal import Journal
-        from mediactl.runtime import Runtime
-
-        entries = Journal(Runtime().data_dir).list(provider=NAME, limit=50)
-    except Exception:
-        return []
-    ids = [e["remote_id"] or e["id"] for e in entries]
-    return [i for i in ids if i.startswith(incomplete)]
-
-
+_complete_journal_id = journal_id_completer(NAME)
 
 
 @app.command("upload")

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from mediactl.errors import ExitCode, MediactlError
-from mediactl.http import ApiClient
+from mediactl.http import ApiClient, Redactor
 from mediactl.output import Progress
 from mediactl.runtime import Runtime
 from mediactl.transfer.bodies import B64_CHUNK, Base64JsonBody, Chunks, FileSlice, MultipartFormBody
@@ -119,6 +119,28 @@ def test_form_secrets_never_in_error_or_log(s3_server, tmp_path):
     text = runtime.stderr.getvalue() + err.value.message
     for secret in secrets:
         assert secret not in text
+
+
+def test_each_form_is_redacted_without_piling_up_in_the_batch_redactor(tmp_path):
+    """A batch shares one redactor; each file's form secrets are redacted from that file's errors and logs
+    but do not stay in the shared one (each redaction would go through every form of the batch)."""
+    path = make_file(tmp_path, "a.bin", b"abc")
+    shared = Redactor(["the-api-key"])
+    runtime = rt(verbose=2)
+    etag = hashlib.md5(b"abc").hexdigest()
+    answers = [Reply(201, f"<PostResponse><ETag>\"{etag}\"</ETag></PostResponse>"),
+               Reply(403, "<Error><Code>AccessDenied</Code><Message>bad sig-second-form for the-api-key</Message>"
+                          "</Error>")]
+    with ScriptedServer(lambda req, i: answers[i]) as srv:
+        presigned_post(runtime, srv.url + "/b", [("key", "k"), ("Policy", "policy-first-form")], path,
+                       filename="a.bin", content_type="text/plain", redactor=shared)
+        with pytest.raises(MediactlError) as err:
+            presigned_post(runtime, srv.url + "/b", [("key", "k"), ("X-Amz-Signature", "sig-second-form")], path,
+                           filename="a.bin", content_type="text/plain", redactor=shared)
+    assert "sig-second-form" not in err.value.message and "the-api-key" not in err.value.message
+    assert "AccessDenied" in err.value.message
+    assert "sig-second-form" not in runtime.stderr.getvalue()
+    assert shared.text("policy-first-form sig-second-form the-api-key") == "policy-first-form sig-second-form ***"
 
 
 # --- presigned POST against a loopback receiver -------------------------------------------------------------

@@ -14,7 +14,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from mediactl.errors import RejectedError, TransientError
-from mediactl.http import SECRET_NAMES, ApiClient, Body, Redactor, excerpt
+from mediactl.http import REDACTED, SECRET_NAMES, ApiClient, Body, Redactor, excerpt
 from mediactl.runtime import ProgressFn, Runtime, no_progress
 from mediactl.transfer.bodies import FileSlice, MultipartFormBody, Resendable
 from mediactl.transfer.files import Digests, FileState
@@ -92,18 +92,39 @@ def _s3_message(resp) -> str:
 _per_thread = threading.local()
 
 
+class _FormRedactor(Redactor):
+    """The batch's shared redactor plus the secrets (policy, signature) of the one form this thread is
+    posting. Added to the shared one, every file's form would stay there for the rest of the batch and
+    each redaction would go through all of them: quadratic in the number of files."""
+
+    def __init__(self, shared: Redactor) -> None:
+        super().__init__()
+        self.shared = shared
+        self._form: list[str] = []
+
+    def use_form(self, fields: Sequence[tuple[str, str]]) -> None:
+        secrets = {value for name, value in fields if name.lower() in SECRET_NAMES and value and len(value) >= 4}
+        self._form = sorted(secrets, key=len, reverse=True)
+
+    def text(self, text: str) -> str:
+        text = super().text(self.shared.text(text))
+        for value in self._form:
+            text = text.replace(value, REDACTED)
+        return text
+
+
 def _s3_client(rt: Runtime, url: str, provider: str | None, redactor: Redactor) -> ApiClient:
     """This thread's client for S3 forms at `url`'s origin, kept from one file to the next so a batch reuses
     its pooled connection instead of opening one per file."""
     parts = urlsplit(url)
     key = (id(rt), id(redactor), provider, parts.scheme, parts.netloc)
     cached = getattr(_per_thread, "client", None)
-    if cached is not None and cached[0] == key and cached[1].rt is rt and cached[1].redactor is redactor:
+    if cached is not None and cached[0] == key and cached[1].rt is rt and cached[1].redactor.shared is redactor:
         return cached[1]
     if cached is not None:
         cached[1].session.close()
-    client = ApiClient(rt, provider=provider, base_url=f"{parts.scheme}://{parts.netloc}", redactor=redactor,
-                       error_message=_s3_message, retry_statuses=S3_RETRY_STATUSES)
+    client = ApiClient(rt, provider=provider, base_url=f"{parts.scheme}://{parts.netloc}",
+                       redactor=_FormRedactor(redactor), error_message=_s3_message, retry_statuses=S3_RETRY_STATUSES)
     _per_thread.client = (key, client)
     return client
 
@@ -122,11 +143,9 @@ def presigned_post(
     check_etag: bool = True,
 ) -> PostResult:
     """POST `file` to a presigned S3 form; the same form is re-posted on 5xx and connection errors."""
-    redactor = redactor or Redactor()
-    for name, value in fields:
-        if name.lower() in SECRET_NAMES:
-            redactor.add(value)
-    client = _s3_client(rt, url, provider, redactor)
+    client = _s3_client(rt, url, provider, redactor or Redactor())
+    client.redactor.use_form(fields)
+    redactor = client.redactor
     boundary = uuid.uuid4().hex  # fixed across attempts, so Content-Type and Content-Length are too
     expected = FileState.at(file)
 

@@ -234,10 +234,20 @@ class MultipartFormBody:
     """
 
     def __init__(self, fields: Sequence[tuple[str, str]], name: str, filename: str, content_type: str,
-                 file: FileSlice, boundary: str) -> None:
+                 file: FileSlice, boundary: str, *, envelope: tuple[bytes, bytes] | None = None) -> None:
+        """`envelope` is what `envelope()` returns for the same arguments, to build it once per upload."""
+        self.content_type = f"multipart/form-data; boundary={boundary}"
+        self._head, self._tail = envelope or self.envelope(fields, name, filename, content_type, boundary)
+        self._file = file
+        self.total = len(self._head) + file.length + len(self._tail)
+        self._sent = 0
+
+    @staticmethod
+    def envelope(fields: Sequence[tuple[str, str]], name: str, filename: str, content_type: str,
+                 boundary: str) -> tuple[bytes, bytes]:
+        """The bytes before the file (every field, then the file part's headers) and after it."""
         from urllib3.fields import RequestField
 
-        self.content_type = f"multipart/form-data; boundary={boundary}"
         delimiter = f"--{boundary}\r\n".encode()
         head = bytearray()
         for key, value in fields:
@@ -247,11 +257,7 @@ class MultipartFormBody:
         part = RequestField(name=name, data=b"", filename=filename)
         part.make_multipart(content_type=content_type)
         head += delimiter + part.render_headers().encode()
-        self._head = bytes(head)
-        self._tail = f"\r\n--{boundary}--\r\n".encode()
-        self._file = file
-        self.total = len(self._head) + file.length + len(self._tail)
-        self._sent = 0
+        return bytes(head), f"\r\n--{boundary}--\r\n".encode()
 
     @property
     def len(self) -> int:

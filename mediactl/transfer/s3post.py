@@ -149,17 +149,18 @@ def presigned_post(
     boundary = uuid.uuid4().hex  # fixed across attempts, so Content-Type and Content-Length are too
     expected = FileState.at(file)
 
+    envelope = MultipartFormBody.envelope(fields, "file", filename, content_type, boundary)  # once, not per attempt
+
     def make_form(report: ProgressFn) -> MultipartFormBody:
         part = FileSlice(file, progress=report, expected=expected)
-        return MultipartFormBody(fields, "file", filename, content_type, part, boundary)
+        return MultipartFormBody(fields, "file", filename, content_type, part, boundary, envelope=envelope)
 
     attempts = Resendable(make_form, progress)
-    sizing = MultipartFormBody(fields, "file", filename, content_type, FileSlice(file, expected=expected), boundary)
-    sizing.close()
+    total = len(envelope[0]) + expected.size + len(envelope[1])
     described = "multipart form: " + ", ".join(
         f"{k}={'***' if k.lower() in SECRET_NAMES else v}" for k, v in fields
     ) + f", file=<{filename}, {content_type}>"
-    body = Body(attempts, sizing.total, sizing.content_type, description=described)
+    body = Body(attempts, total, f"multipart/form-data; boundary={boundary}", description=described)
     resp = client.request("POST", url, body=body, idempotent=True, ok=range(200, 500), send_auth=False,
                           headers={"Accept": "*/*"})
     if resp.status_code not in (200, 201, 204):

@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import threading
-import uuid
-import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -67,6 +66,8 @@ def policy_size_range(fields: Sequence[tuple[str, str]]) -> tuple[int, int] | No
 
 def s3_error(body: bytes | str) -> tuple[str, str] | None:
     """(Code, Message) of an S3 XML <Error>, or None when the body is not one."""
+    import xml.etree.ElementTree as ET  # only once S3 has answered: not on the way to the first byte
+
     try:
         root = ET.fromstring(body)
     except ET.ParseError:
@@ -146,7 +147,7 @@ def presigned_post(
     client = _s3_client(rt, url, provider, redactor or Redactor())
     client.redactor.use_form(fields)
     redactor = client.redactor
-    boundary = uuid.uuid4().hex  # fixed across attempts, so Content-Type and Content-Length are too
+    boundary = os.urandom(16).hex()  # fixed across attempts, so Content-Type and Content-Length are too
     expected = FileState.at(file)
 
     envelope = MultipartFormBody.envelope(fields, "file", filename, content_type, boundary)  # once, not per attempt
@@ -173,6 +174,8 @@ def presigned_post(
     location = bucket = key = None
     etag = resp.headers.get("ETag")
     if resp.status_code == 201 and resp.content:
+        import xml.etree.ElementTree as ET
+
         try:
             root = ET.fromstring(resp.content)
         except ET.ParseError:

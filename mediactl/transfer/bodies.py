@@ -40,6 +40,7 @@ except ImportError:  # pragma: no cover
     from base64 import b64encode as _b64encode
 
 B64_CHUNK = 3 * 256 * 1024  # a multiple of 3, so chunks encode without padding until the last
+SHA256_THREAD_FROM = 2 * 1024 * 1024  # below this a thread costs more than it saves
 
 
 class FileSlice:
@@ -51,7 +52,7 @@ class FileSlice:
 
     def __init__(self, path: Path, offset: int = 0, length: int | None = None,
                  progress: ProgressFn = no_progress, md5: bool = True, *, expected: FileState | None = None,
-                 whole: WholeFileSha256 | None = None, sha256: bool = True) -> None:
+                 whole: WholeFileSha256 | None = None, sha256: bool = True, sha256_thread: bool = False) -> None:
         self.path = path
         self._fh = open_for_upload(path)
         try:
@@ -74,6 +75,13 @@ class FileSlice:
         self._whole = whole
         self._md5 = hashlib.md5(usedforsecurity=False) if md5 else None  # only S3 ETag checks need it
         self._sha = hashlib.sha256() if sha256 else None  # a part of a whole-file hash needs none of its own
+        self._own_whole: WholeFileSha256 | None = None
+        if sha256 and sha256_thread and whole is None and offset == 0 and length == expected.size \
+                and length >= SHA256_THREAD_FROM:
+            # MD5 (about 1.2 s per GiB here) and SHA-256 (0.5 s) on two threads instead of one after the other
+            # on the reader's: the same bytes objects, no second read (bench/floor.py).
+            self._own_whole = self._whole = WholeFileSha256(path, expected)
+            self._sha = None
 
     @property
     def len(self) -> int:
@@ -114,10 +122,14 @@ class FileSlice:
             now = None
         if now != self.expected:  # it grew, was touched or went away after the last read
             raise file_changed(self.path)
-        return Digests(self.length, self._md5.hexdigest() if self._md5 is not None else "",
-                       self._sha.hexdigest() if self._sha is not None else "")
+        sha256 = self._sha.hexdigest() if self._sha is not None else ""
+        if self._own_whole is not None:
+            sha256 = self._own_whole.hexdigest()
+        return Digests(self.length, self._md5.hexdigest() if self._md5 is not None else "", sha256)
 
     def close(self) -> None:
+        if self._own_whole is not None and self._pos != self.length:
+            self._own_whole.abandon()
         self._fh.close()
 
 

@@ -153,7 +153,7 @@ def presigned_post(
     envelope = MultipartFormBody.envelope(fields, "file", filename, content_type, boundary)  # once, not per attempt
 
     def make_form(report: ProgressFn) -> MultipartFormBody:
-        part = FileSlice(file, progress=report, expected=expected)
+        part = FileSlice(file, progress=report, expected=expected, sha256_thread=True)
         return MultipartFormBody(fields, "file", filename, content_type, part, boundary, envelope=envelope)
 
     attempts = Resendable(make_form, progress)

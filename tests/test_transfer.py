@@ -162,8 +162,9 @@ def test_file_is_the_last_field_in_the_given_order(tmp_path):
     assert "x-api-key" not in req.headers and "authorization" not in req.headers
 
 
-def test_5xx_reposts_the_same_form_with_full_bytes(tmp_path):
-    data = os.urandom(50_000)
+@pytest.mark.parametrize("size", [50_000, 3 * 1024 * 1024 + 7])  # the larger one hashes SHA-256 on its own thread
+def test_5xx_reposts_the_same_form_with_full_bytes(tmp_path, size):
+    data = os.urandom(size)
     path = make_file(tmp_path, "a.bin", data)
     md5 = hashlib.md5(data).hexdigest()
 
@@ -178,6 +179,7 @@ def test_5xx_reposts_the_same_form_with_full_bytes(tmp_path):
         result = presigned_post(rt(), srv.url, [("key", "k")], path, filename="a.bin", content_type="x/y")
     assert len(srv.requests) == 3 and srv.requests[0].body == srv.requests[2].body
     assert result.status == 204 and result.digests.md5 == md5
+    assert result.digests.sha256 == hashlib.sha256(data).hexdigest() and result.digests.size == size
 
 
 def test_etag_mismatch_fails_loudly(tmp_path):

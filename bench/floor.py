@@ -6,8 +6,9 @@ Steps, each over a generated file already in the page cache, in 1 MiB blocks (th
 writes): reading it (into new bytes objects, as `read()` does, and into one reused buffer), MD5 (S3's ETag
 check), SHA-256 (the journal's record), both one after the other and both on two threads at once, base64
 (pybase64), a copy of every block, and writing the blocks to a loopback socket whose reader (another
-process) discards them. Each figure is the median of --runs, as seconds per GiB of CPU-bound wall time;
-compare bench/transfer.py's CPU column to see how far a path is above the sum of the steps it needs.
+process) discards them; then coreutils' `md5sum` and `sha256sum` of the file for comparison. Each figure
+is the median of --runs, in seconds per GiB, wall and CPU; compare bench/transfer.py's CPU column to see
+how far a path is above the sum of the steps it needs.
 """
 
 from __future__ import annotations
@@ -107,10 +108,19 @@ def main() -> None:
             sock.shutdown(socket.SHUT_WR)
             sock.recv(1)
 
+    def tool(name: str):
+        def run() -> float:
+            proc = subprocess.Popen([name, str(path)], stdout=subprocess.DEVNULL)
+            _, _, usage = os.wait4(proc.pid, 0)
+            return usage.ru_utime + usage.ru_stime
+        return run
+
     steps = [("read, into new bytes (fh.read)", read_new), ("read, into one reused buffer (readinto)", read_into),
              ("MD5", md5), ("SHA-256", sha256), ("MD5 then SHA-256, one thread", both),
              ("MD5 and SHA-256 on two threads", both_threads), ("base64 (pybase64)", b64),
-             ("copy of each block", copy), ("socket writes to a discarding reader", send)]
+             ("copy of each block", copy), ("socket writes to a discarding reader", send),
+             ("for comparison: `md5sum` (coreutils)", tool("md5sum")),
+             ("for comparison: `sha256sum` (coreutils)", tool("sha256sum"))]
     gib = args.size_mib / 1024
     print(f"`python bench/floor.py --size-mib {args.size_mib} --runs {args.runs}`: {os.cpu_count()} cores, "
           f"Python {sys.version.split()[0]}, load average {os.getloadavg()[0]:.1f}")
@@ -122,9 +132,9 @@ def main() -> None:
             walls, cpus = [], []
             for _ in range(args.runs):
                 cpu0, started = time.process_time(), time.perf_counter()
-                step()
+                child_cpu = step()  # a command reports its own CPU time
                 walls.append(time.perf_counter() - started)
-                cpus.append(time.process_time() - cpu0)
+                cpus.append(child_cpu if child_cpu is not None else time.process_time() - cpu0)
             wall, cpu = statistics.median(walls) / gib, statistics.median(cpus) / gib
             print(f"| {name} | {wall:.3f} | {1024 / wall:.0f} | {cpu:.3f} |")
     finally:

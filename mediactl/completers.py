@@ -3,29 +3,35 @@
 Kept free of Typer, Rich and Pydantic so the launcher can answer them from the completion table without
 building the CLI (mediactl/fast_completion.py); the commands hand the same functions to Typer as their
 `autocompletion`, so both paths give the same answers. A completer the launcher may call carries
-`light_call = (function name in this module, leading arguments)`, which the table records.
+`light_call = (function name in this module, leading arguments)`, which the table records; a completer
+whose parameters start with `ctx` gets Click's context from Typer and the launcher's `LineContext` (the
+values of the options given on the command line, as `params`) from the launcher.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 
-def _light(function: Callable[[str], list[str]]) -> Callable[[str], list[str]]:
+def _light(function: Callable[..., list[str]]) -> Callable[..., list[str]]:
     function.light_call = (function.__name__, ())  # type: ignore[attr-defined]
     return function
 
 
 @_light
-def profile_names(incomplete: str) -> list[str]:
+def profile_names(ctx, incomplete: str) -> list[str]:
+    """`--profile <TAB>`: `default` and the profiles of the config files (of `--config-dir` if it was given
+    before on the command line), each once. `ctx` is Click's context, or the launcher's `LineContext`."""
     from mediactl.config import ConfigStore
     from mediactl.runtime import Runtime
 
+    given = (getattr(ctx, "params", None) or {}).get("config_dir")
     try:
-        names = ConfigStore(Runtime().resolved_config_dir()).profiles()
+        names = ConfigStore(Path(given).expanduser() if given else Runtime().resolved_config_dir()).profiles()
     except Exception:
         names = []
-    return [n for n in ["default", *names] if n.startswith(incomplete)]
+    return [n for n in dict.fromkeys(["default", *names]) if n.startswith(incomplete)]
 
 
 @_light

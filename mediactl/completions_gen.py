@@ -65,7 +65,7 @@ def build_table(root) -> dict:
                     opts.sort()
                     names.sort()
                 node["options"].append({
-                    "names": names, "opts": opts, "items": [_item(n, param.help) for n in names],
+                    "name": param.name, "names": names, "opts": opts, "items": [_item(n, param.help) for n in names],
                     "flag": bool(param.is_flag or param.count), "multiple": bool(param.multiple),
                     "hidden": bool(param.hidden), "nargs": param.nargs, "callback": param.callback is not None,
                     "values": _values(param, ctx)})
@@ -101,7 +101,10 @@ def _values(param, ctx) -> dict:
         light = getattr(completer, "light_call", None)
         if light is None or not completer.__module__ == "mediactl.completers":
             return {"kind": "full"}
-        return {"kind": "call", "call": light[0], "args": list(light[1])}
+        import inspect
+
+        wants_ctx = next(iter(inspect.signature(completer).parameters), None) == "ctx"
+        return {"kind": "call", "call": light[0], "args": list(light[1]), "ctx": wants_ctx}
     probe = "\x01probe"
     if [i.value for i in param.shell_complete(ctx, probe)] == [probe]:
         return {"kind": "echo"}

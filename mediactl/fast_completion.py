@@ -80,7 +80,7 @@ def completion_args(shell: str, environ: dict[str, str]) -> tuple[list[str], str
 def complete(table: dict, args: list[str], incomplete: str) -> list[list[str]]:
     """The completion items for `incomplete` after `args`."""
     nodes = table["nodes"]
-    path, used, positionals = _resolve(nodes, args)
+    path, used, positionals, values = _resolve(nodes, args)
     node = nodes[path]
     args = list(args)
     if incomplete == "=":
@@ -95,15 +95,16 @@ def complete(table: dict, args: list[str], incomplete: str) -> list[list[str]]:
     if args and args[-1].startswith("-"):
         for option in node["options"]:
             if not option["flag"] and args[-1] in option["opts"]:
-                return _value_items(option["values"], incomplete)
+                return _value_items(option["values"], incomplete, values)
     for argument in _open_arguments(node, positionals):
-        return _value_items(argument["values"], incomplete)
+        return _value_items(argument["values"], incomplete, values)
     return _command_items(node, used, incomplete)
 
 
-def _resolve(nodes: dict, args: list[str]) -> tuple[str, set[int], int]:
-    """The command the words lead to, the options given on its part of the line, and its positional count."""
-    path, used, positionals = "", set(), 0
+def _resolve(nodes: dict, args: list[str]) -> tuple[str, set[int], int, dict[str, str]]:
+    """The command the words lead to, the options given on its part of the line (their indexes, and the values
+    of those that take one, by parameter name), and its count of positional words."""
+    path, used, positionals, values = "", set(), 0, {}
     i = 0
     while i < len(args):
         word = args[i]
@@ -117,17 +118,21 @@ def _resolve(nodes: dict, args: list[str]) -> tuple[str, set[int], int]:
             if option["callback"] or (has_value and option["flag"]):
                 raise NeedsFullCli
             used.add(index)
+            if not option["flag"]:
+                value = word.partition("=")[2] if has_value else (args[i + 1] if i + 1 < len(args) else None)
+                if value is not None:
+                    values[option["name"]] = value
             i += 1 if (option["flag"] or has_value) else 1 + option["nargs"]
             continue
         if node["children"] is not None:
             if word not in node["children"]:
                 raise NeedsFullCli
             path = f"{path} {word}".strip()
-            used, positionals = set(), 0
+            used, positionals, values = set(), 0, {}
         else:
             positionals += 1
         i += 1
-    return path, used, positionals
+    return path, used, positionals, values
 
 
 def _option_index(node: dict, name: str) -> int:
@@ -160,7 +165,14 @@ def _command_items(node: dict, used: set[int], incomplete: str) -> list[list[str
     return items
 
 
-def _value_items(values: dict, incomplete: str) -> list[list[str]]:
+class LineContext:
+    """What a completer that takes `ctx` reads of Click's context: the values given on the command line."""
+
+    def __init__(self, params: dict[str, str]) -> None:
+        self.params = params
+
+
+def _value_items(values: dict, incomplete: str, given: dict[str, str]) -> list[list[str]]:
     kind = values["kind"]
     if kind == "choices":
         if values["case_sensitive"]:
@@ -173,7 +185,8 @@ def _value_items(values: dict, incomplete: str) -> list[list[str]]:
     if kind == "call":
         from mediactl import completers
 
-        found = getattr(completers, values["call"])(*values["args"], incomplete)
+        context = (LineContext(given),) if values.get("ctx") else ()
+        found = getattr(completers, values["call"])(*values["args"], *context, incomplete)
         if any(not isinstance(value, str) for value in found):
             raise NeedsFullCli  # (value, help) pairs: their help goes through Rich in zsh and fish
         return [_plain_item(value) for value in found if value.startswith(incomplete)]

@@ -130,6 +130,17 @@ def test_values_looked_up_at_run_time(words, incomplete, expected, isolated_env,
         assert fast == (expected + "\n", 0) == full_cli_answer(env)
 
 
+@pytest.mark.parametrize("shell", ["bash", "zsh", "fish"])
+def test_profile_names_come_from_the_config_dir_given_on_the_line(shell, isolated_env, cli, tmp_path):
+    other = tmp_path / "elsewhere"
+    assert cli("--config-dir", str(other), "--profile", "far", "config", "set", "otherpage.community", "c").code == 0
+    env = shell_env(shell, ["--config-dir", str(other), "--profile"], "f")
+    fast = answer(env)
+    assert fast is not None and "far" in fast[0]
+    assert fast == full_cli_answer(env)
+    assert "far" not in answer(shell_env(shell, ["--profile"], "f"))[0]
+
+
 def test_launcher_answers_version_and_completion_only():
     assert fast_answer(["--version"], {}) is not None
     assert fast_answer(["--version", "x"], {}) is None and fast_answer(["otherpage"], {}) is None

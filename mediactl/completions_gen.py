@@ -79,9 +79,29 @@ def build_table(root) -> dict:
                                         **(sub.context_settings or {}))
                 visit(sub, sub_ctx, f"{path} {name}".strip())
 
-    visit(root, typer.Context(root, info_name="mediactl", resilient_parsing=True,
-                              **(root.context_settings or {})), "")
+    root_ctx = typer.Context(root, info_name="mediactl", resilient_parsing=True, **(root.context_settings or {}))
+    visit(root, root_ctx, "")
+    nodes[""]["hoisted"] = _hoisted(root, nodes[""])
     return {"nodes": nodes}
+
+
+def _hoisted(root, node: dict) -> dict[str, bool]:
+    """The root's options it also takes after a command (`mediactl otherpage upload x -q`), found by parsing
+    such a line: name -> whether it takes a value. Options with a callback are left out (--version exits)."""
+    from mediactl.typer_compat import parameter_source
+
+    child = next(iter(node["children"] or ()), None)
+    hoisted: dict[str, bool] = {}
+    for option in node["options"] if child else ():
+        if option["callback"]:
+            continue
+        values = option["values"].get("items") or [["1"]]
+        for name in option["names"]:
+            tail = [name] if option["flag"] else [name, values[0][0]]
+            ctx = root.make_context("mediactl", [child, "x", *tail], resilient_parsing=True)
+            if parameter_source(ctx, option["name"]) == "commandline":
+                hoisted[name] = not option["flag"]
+    return hoisted
 
 
 def _item(value: str, help_text: str | None) -> list[str]:

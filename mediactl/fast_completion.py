@@ -6,10 +6,11 @@ stale and checks that these answers equal the full CLI's, word for word, in bash
 
 This module follows the steps of Click's own completion (typer._click.shell_completion: resolve the
 command from the words typed, then the option or argument the incomplete word belongs to) over the table
-instead of the command objects. Whenever a command line leaves that well-trodden path (an option the
-table does not know at that point, such as a global option written after the verb; `--`; an option with a
-callback; a completer that needs the CLI), `answer` returns None and the launcher hands the call to the
-full CLI, which is never wrong, only slower.
+instead of the command objects; global options written after the verb are taken out as the root group
+takes them. Whenever a command line leaves that well-trodden path (an option the table does not know at
+that point; a global option written last after the verb, which the root group leaves in place; `--`; an
+option with a callback; a completer that needs the CLI), `answer` returns None and the launcher hands the
+call to the full CLI, which is never wrong, only slower.
 """
 
 from __future__ import annotations
@@ -113,6 +114,12 @@ def _resolve(nodes: dict, args: list[str]) -> tuple[str, set[int], int, dict[str
             raise NeedsFullCli
         if word.startswith("-") and word != "-":
             name, has_value, _ = word.partition("=")
+            if path and name in nodes[""]["hoisted"]:  # the root group takes it from here (a global option)
+                takes_value = nodes[""]["hoisted"][name]
+                if has_value and not takes_value or takes_value and not has_value and i + 1 >= len(args):
+                    raise NeedsFullCli  # left where it is, where the command does not know it
+                i += 1 if has_value or not takes_value else 2
+                continue
             index = _option_index(node, name)
             option = node["options"][index]
             if option["callback"] or (has_value and option["flag"]):
@@ -139,7 +146,7 @@ def _option_index(node: dict, name: str) -> int:
     for index, option in enumerate(node["options"]):
         if name in option["names"]:
             return index
-    raise NeedsFullCli  # e.g. a global option after the verb, which the root group moves to the front
+    raise NeedsFullCli  # an option this command does not know: Click stops parsing the line there
 
 
 def _open_arguments(node: dict, positionals: int):

@@ -119,7 +119,7 @@ def _values(param, ctx) -> dict:
     completer = autocompletion_of(param)
     if completer is not None:
         light = getattr(completer, "light_call", None)
-        if light is None or not completer.__module__ == "mediactl.completers":
+        if light is None or completer.__module__ != "mediactl.completers":
             return {"kind": "full"}
         import inspect
 

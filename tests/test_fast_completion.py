@@ -3,6 +3,7 @@ in bash, zsh and fish, and no Typer, Rich or Pydantic imported for it (speed: be
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import subprocess
@@ -39,7 +40,7 @@ def shell_env(shell: str, words: list[str], incomplete: str) -> dict[str, str]:
 def full_cli_answer(env: dict[str, str]) -> tuple[str, int]:
     """What the Typer app itself answers (in this process, as `mediactl` would in its own)."""
     enable_shell_completion()
-    stdout = __import__("io").StringIO()
+    stdout = io.StringIO()
     with mock.patch.dict(os.environ, env), mock.patch("sys.stdout", stdout), pytest.raises(SystemExit) as done:
         app(args=[], prog_name="mediactl")
     return stdout.getvalue(), done.value.code or 0

@@ -13,6 +13,7 @@ Cases and goals (issue 29):
 - completion of values looked up at run time (profile names, journal ids): <= 1.0x;
 - time to first byte of `mediactl nationbuilder upload` (a loopback receiver notes when the first byte of
   the first request arrives, then hangs up): <= 0.6x the reference's whole start-up (`minimal hello`);
+  next to it, for scale, the first byte of a bare `python -c "import requests; requests.get(...)"`;
 - --version <= 1.0x, --help <= 1.15x (issue 17).
 The last column lists the heavy modules each call imported (one extra run with sys.modules printed).
 """
@@ -125,6 +126,9 @@ def main() -> None:
                   None, "fallback"))
     upload = ["--retries", "0", "nationbuilder", "upload", str(upload_file), "--site", "s", "--page", "p"]
     cases.append(("first byte of nationbuilder upload", upload, env, ["hello"], env, 0.6, "first-byte"))
+    # The floor under that figure: the HTTP library alone, imported and sending its first request.
+    bare = [py, "-c", f"import requests; requests.get('http://127.0.0.1:{receiver.port}/', timeout=30)"]
+    cases.append(("first byte of a bare `requests.get` (floor)", bare, env, ["hello"], env, None, "first-byte-raw"))
 
     from importlib.metadata import version
 
@@ -141,6 +145,8 @@ def main() -> None:
             def measure_ours(argv=argv, case_env=case_env, kind=kind):
                 if kind == "first-byte":
                     return receiver.time_to_first_byte([*ours, *argv], case_env)
+                if kind == "first-byte-raw":
+                    return receiver.time_to_first_byte(argv, case_env)
                 return run_once([*ours, *argv], case_env)
 
             def measure_ref(ref_argv=ref_argv, ref_env=ref_env):
@@ -156,7 +162,7 @@ def main() -> None:
             cpus.append(cpu)
         wall, ref, cpu = statistics.median(walls), statistics.median(refs), statistics.median(cpus)
         ratio = wall / ref
-        heavy = [] if kind == "first-byte" else imported(argv, case_env)
+        heavy = [] if kind.startswith("first-byte") else imported(argv, case_env)
         if kind in ("static", "dynamic") and set(heavy) & set(NEVER_FOR_COMPLETION):
             missed.append(f"{name} imported {heavy}")
         verdict = "" if goal is None else (f"≤ {goal}: met" if ratio <= goal else f"≤ {goal}: MISSED")

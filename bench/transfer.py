@@ -198,6 +198,7 @@ def main() -> None:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     rows: list[tuple] = []
     profiles: list[tuple[str, str]] = []
+    load_start = os.getloadavg()[0]
 
     def profile(path: str, cmd: list[str]) -> None:
         if args.profile:
@@ -317,7 +318,8 @@ def main() -> None:
                 receiver.terminate()
         print(f"`python bench/transfer.py --size-mib {args.size_mib} --runs {args.runs}`: a {size} file, median "
               f"of {args.runs} alternating runs; {machine()}; Python {platform.python_version()}; "
-              f"{dt.date.today().isoformat()}\n")
+              f"{dt.date.today().isoformat()}; load average {load_start:.1f} at the start, "
+              f"{os.getloadavg()[0]:.1f} at the end\n")
         print("| path | client | wall (median) | runs | CPU (median) | peak RSS | ratio vs curl | goal |")
         print("|---|---|---|---|---|---|---|---|")
         for row in rows:

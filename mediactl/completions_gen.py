@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 from mediactl.fast_completion import TABLE_PATH
 
@@ -55,7 +56,7 @@ def build_table(root) -> dict:
 
     def visit(command, ctx, path: str) -> None:
         children = list(command.list_commands(ctx)) if hasattr(command, "list_commands") else None
-        node = {"children": children, "commands": None, "options": [], "arguments": []}
+        node: dict[str, Any] = {"children": children, "commands": None, "options": [], "arguments": []}
         if children is not None:  # what the group itself answers for an empty word: its visible commands
             node["commands"] = [_item(i.value, i.help) for i in command.shell_complete(ctx, "")]
         for param in command.get_params(ctx):
@@ -118,13 +119,8 @@ def _values(param, ctx) -> dict:
         return {"kind": "full"}
     completer = autocompletion_of(param)
     if completer is not None:
-        light = getattr(completer, "light_call", None)
-        if light is None or completer.__module__ != "mediactl.completers":
-            return {"kind": "full"}
-        import inspect
-
-        wants_ctx = next(iter(inspect.signature(completer).parameters), None) == "ctx"
-        return {"kind": "call", "call": light[0], "args": list(light[1]), "ctx": wants_ctx}
+        call = _light_call(completer)
+        return {"kind": "call", **call} if call else {"kind": "full"}
     probe = "\x01probe"
     if [i.value for i in param.shell_complete(ctx, probe)] == [probe]:
         return {"kind": "echo"}
@@ -136,6 +132,36 @@ def _values(param, ctx) -> dict:
     flipped = next((i.value.swapcase() for i in items if i.value.swapcase() != i.value), None)
     case_sensitive = flipped is None or not param.shell_complete(ctx, flipped)
     return {"kind": "choices", "case_sensitive": case_sensitive, "items": [_item(i.value, None) for i in items]}
+
+
+def _light_call(completer) -> dict | None:
+    """How the launcher calls `completer` without the CLI, or None when it cannot: a module-level function
+    of a module that imports no Typer, Rich or Pydantic, or a completer made by a factory that says which
+    function of mediactl/completers.py it calls (`light_call`)."""
+    import inspect
+
+    wants_ctx = next(iter(inspect.signature(completer).parameters), None) == "ctx"
+    light = getattr(completer, "light_call", None)
+    if light is not None and completer.__module__ == "mediactl.completers":
+        return {"module": "mediactl.completers", "call": light[0], "args": list(light[1]), "ctx": wants_ctx}
+    if "<locals>" not in completer.__qualname__ and _imports_no_cli(completer.__module__):
+        return {"module": completer.__module__, "call": completer.__qualname__, "args": [], "ctx": wants_ctx}
+    return None
+
+
+_LIGHT_MODULES: dict[str, bool] = {}
+
+
+def _imports_no_cli(module: str) -> bool:
+    """Whether importing `module` in a fresh interpreter leaves Typer, Rich and Pydantic out."""
+    if module not in _LIGHT_MODULES:
+        import subprocess
+
+        code = (f"import importlib, sys; importlib.import_module({module!r}); "
+                "print(any(m.split('.')[0] in ('typer', 'rich', 'pydantic') for m in sys.modules))")
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+        _LIGHT_MODULES[module] = out.strip() == "False"
+    return _LIGHT_MODULES[module]
 
 
 def write_table(path: Path = TABLE_PATH) -> Path:

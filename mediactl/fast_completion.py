@@ -189,11 +189,12 @@ def _value_items(values: dict, incomplete: str, given: dict[str, str]) -> list[l
         return []
     if kind == "echo":  # a file: the shell completes it
         return [_plain_item(incomplete)]
-    if kind == "call":
-        from mediactl import completers
+    if kind == "call":  # a Typer-free completer (mediactl/completers.py, mediactl/app/completion.py)
+        import importlib
 
+        completer = getattr(importlib.import_module(values["module"]), values["call"])
         context = (LineContext(given),) if values.get("ctx") else ()
-        found = getattr(completers, values["call"])(*values["args"], *context, incomplete)
+        found = completer(*values["args"], *context, incomplete)
         if any(not isinstance(value, str) for value in found):
             raise NeedsFullCli  # (value, help) pairs: their help goes through Rich in zsh and fish
         return [_plain_item(value) for value in found if value.startswith(incomplete)]

@@ -1,18 +1,23 @@
-"""The run's environment: streams, TTY flags, colour, output mode, verbosity and where files live.
+"""The run as every layer sees it: its streams (`IOStreams`), its global options (`GlobalOptions`), its
+environment mapping, and `Runtime`, which holds the three with the stderr helpers. A leaf: it imports only
+mediactl/ui/textsafe.py, so the HTTP client, the config, the journal and the renderers can all take one.
 
-One `Runtime` is built by the root callback (or handed in by a test through the context's `obj`) and read by
-every command, so no module looks at `sys.stdout` or the environment on its own.
+The root callback builds a `mediactl.app.context.AppContext` (a Runtime with the run's settings, journal and
+services) once per run; a test builds either with its own streams and environment.
 """
 
 from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, Generic, TextIO, TypeVar, overload
 
+from mediactl.ui.textsafe import sanitize
+
+T = TypeVar("T")
 ProgressFn = Callable[[int], None]  # told each count of bytes sent (negative: taken back for a retry)
 
 
@@ -21,19 +26,43 @@ def no_progress(_: int) -> None:
     return None
 
 
-def _env_flag(name: str) -> bool:
-    return os.environ.get(name, "").strip().lower() not in ("", "0", "false", "no", "off")
+def isatty(stream: Any) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):
+        return False
 
 
 @dataclass
-class Runtime:
+class IOStreams:
+    """The run's three standard streams and what is known about them."""
+
     stdout: TextIO = field(default_factory=lambda: sys.stdout)
     stderr: TextIO = field(default_factory=lambda: sys.stderr)
     stdin: TextIO = field(default_factory=lambda: sys.stdin)
     stdout_isatty: bool | None = None
     stderr_isatty: bool | None = None
     stdin_isatty: bool | None = None
-    output: str = "table"
+    color: bool | None = None
+    stdout_closed: bool = False  # its reader went away (EPIPE): results are dropped from then on
+
+    def fill_in(self, env: Mapping[str, str]) -> None:
+        """Ask the streams what was not given (a test gives its StringIO's answers)."""
+        if self.stdout_isatty is None:
+            self.stdout_isatty = isatty(self.stdout)
+        if self.stderr_isatty is None:
+            self.stderr_isatty = isatty(self.stderr)
+        if self.stdin_isatty is None:
+            self.stdin_isatty = isatty(self.stdin)
+        if self.color is None:
+            self.color = not env.get("NO_COLOR") and bool(self.stdout_isatty)
+
+
+@dataclass
+class GlobalOptions:
+    """The global options' values for one run (declared once, in mediactl/app/options.py)."""
+
+    output: Any = "table"  # None only between parsing and the root callback's default (table or plain)
     quiet: bool = False
     verbose: int = 0
     no_progress: bool = False
@@ -44,55 +73,104 @@ class Runtime:
     config_dir: Path | None = None
     timeout: float = 30.0
     retries: int = 5
-    color: bool | None = None
-    redactor: Any = None  # set by the first provider client, so the error boundary redacts with it
-    factory: Any = None  # the run's services.Factory, made on first use
-    stdout_closed: bool = False  # its reader went away (EPIPE): results are dropped from then on
-    spools: list[Path] = field(default_factory=list)  # copies of stdin this run owns (mediactl/spool.py)
 
-    def __post_init__(self) -> None:
-        if self.stdout_isatty is None:
-            self.stdout_isatty = _isatty(self.stdout)
-        if self.stderr_isatty is None:
-            self.stderr_isatty = _isatty(self.stderr)
-        if self.stdin_isatty is None:
-            self.stdin_isatty = _isatty(self.stdin)
-        if self.color is None:
-            self.color = not os.environ.get("NO_COLOR") and bool(self.stdout_isatty)
+
+class _Part(Generic[T]):
+    """An attribute of the context kept in one of its parts (`ctx.stdout` is `ctx.streams.stdout`)."""
+
+    def __init__(self, part: str) -> None:
+        self.part = part
+        self.name = ""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    @overload
+    def __get__(self, obj: None, objtype: type | None = None) -> _Part[T]: ...
+
+    @overload
+    def __get__(self, obj: object, objtype: type | None = None) -> T: ...
+
+    def __get__(self, obj: object | None, objtype: type | None = None) -> T | _Part[T]:
+        if obj is None:
+            return self
+        value: T = getattr(getattr(obj, self.part), self.name)
+        return value
+
+    def __set__(self, obj: object, value: T) -> None:
+        setattr(getattr(obj, self.part), self.name, value)
+
+
+_STREAM_FIELDS = {f.name for f in fields(IOStreams)}
+_OPTION_FIELDS = {f.name for f in fields(GlobalOptions)}
+
+
+class Runtime:
+    """The run's streams, global options and environment: what every layer may read about the run.
+
+    `mediactl.app.context.AppContext` adds the dependencies built from them (settings, journal, services).
+    """
+
+    stdout: _Part[TextIO] = _Part("streams")
+    stderr: _Part[TextIO] = _Part("streams")
+    stdin: _Part[TextIO] = _Part("streams")
+    stdout_isatty: _Part[bool | None] = _Part("streams")
+    stderr_isatty: _Part[bool | None] = _Part("streams")
+    stdin_isatty: _Part[bool | None] = _Part("streams")
+    color: _Part[bool | None] = _Part("streams")
+    stdout_closed: _Part[bool] = _Part("streams")
+    output: _Part[str] = _Part("options")
+    quiet: _Part[bool] = _Part("options")
+    verbose: _Part[int] = _Part("options")
+    no_progress: _Part[bool] = _Part("options")
+    progress_interval: _Part[float] = _Part("options")
+    yes: _Part[bool] = _Part("options")
+    profile: _Part[str] = _Part("options")
+    profile_explicit: _Part[bool] = _Part("options")
+    config_dir: _Part[Path | None] = _Part("options")
+    timeout: _Part[float] = _Part("options")
+    retries: _Part[int] = _Part("options")
+
+    def __init__(self, streams: IOStreams | None = None, options: GlobalOptions | None = None,
+                 env: Mapping[str, str] | None = None, **flat: Any) -> None:
+        """`Runtime(streams, options, env)`; a test may also name single fields (`stdout=`, `verbose=`)."""
+        unknown = set(flat) - _STREAM_FIELDS - _OPTION_FIELDS
+        if unknown:
+            raise TypeError(f"Runtime got unknown fields {sorted(unknown)}")
+        self.streams = streams or IOStreams(**{k: v for k, v in flat.items() if k in _STREAM_FIELDS})
+        self.options = options or GlobalOptions(**{k: v for k, v in flat.items() if k in _OPTION_FIELDS})
+        self.env: Mapping[str, str] = os.environ if env is None else env
+        self.streams.fill_in(self.env)
+        self.redactor: Any = None  # a mediactl.http.Redactor, set by the first client; the error boundary uses it
+        self.spools: list[Path] = []  # copies of stdin this run owns (mediactl/spool.py)
+
+    # -- what the options mean ------------------------------------------------------------------------
 
     @property
     def machine_output(self) -> bool:
-        return self.output in ("json", "jsonl")
+        return self.options.output in ("json", "jsonl")
 
     @property
     def show_progress(self) -> bool:
-        return not (self.no_progress or self.quiet)
+        return not (self.options.no_progress or self.options.quiet)
 
     @property
     def data_dir(self) -> Path:
-        env = os.environ.get("MEDIACTL_DATA_DIR")
-        if env:
-            return Path(env).expanduser()
-        import platformdirs
-
-        return Path(platformdirs.user_data_dir("mediactl", appauthor=False))
+        return data_dir(self.env)
 
     def resolved_config_dir(self) -> Path:
-        if self.config_dir is not None:
-            return Path(self.config_dir).expanduser()
-        env = os.environ.get("MEDIACTL_CONFIG_DIR")
-        if env:
-            return Path(env).expanduser()
-        import platformdirs
+        if self.options.config_dir is not None:
+            return Path(self.options.config_dir).expanduser()
+        return config_dir(self.env)
 
-        return Path(platformdirs.user_config_dir("mediactl", appauthor=False))
+    # -- stderr ---------------------------------------------------------------------------------------
 
     def warn(self, message: str) -> None:
         self._note(f"warning: {message}")
 
     def info(self, message: str) -> None:
         """A human note on stderr; silent with -q."""
-        if not self.quiet:
+        if not self.options.quiet:
             self._note(message)
 
     def error(self, message: str, hint: str | None = None) -> None:
@@ -103,16 +181,34 @@ class Runtime:
 
     def _note(self, line: str) -> None:
         """One line on stderr; messages quote file names and server text, so they are sanitized."""
-        from mediactl.output import sanitize
-
         self.stderr_line(sanitize(line, one_line=True))
 
     def stderr_line(self, text: str) -> None:
         """Write a line on stderr; a stderr whose reader went away (`2>&1 | head`) is not a failure."""
         try:
-            print(text, file=self.stderr, flush=True)
+            print(text, file=self.streams.stderr, flush=True)
         except BrokenPipeError:
-            to_devnull(self.stderr)
+            to_devnull(self.streams.stderr)
+
+
+def data_dir(env: Mapping[str, str]) -> Path:
+    """Where the journal lives: MEDIACTL_DATA_DIR, else the platform's user data dir."""
+    given = env.get("MEDIACTL_DATA_DIR")
+    if given:
+        return Path(given).expanduser()
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("mediactl", appauthor=False))
+
+
+def config_dir(env: Mapping[str, str]) -> Path:
+    """Where config.toml lives without --config-dir: MEDIACTL_CONFIG_DIR, else the platform's user config dir."""
+    given = env.get("MEDIACTL_CONFIG_DIR")
+    if given:
+        return Path(given).expanduser()
+    import platformdirs
+
+    return Path(platformdirs.user_config_dir("mediactl", appauthor=False))
 
 
 def to_devnull(stream: TextIO) -> None:
@@ -127,43 +223,3 @@ def to_devnull(stream: TextIO) -> None:
         os.dup2(devnull, fd)
     finally:
         os.close(devnull)
-
-
-def _isatty(stream: TextIO) -> bool:
-    try:
-        return stream.isatty()
-    except (AttributeError, ValueError):
-        return False
-
-
-def env_defaults() -> dict:
-    """Global option defaults taken from the environment (DESIGN.md §1)."""
-    out: dict = {}
-    if os.environ.get("MEDIACTL_OUTPUT"):
-        out["output"] = os.environ["MEDIACTL_OUTPUT"].strip().lower()
-    if _env_flag("MEDIACTL_DEBUG"):
-        out["verbose"] = 1
-    if _env_flag("MEDIACTL_NO_PROGRESS"):
-        out["no_progress"] = True
-    interval = os.environ.get("MEDIACTL_PROGRESS_INTERVAL", "").strip()
-    if interval:
-        try:
-            out["progress_interval"] = float(interval)
-        except ValueError:
-            out["progress_interval"] = None  # the root callback reports it as a usage error
-        else:
-            if out["progress_interval"] < 0:
-                out["progress_interval"] = None
-    return out
-
-
-def current() -> Runtime:
-    """The Runtime of the command being run (set up by the root callback)."""
-    from mediactl.typer_compat import current_context
-
-    ctx = current_context()
-    obj = ctx.find_root().obj
-    if not isinstance(obj, Runtime):
-        obj = Runtime()
-        ctx.find_root().obj = obj
-    return obj

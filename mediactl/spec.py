@@ -1,4 +1,4 @@
-"""What a provider declares about itself: one `ProviderSpec` per provider package (DESIGN.md §4).
+"""What a provider declares about itself: one `ProviderSpec` per provider package (ARCHITECTURE.md).
 
 Everything that lists providers (verb groups, root help, settings, completion, resume, history, the
 sandbox) reads these specs through `mediactl.registry`. A spec names its parts by dotted path
@@ -8,7 +8,8 @@ sandbox) reads these specs through `mediactl.registry`. A spec names its parts b
 from __future__ import annotations
 
 import importlib
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 
@@ -27,6 +28,28 @@ COMMON_SETTINGS = (
 )
 
 
+@dataclass(frozen=True)
+class Capabilities:
+    """What a provider's API offers. A verb whose flag is False is answered with `why_not[verb]`."""
+
+    upload: bool = False
+    list: bool = False
+    show: bool = False
+    delete: bool = False
+    complete: bool = False
+    # --skip-existing can ask whether a journalled upload is still there (`<package>.api:exists`); without
+    # it, the journal's word is taken and the user told.
+    exists: bool = False
+    more: frozenset[str] = frozenset()  # verbs beyond these flags (mediactl.verbs.register_verb)
+    why_not: Mapping[str, str] = field(default_factory=dict)
+
+    def offers(self, verb: str) -> bool:
+        return verb in self.more or (verb in _VERB_FLAGS and bool(getattr(self, verb)))
+
+
+_VERB_FLAGS = ("upload", "list", "show", "delete", "complete")
+
+
 def load(ref: str) -> Any:
     """Import "package.module:attribute" (or a bare module) and return it."""
     module_name, _, attribute = ref.partition(":")
@@ -41,15 +64,15 @@ class ProviderSpec:
     The parts follow one layout inside the provider's package (`package`), named by dotted path so that
     reading a spec imports nothing else:
 
-    - `commands` (`<package>.commands:app`): the Typer app of its verb group (`mediactl NAME ...`).
+    - `commands` (`mediactl.verbs:<name>`): its verb group (`mediactl NAME ...`), generated from its
+      `capabilities`, `<package>/options.py` (target, extra options, help, extra commands) and
+      `<package>/verbs.py` (one method per verb it offers).
     - `service` (`<package>.api:build`): `build(factory) -> service`, its API object built from settings.
     - `resume` (`<package>.api:resume`): `resume(service, entry) -> result`, finishes one incomplete
       journal entry.
-    - `reconcile` (`<package>.api:reconcile`): `reconcile(service, entry) -> result | None`, asks the
-      provider whether an upload whose outcome is unknown landed (None: it did not, or it cannot be asked).
     - `exists` (`<package>.api:exists`): `exists(service, entry, digests) -> bool | None`, asks the
-      provider whether a journalled upload is still there (--skip-existing); None: it cannot be asked.
-      Optional: without it, the journal's word is taken and the user told.
+      provider whether a journalled upload is still there (--skip-existing); only with
+      `capabilities.exists`: without it, the journal's word is taken and the user told.
     - `emulator` (`<package>.emulator`): the sandbox module that emulates its API (mediactl/sandbox/core.py).
     """
 
@@ -58,10 +81,11 @@ class ProviderSpec:
     help: str
     settings: tuple[Setting, ...]
     package: str
+    capabilities: Capabilities = field(default_factory=lambda: Capabilities())
 
     @property
     def commands(self) -> str:
-        return f"{self.package}.commands:app"
+        return f"mediactl.verbs:{self.name}"
 
     @property
     def service(self) -> str:
@@ -70,10 +94,6 @@ class ProviderSpec:
     @property
     def resume(self) -> str:
         return f"{self.package}.api:resume"
-
-    @property
-    def reconcile(self) -> str:
-        return f"{self.package}.api:reconcile"
 
     @property
     def exists(self) -> str:

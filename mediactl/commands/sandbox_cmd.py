@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from mediactl import runtime
+from mediactl.app.context import AppContext
 from mediactl.errors import UsageError
 from mediactl.helptexts import GROUP_HELP
 from mediactl.typer_compat import parameter_source
@@ -101,7 +101,7 @@ def serve(
     from mediactl.http import is_loopback
     from mediactl.sandbox.core import RunningSandbox, Sandbox
 
-    rt = runtime.current()
+    rt = AppContext.of(ctx)
     explicit = parameter_source(ctx, "host") == "commandline"
     host = host or "127.0.0.1"
     if not is_loopback(host) and not explicit:
@@ -114,7 +114,7 @@ def serve(
         if not is_loopback(host):  # the server's own stderr is its log: say it here
             from urllib.parse import urlsplit
 
-            _warn_reachable(rt, host, urlsplit(base_url).port, base_url)
+            _warn_reachable(rt, host, urlsplit(base_url).port or 0, base_url)
         return
     _refuse_if_running(pid_file)
     log = (lambda line: print(line, file=rt.stderr, flush=True)) if rt.verbose else None
@@ -185,6 +185,7 @@ def _serve_in_background(ctx: typer.Context, rt, pid_file: Path) -> str:
     with open(log_path, "ab") as log:
         child = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=log,
                                  start_new_session=True, text=True)
+    assert child.stdout is not None  # stdout=PIPE
     with child.stdout:
         line = child.stdout.readline()
     if not line:
@@ -234,6 +235,7 @@ def _write_private(path: Path, text: str) -> None:
 
 @app.command("demo")
 def demo(
+    ctx: typer.Context,
     keep: Annotated[bool, typer.Option("--keep", help="Keep the demo's files and sandbox data.")] = False,
 ) -> None:
     """Run upload → list → show → delete/complete on all four providers against a fresh in-process sandbox.
@@ -244,5 +246,5 @@ def demo(
     """
     from mediactl.sandbox.demo import run_demo
 
-    run_demo(runtime.current(), keep=keep)
+    run_demo(AppContext.of(ctx), keep=keep)
 

@@ -114,20 +114,21 @@ class _FormRedactor(Redactor):
         return text
 
 
-def _s3_client(rt: Runtime, url: str, provider: str | None, redactor: Redactor) -> ApiClient:
+def _s3_client(rt: Runtime, url: str, provider: str | None, redactor: Redactor) -> tuple[ApiClient, _FormRedactor]:
     """This thread's client for S3 forms at `url`'s origin, kept from one file to the next so a batch reuses
-    its pooled connection instead of opening one per file."""
+    its pooled connection instead of opening one per file, and the redactor it logs and reports with."""
     parts = urlsplit(url)
     key = (id(rt), id(redactor), provider, parts.scheme, parts.netloc)
     cached = getattr(_per_thread, "client", None)
-    if cached is not None and cached[0] == key and cached[1].rt is rt and cached[1].redactor.shared is redactor:
-        return cached[1]
+    if cached is not None and cached[0] == key and cached[1].rt is rt and cached[2].shared is redactor:
+        return cached[1], cached[2]
     if cached is not None:
         cached[1].session.close()
-    client = ApiClient(rt, provider=provider, base_url=f"{parts.scheme}://{parts.netloc}",
-                       redactor=_FormRedactor(redactor), error_message=_s3_message, retry_statuses=S3_RETRY_STATUSES)
-    _per_thread.client = (key, client)
-    return client
+    form_redactor = _FormRedactor(redactor)
+    client = ApiClient(rt, provider=provider, base_url=f"{parts.scheme}://{parts.netloc}", redactor=form_redactor,
+                       error_message=_s3_message, retry_statuses=S3_RETRY_STATUSES)
+    _per_thread.client = (key, client, form_redactor)
+    return client, form_redactor
 
 
 def presigned_post(
@@ -144,9 +145,9 @@ def presigned_post(
     check_etag: bool = True,
 ) -> PostResult:
     """POST `file` to a presigned S3 form; the same form is re-posted on 5xx and connection errors."""
-    client = _s3_client(rt, url, provider, redactor or Redactor())
-    client.redactor.use_form(fields)
-    redactor = client.redactor
+    client, form_redactor = _s3_client(rt, url, provider, redactor or Redactor())
+    form_redactor.use_form(fields)
+    redactor = form_redactor
     boundary = os.urandom(16).hex()  # fixed across attempts, so Content-Type and Content-Length are too
     expected = FileState.at(file)
 
@@ -166,7 +167,7 @@ def presigned_post(
                           headers={"Accept": "*/*"})
     if resp.status_code not in (200, 201, 204):
         # 4xx answers are S3's verdict on the form (policy, size, expiry): rejected. A 429 that outlasted the
-        # retries is a transient failure like any other (DESIGN's exit 7), not a verdict.
+        # retries is a transient failure like any other (exit 7, README "Exit codes"), not a verdict.
         error = TransientError if resp.status_code == 429 else RejectedError
         raise error(f"S3 {'rate-limited' if resp.status_code == 429 else 'rejected'} the upload: "
                     f"{redactor.text(_s3_message(resp))}", status=resp.status_code, provider=provider)

@@ -1,7 +1,7 @@
 """A toy provider, built by following CONTRIBUTING.md's "Adding a provider" steps; tests/test_registry.py
 registers it and drives it end to end, so those steps stay true."""
 
-from mediactl.spec import ProviderSpec, Setting
+from mediactl.spec import Capabilities, ProviderSpec, Setting
 
 NAME = "toy"
 
@@ -14,4 +14,5 @@ SPEC = ProviderSpec(
         Setting("base_url", "API base URL", default="https://toy.invalid/v1"),
     ),
     package=__name__,
+    capabilities=Capabilities(upload=True, list=True, more=frozenset({"count"})),  # count: test_verbs.py
 )

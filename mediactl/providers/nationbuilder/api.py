@@ -159,6 +159,7 @@ def build(factory: Factory) -> NationBuilder:
     base = base_url_for(settings.value(NAME, "nation"), settings.value(NAME, "base_url"))
     if base is None:
         settings.require(NAME, "nation")
+    assert base is not None  # require() raised: neither nation nor base_url is set
     return NationBuilder(factory.context(NAME, base_url=base, api_root=API_ROOT,
                                          auth_headers={"Authorization": f"Bearer {token}"}))
 
@@ -168,7 +169,7 @@ def _known_ids(service: NationBuilder, entry: dict) -> frozenset[str] | None:
     kept = (entry.get("resume") or {}).get("known_ids")
     if kept is None:
         return None
-    others = {e["remote_id"] for e in service.journal.list(provider=NAME, target=entry["target"])
+    others = {str(e["remote_id"]) for e in service.journal.list(provider=NAME, target=entry["target"])
               if e.get("remote_id") and e["id"] != entry["id"]}
     return frozenset(map(str, kept)) | others
 
@@ -181,7 +182,7 @@ def resume(service: NationBuilder, entry: dict) -> dict:
         found = reconcile(service, entry)
         if found is not None:
             return found
-    from mediactl.providers.common import guess_type
+    from mediactl.engine.items import guess_type
 
     site, _, page = entry["target"].partition("/")
     path = Path(entry["path"])

@@ -239,7 +239,7 @@ def resume(service: OFAuth, entry: dict) -> dict:
         return service.complete(entry["remote_id"])
     if entry.get("remote_id"):
         raise LocalError("no upload plan was recorded; upload the file again")
-    from mediactl.providers.common import guess_type
+    from mediactl.engine.items import guess_type
 
     path = Path(entry["path"])
     return service.upload(path, entry["name"], content_type=guess_type(entry["name"], path), size=file_size(path),

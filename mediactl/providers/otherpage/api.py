@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -104,7 +105,7 @@ class OtherPage(ProviderService):
                 hint=f"run `mediactl otherpage upload {entry['path']}` again", provider=NAME)
         check_unchanged(entry, Path(entry["path"]))
         with reopen(self.journal, entry) as up:
-            return self._send(up, entry["name"], entry["result"], stash["url"], stash["fields"], progress)
+            return self._send(up, str(entry["name"]), entry["result"], stash["url"], stash["fields"], progress)
 
 
 def build(factory: Factory) -> OtherPage:
@@ -126,15 +127,10 @@ def resume(service: OtherPage, entry: dict) -> dict:
     check_unchanged(entry, path)
     if entry.get("remote_id"):
         service.journal.update(entry["id"], note=f"file record {entry['remote_id']} left without bytes (its "
-                                                 "upload form expired or was not kept); uploaded as a new record")
+                                                 "upload form expired or was not kept); uploaded as a new record",
+                               outcome="possibly_orphaned")
         service.journal.drop_stash(entry["id"])
     return service.upload(path, entry["name"], entry["target"], size=file_size(path), entry=entry["id"])
-
-
-def exists(service: OtherPage, entry: dict, digests) -> None:
-    """Other Page has no endpoint to list or get file records: whether an upload is still there cannot be
-    asked (--skip-existing then goes by the journal, and says so)."""
-    return None
 
 
 def reconcile(service: OtherPage, entry: dict) -> dict | None:
@@ -142,7 +138,7 @@ def reconcile(service: OtherPage, entry: dict) -> dict | None:
     return None
 
 
-def journal_record(entry: dict, cdn_base: str) -> dict[str, Any]:
+def journal_record(entry: Mapping[str, Any], cdn_base: str) -> dict[str, Any]:
     """What `list` and `show` print for a journal entry: the file record, its status and CDN URLs."""
     record = dict(entry.get("result") or {})
     record.setdefault("id", entry.get("remote_id") or entry["id"])

@@ -1,4 +1,4 @@
-"""Shell completion scripts for mediactl, the completion table, and the generator of both.
+"""The generator of the shell completion scripts (mediactl/completion_scripts.py) and of the completion table.
 
     python -m mediactl.completions_gen            # rewrite completions/ and mediactl/completion_table.json
                                                   # (tests fail when either is stale)
@@ -17,17 +17,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from mediactl.completion_scripts import SHELLS, script
 from mediactl.fast_completion import TABLE_PATH
 
-SHELLS = {"bash": "mediactl.bash", "zsh": "_mediactl", "fish": "mediactl.fish"}
-COMPLETE_VAR = "_MEDIACTL_COMPLETE"
-
-
-def script(shell: str) -> str:
-    from mediactl.typer_compat import completion_script
-
-    text = completion_script(prog_name="mediactl", complete_var=COMPLETE_VAR, shell=shell)
-    return text if text.endswith("\n") else text + "\n"
+__all__ = ["SHELLS", "build_table", "script", "table_text", "write_all", "write_table"]
 
 
 def write_all(directory: Path) -> list[Path]:

@@ -54,12 +54,6 @@ def complete_output(incomplete: str) -> list[str]:
     return [mode for mode in OUTPUT_MODES if mode.startswith(incomplete)]
 
 
-def _os_environ() -> Mapping[str, str]:
-    import os
-
-    return os.environ
-
-
 @dataclass(frozen=True)
 class GlobalOption:
     """One global option.

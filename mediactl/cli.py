@@ -219,7 +219,7 @@ def completion(
     Examples: mediactl completion bash > ~/.local/share/bash-completion/completions/mediactl  ·
     mediactl completion fish > ~/.config/fish/completions/mediactl.fish
     """
-    from mediactl.completions_gen import SHELLS, script
+    from mediactl.completion_scripts import SHELLS, script
 
     if shell not in SHELLS:
         raise typer.BadParameter(f"must be one of {', '.join(SHELLS)}", param_hint="SHELL")

@@ -1,6 +1,5 @@
 """The root command's verb groups and commands, in the order `mediactl --help` and completion list them:
-the registered providers first, then the built-ins. Kept free of Typer so the launcher can answer
-completion of the first word without it."""
+the registered providers first, then the built-ins. Kept free of Typer so listing them loads no verb group."""
 
 from __future__ import annotations
 
@@ -20,7 +19,3 @@ def subapps() -> dict[str, str]:
     from mediactl.registry import PROVIDERS
 
     return {**{name: spec.commands for name, spec in PROVIDERS.items()}, **BUILTIN_SUBAPPS}
-
-
-def top_level_names() -> list[str]:
-    return list(subapps())

@@ -11,7 +11,8 @@ installed Typer, says which. Everything else in mediactl uses `typer`'s public n
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import inspect
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,9 +25,9 @@ from typer._click.exceptions import NoSuchOption
 from typer._click.globals import get_current_context
 from typer._click.shell_completion import CompletionItem
 
-__all__ = ["ClickContext", "Command", "CommandDoc", "CompletionItem", "NoSuchOption", "ParamDoc", "command_of",
-           "completion_script", "current_context", "enable_shell_completion", "parameter_source", "readable_metavars",
-           "use_plain_help", "walk_commands"]
+__all__ = ["ClickContext", "Command", "CommandDoc", "CompletionItem", "NoSuchOption", "ParamDoc",
+           "autocompletion_of", "command_of", "completion_line", "completion_script", "current_context",
+           "enable_shell_completion", "parameter_source", "readable_metavars", "use_plain_help", "walk_commands"]
 
 
 def command_of(app: typer.Typer) -> Command:
@@ -65,6 +66,27 @@ def completion_script(prog_name: str, complete_var: str, shell: str) -> str:
     from typer.completion import get_completion_script
 
     return get_completion_script(prog_name=prog_name, complete_var=complete_var, shell=shell)
+
+
+def autocompletion_of(param) -> Callable | None:
+    """The function given as a parameter's `autocompletion=`, unwrapped from Typer's adapters; None if it has
+    none (for the completion table, mediactl/completions_gen.py)."""
+    custom = getattr(param, "_custom_shell_complete", None)
+    if custom is None:
+        return None
+    for cell in custom.__closure__ or ():
+        if callable(cell.cell_contents):
+            return inspect.unwrap(cell.cell_contents)
+    return custom
+
+
+def completion_line(shell: str, value: str, help_text: str | None) -> str:
+    """One completion answer as Typer's completion class for `shell` prints it (zsh and fish show help)."""
+    from typer._completion_classes import BashComplete, FishComplete, ZshComplete
+
+    formatter = {"bash": BashComplete, "zsh": ZshComplete, "fish": FishComplete}[shell]
+    # format_completion uses no instance state; an instance would need a command and a context
+    return formatter.format_completion(None, CompletionItem(value, help=help_text))  # type: ignore[arg-type]
 
 
 @dataclass(frozen=True)

@@ -96,15 +96,15 @@ def test_man_pages_cover_every_command(tmp_path):
 
 @pytest.mark.parametrize("words", ["mediactl ", "mediactl o", "mediactl hist", "mediactl zz"])
 def test_launcher_fast_answers_equal_the_full_cli(words):
-    """The launcher answers `--version` and the first word's completion without Typer: it must print exactly
-    what the full CLI prints."""
+    """The launcher answers `--version` and completion without Typer: it must print exactly what the full CLI
+    prints (every other word and shell: tests/test_fast_completion.py)."""
     from mediactl.launcher import fast_answer
 
     env = {**os.environ, "_MEDIACTL_COMPLETE": "complete_bash", "COMP_WORDS": words, "COMP_CWORD": "1"}
     full = subprocess.run([sys.executable, "-c", "from mediactl.cli import main; main()"], env=env,
                           capture_output=True, text=True)
-    assert fast_answer([], env) == full.stdout
+    assert fast_answer([], env) == (full.stdout, 0)
     version = subprocess.run([sys.executable, "-c", "import sys; sys.argv[1:] = ['--version'];"
                               "from mediactl.cli import main; main()"], capture_output=True, text=True)
-    assert fast_answer(["--version"], {}) == version.stdout
+    assert fast_answer(["--version"], {}) == (version.stdout, 0)
     assert fast_answer(["--version", "x"], {}) is None and fast_answer(["otherpage"], {}) is None

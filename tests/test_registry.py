@@ -76,7 +76,7 @@ def test_every_registered_provider_appears_everywhere(name, toy, cli):
     listed = json.loads(cli("config", "list", "--provider", name, "-o", "json").stdout)
     assert {row["key"] for row in listed} == {f"{name}.{s.name}" for s in spec.all_settings}
     assert f"{name}.base_url" in registry.setting_keys()
-    from mediactl.commands.config_cmd import _complete_key
+    from mediactl.completers import setting_keys as _complete_key
 
     assert _complete_key(f"{name}.") == [f"{name}.{s.name}" for s in spec.all_settings]
     assert cli("history", "--provider", name, "-o", "json").code == 0

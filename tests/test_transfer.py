@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from mediactl.errors import ExitCode, MediactlError
-from mediactl.http import ApiClient
+from mediactl.http import ApiClient, Redactor
 from mediactl.output import Progress
 from mediactl.runtime import Runtime
 from mediactl.transfer.bodies import B64_CHUNK, Base64JsonBody, Chunks, FileSlice, MultipartFormBody
@@ -121,6 +121,28 @@ def test_form_secrets_never_in_error_or_log(s3_server, tmp_path):
         assert secret not in text
 
 
+def test_each_form_is_redacted_without_piling_up_in_the_batch_redactor(tmp_path):
+    """A batch shares one redactor; each file's form secrets are redacted from that file's errors and logs
+    but do not stay in the shared one (each redaction would go through every form of the batch)."""
+    path = make_file(tmp_path, "a.bin", b"abc")
+    shared = Redactor(["the-api-key"])
+    runtime = rt(verbose=2)
+    etag = hashlib.md5(b"abc").hexdigest()
+    answers = [Reply(201, f"<PostResponse><ETag>\"{etag}\"</ETag></PostResponse>"),
+               Reply(403, "<Error><Code>AccessDenied</Code><Message>bad sig-second-form for the-api-key</Message>"
+                          "</Error>")]
+    with ScriptedServer(lambda req, i: answers[i]) as srv:
+        presigned_post(runtime, srv.url + "/b", [("key", "k"), ("Policy", "policy-first-form")], path,
+                       filename="a.bin", content_type="text/plain", redactor=shared)
+        with pytest.raises(MediactlError) as err:
+            presigned_post(runtime, srv.url + "/b", [("key", "k"), ("X-Amz-Signature", "sig-second-form")], path,
+                           filename="a.bin", content_type="text/plain", redactor=shared)
+    assert "sig-second-form" not in err.value.message and "the-api-key" not in err.value.message
+    assert "AccessDenied" in err.value.message
+    assert "sig-second-form" not in runtime.stderr.getvalue()
+    assert shared.text("policy-first-form sig-second-form the-api-key") == "policy-first-form sig-second-form ***"
+
+
 # --- presigned POST against a loopback receiver -------------------------------------------------------------
 
 
@@ -140,8 +162,9 @@ def test_file_is_the_last_field_in_the_given_order(tmp_path):
     assert "x-api-key" not in req.headers and "authorization" not in req.headers
 
 
-def test_5xx_reposts_the_same_form_with_full_bytes(tmp_path):
-    data = os.urandom(50_000)
+@pytest.mark.parametrize("size", [50_000, 3 * 1024 * 1024 + 7])  # the larger one hashes SHA-256 on its own thread
+def test_5xx_reposts_the_same_form_with_full_bytes(tmp_path, size):
+    data = os.urandom(size)
     path = make_file(tmp_path, "a.bin", data)
     md5 = hashlib.md5(data).hexdigest()
 
@@ -156,6 +179,7 @@ def test_5xx_reposts_the_same_form_with_full_bytes(tmp_path):
         result = presigned_post(rt(), srv.url, [("key", "k")], path, filename="a.bin", content_type="x/y")
     assert len(srv.requests) == 3 and srv.requests[0].body == srv.requests[2].body
     assert result.status == 204 and result.digests.md5 == md5
+    assert result.digests.sha256 == hashlib.sha256(data).hexdigest() and result.digests.size == size
 
 
 def test_etag_mismatch_fails_loudly(tmp_path):

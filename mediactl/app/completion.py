@@ -35,6 +35,6 @@ def providers(incomplete: str) -> list[str]:
 
 
 def shells(incomplete: str) -> list[str]:
-    from mediactl.completions_gen import SHELLS
+    from mediactl.completion_scripts import SHELLS
 
     return _matching(list(SHELLS), incomplete)

@@ -17,6 +17,7 @@ from typing import Annotated, Any
 import typer
 
 from mediactl.app.context import GlobalOptions
+from mediactl.completers import profile_names  # Typer-free, so the launcher completes profiles too
 
 OUTPUT_MODES = ("table", "json", "jsonl", "plain")
 
@@ -49,27 +50,8 @@ def _env_interval(text: str) -> float:
     return value
 
 
-def complete_profile(ctx: typer.Context, incomplete: str) -> list[str]:
-    """`--profile <TAB>`: `default` and the profiles of the config files, each once."""
-    from mediactl.app.context import config_dir
-    from mediactl.config import ConfigStore
-
-    given = (ctx.params or {}).get("config_dir") if ctx is not None else None
-    try:
-        names = ConfigStore(Path(given) if given else config_dir(_os_environ())).profiles()
-    except Exception:
-        names = []
-    return [n for n in dict.fromkeys(["default", *names]) if n.startswith(incomplete)]
-
-
 def complete_output(incomplete: str) -> list[str]:
     return [mode for mode in OUTPUT_MODES if mode.startswith(incomplete)]
-
-
-def _os_environ() -> Mapping[str, str]:
-    import os
-
-    return os.environ
 
 
 @dataclass(frozen=True)
@@ -99,7 +81,7 @@ class GlobalOption:
 
 GLOBAL_OPTIONS: tuple[GlobalOption, ...] = (
     GlobalOption("profile", ("--profile",), "Named profile in the config.", str, "default",
-                 typer_env="MEDIACTL_PROFILE", typer_kwargs={"autocompletion": complete_profile, "metavar": "NAME"}),
+                 typer_env="MEDIACTL_PROFILE", typer_kwargs={"autocompletion": profile_names, "metavar": "NAME"}),
     GlobalOption("config_dir", ("--config-dir",), "Where config.toml and credentials.toml live.", Path | None, None,
                  typer_env="MEDIACTL_CONFIG_DIR", typer_kwargs={"file_okay": False, "metavar": "DIR"}),
     GlobalOption("output", ("--output", "-o"), "table, json, jsonl or plain (env MEDIACTL_OUTPUT).",

@@ -4,6 +4,7 @@ from typing import Annotated
 
 import typer
 
+from mediactl.app import completion
 from mediactl.app.context import AppContext
 from mediactl.errors import UsageError
 from mediactl.helptexts import GROUP_HELP
@@ -13,12 +14,8 @@ app = typer.Typer(
     add_completion=False, help=GROUP_HELP["auth"], no_args_is_help=True)
 
 
-def _complete_provider(incomplete: str) -> list[str]:
-    return [p for p in PROVIDERS if p.startswith(incomplete)]
-
-
 ProviderArg = Annotated[str, typer.Argument(
-    help=f"One of: {', '.join(PROVIDERS)}.", autocompletion=_complete_provider, show_default=False)]
+    help=f"One of: {', '.join(PROVIDERS)}.", autocompletion=completion.providers, show_default=False)]
 
 
 def _provider(name: str):

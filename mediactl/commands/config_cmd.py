@@ -6,8 +6,9 @@ from typing import Annotated
 import typer
 
 from mediactl.app.context import AppContext
+from mediactl.completers import setting_keys as complete_setting_key
 from mediactl.helptexts import GROUP_HELP
-from mediactl.registry import PROVIDERS, all_settings, setting_keys
+from mediactl.registry import PROVIDERS, all_settings
 
 app = typer.Typer(
     add_completion=False,
@@ -18,12 +19,8 @@ app = typer.Typer(
 ShowSecrets = Annotated[bool, typer.Option("--show-secrets", help="Print secret values instead of a mask.")]
 
 
-def _complete_key(incomplete: str) -> list[str]:
-    return [k for k in setting_keys() if k.startswith(incomplete)]
-
-
 Key = Annotated[str, typer.Argument(
-    help="PROVIDER.SETTING, e.g. otherpage.community", autocompletion=_complete_key, show_default=False)]
+    help="PROVIDER.SETTING, e.g. otherpage.community", autocompletion=complete_setting_key, show_default=False)]
 
 
 @app.command("path")

@@ -5,16 +5,15 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import threading
-import uuid
-import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from mediactl.errors import RejectedError, TransientError
-from mediactl.http import SECRET_NAMES, ApiClient, Body, Redactor, excerpt
+from mediactl.http import REDACTED, SECRET_NAMES, ApiClient, Body, Redactor, excerpt
 from mediactl.runtime import ProgressFn, Runtime, no_progress
 from mediactl.transfer.bodies import FileSlice, MultipartFormBody, Resendable
 from mediactl.transfer.files import Digests, FileState
@@ -67,6 +66,8 @@ def policy_size_range(fields: Sequence[tuple[str, str]]) -> tuple[int, int] | No
 
 def s3_error(body: bytes | str) -> tuple[str, str] | None:
     """(Code, Message) of an S3 XML <Error>, or None when the body is not one."""
+    import xml.etree.ElementTree as ET  # only once S3 has answered: not on the way to the first byte
+
     try:
         root = ET.fromstring(body)
     except ET.ParseError:
@@ -92,20 +93,42 @@ def _s3_message(resp) -> str:
 _per_thread = threading.local()
 
 
-def _s3_client(rt: Runtime, url: str, provider: str | None, redactor: Redactor) -> ApiClient:
+class _FormRedactor(Redactor):
+    """The batch's shared redactor plus the secrets (policy, signature) of the one form this thread is
+    posting. Added to the shared one, every file's form would stay there for the rest of the batch and
+    each redaction would go through all of them: quadratic in the number of files."""
+
+    def __init__(self, shared: Redactor) -> None:
+        super().__init__()
+        self.shared = shared
+        self._form: list[str] = []
+
+    def use_form(self, fields: Sequence[tuple[str, str]]) -> None:
+        secrets = {value for name, value in fields if name.lower() in SECRET_NAMES and value and len(value) >= 4}
+        self._form = sorted(secrets, key=len, reverse=True)
+
+    def text(self, text: str) -> str:
+        text = super().text(self.shared.text(text))
+        for value in self._form:
+            text = text.replace(value, REDACTED)
+        return text
+
+
+def _s3_client(rt: Runtime, url: str, provider: str | None, redactor: Redactor) -> tuple[ApiClient, _FormRedactor]:
     """This thread's client for S3 forms at `url`'s origin, kept from one file to the next so a batch reuses
-    its pooled connection instead of opening one per file."""
+    its pooled connection instead of opening one per file, and the redactor it logs and reports with."""
     parts = urlsplit(url)
     key = (id(rt), id(redactor), provider, parts.scheme, parts.netloc)
     cached = getattr(_per_thread, "client", None)
-    if cached is not None and cached[0] == key and cached[1].rt is rt and cached[1].redactor is redactor:
-        return cached[1]
+    if cached is not None and cached[0] == key and cached[1].rt is rt and cached[2].shared is redactor:
+        return cached[1], cached[2]
     if cached is not None:
         cached[1].session.close()
-    client = ApiClient(rt, provider=provider, base_url=f"{parts.scheme}://{parts.netloc}", redactor=redactor,
+    form_redactor = _FormRedactor(redactor)
+    client = ApiClient(rt, provider=provider, base_url=f"{parts.scheme}://{parts.netloc}", redactor=form_redactor,
                        error_message=_s3_message, retry_statuses=S3_RETRY_STATUSES)
-    _per_thread.client = (key, client)
-    return client
+    _per_thread.client = (key, client, form_redactor)
+    return client, form_redactor
 
 
 def presigned_post(
@@ -122,25 +145,24 @@ def presigned_post(
     check_etag: bool = True,
 ) -> PostResult:
     """POST `file` to a presigned S3 form; the same form is re-posted on 5xx and connection errors."""
-    redactor = redactor or Redactor()
-    for name, value in fields:
-        if name.lower() in SECRET_NAMES:
-            redactor.add(value)
-    client = _s3_client(rt, url, provider, redactor)
-    boundary = uuid.uuid4().hex  # fixed across attempts, so Content-Type and Content-Length are too
+    client, form_redactor = _s3_client(rt, url, provider, redactor or Redactor())
+    form_redactor.use_form(fields)
+    redactor = form_redactor
+    boundary = os.urandom(16).hex()  # fixed across attempts, so Content-Type and Content-Length are too
     expected = FileState.at(file)
 
+    envelope = MultipartFormBody.envelope(fields, "file", filename, content_type, boundary)  # once, not per attempt
+
     def make_form(report: ProgressFn) -> MultipartFormBody:
-        part = FileSlice(file, progress=report, expected=expected)
-        return MultipartFormBody(fields, "file", filename, content_type, part, boundary)
+        part = FileSlice(file, progress=report, expected=expected, sha256_thread=True)
+        return MultipartFormBody(fields, "file", filename, content_type, part, boundary, envelope=envelope)
 
     attempts = Resendable(make_form, progress)
-    sizing = MultipartFormBody(fields, "file", filename, content_type, FileSlice(file, expected=expected), boundary)
-    sizing.close()
+    total = len(envelope[0]) + expected.size + len(envelope[1])
     described = "multipart form: " + ", ".join(
         f"{k}={'***' if k.lower() in SECRET_NAMES else v}" for k, v in fields
     ) + f", file=<{filename}, {content_type}>"
-    body = Body(attempts, sizing.total, sizing.content_type, description=described)
+    body = Body(attempts, total, f"multipart/form-data; boundary={boundary}", description=described)
     resp = attempts.send(lambda: client.request("POST", url, body=body, idempotent=True, ok=range(200, 500),
                                                 send_auth=False, headers={"Accept": "*/*"}))
     if resp.status_code not in (200, 201, 204):
@@ -153,6 +175,8 @@ def presigned_post(
     location = bucket = key = None
     etag = resp.headers.get("ETag")
     if resp.status_code == 201 and resp.content:
+        import xml.etree.ElementTree as ET
+
         try:
             root = ET.fromstring(resp.content)
         except ET.ParseError:

@@ -6,9 +6,8 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from mediactl.http import ApiClient, Body, Redactor
 from mediactl.runtime import ProgressFn, no_progress
@@ -20,6 +19,9 @@ from mediactl.transfer.bodies import (
     json_envelope,
 )
 from mediactl.transfer.files import FileState, WholeFileSha256
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future, ThreadPoolExecutor
 
 T = TypeVar("T")
 
@@ -72,6 +74,8 @@ def send_parts(send: Callable[[T], None], parts: Sequence[T], concurrency: int) 
         for part in parts:
             send(part)
         return
+    from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait  # parts only: not for small files
+
     with _part_pool_lock:
         if _part_pool is None:
             _part_pool = ThreadPoolExecutor(max_workers=PART_WORKERS, thread_name_prefix="part")

@@ -3,12 +3,12 @@
 
 from __future__ import annotations
 
-import os
 from typing import Annotated
 
 import typer
 
 from mediactl.app.context import AppContext
+from mediactl.completers import journal_id_completer
 from mediactl.providers.otherpage import NAME
 from mediactl.verbs import Param
 
@@ -16,17 +16,7 @@ Community = Annotated[str | None, typer.Option(
     "--community", help="Community id (setting otherpage.community).", show_default=False)]
 
 
-def complete_journal_id(incomplete: str) -> list[str]:
-    """Ids of recorded uploads (completion runs without the root callback: the environment says where)."""
-    try:
-        from mediactl.app.context import data_dir
-        from mediactl.journal import Journal
-
-        entries = Journal(data_dir(os.environ)).list(provider=NAME, limit=50)
-    except Exception:
-        return []
-    ids = [e["remote_id"] or e["id"] for e in entries]
-    return [i for i in ids if i.startswith(incomplete)]
+complete_journal_id = journal_id_completer(NAME)  # Typer-free: the launcher calls it too
 
 
 PARAMS = {

@@ -64,12 +64,22 @@ class MediactlGroup(TyperGroup):
         return super().get_command(ctx, name)
 
     def invoke(self, ctx: typer.Context):
+        code = int(ExitCode.OK)
         try:
             return self._invoke(ctx)
+        except typer.Exit as exc:
+            code = exc.exit_code
+            raise
         finally:  # every way out of the run, Ctrl-C included, removes its copies of stdin
             from mediactl.spool import remove_all
 
             remove_all(_runtime_of(ctx))
+            if _runtime_of(ctx).recorder is not None:  # a batch verb's CI report (mediactl/reports.py)
+                from mediactl.reports import publish_run
+
+                failed = publish_run(_runtime_of(ctx), code)
+                if failed is not None and code == 0:
+                    ctx.exit(failed)
 
     def _invoke(self, ctx: typer.Context):
         try:
@@ -107,7 +117,7 @@ class MediactlGroup(TyperGroup):
 
 # Global options a user may also write after the verb (`mediactl otherpage upload x.png -o json`).
 _GLOBAL_FLAGS = {"--json", "-q", "--quiet", "--no-progress", "-y", "--yes"}
-_GLOBAL_WITH_VALUE = {"-o", "--output", "--timeout", "--retries", "--profile", "--config-dir"}
+_GLOBAL_WITH_VALUE = {"-o", "--output", "--timeout", "--retries", "--profile", "--config-dir", "--report"}
 
 
 def hoist_global_options(args: list[str]) -> list[str]:
@@ -211,6 +221,9 @@ def root(
     retries: Annotated[int, typer.Option(
         "--retries", envvar="MEDIACTL_RETRIES", min=0, help="Retry budget for transient failures.")] = 5,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not prompt before deleting.")] = False,
+    report: Annotated[str | None, typer.Option(
+        "--report", envvar="MEDIACTL_REPORT", show_default=False,
+        help="After a batch verb, write its report: JUnit XML (FILE.xml) or the summary as JSON (FILE.json).")] = None,
     version: Annotated[bool, typer.Option(
         "--version", callback=_version, is_eager=True, help="Show the version and exit.")] = False,
 ) -> None:
@@ -235,6 +248,7 @@ def root(
         "config_dir": config_dir,
         "timeout": timeout,
         "retries": retries,
+        "report_file": _report_file(report),
     }
     if isinstance(ctx.obj, Runtime):  # a test handed its own streams in
         for key, value in settings.items():
@@ -243,6 +257,16 @@ def root(
         ctx.obj = Runtime(**settings)
     if mode is None:  # as gh does: a table for people, tab-separated rows for pipes and files
         ctx.obj.output = "table" if ctx.obj.stdout_isatty else "plain"
+
+
+def _report_file(value: str | None) -> Path | None:
+    from mediactl.errors import UsageError
+    from mediactl.reports import check_report_path
+
+    try:
+        return check_report_path(value)
+    except UsageError as exc:
+        raise typer.BadParameter(exc.message) from None
 
 
 # The verb groups, loaded only when asked for: completing `mediactl oth<TAB>` or running one provider's

@@ -49,6 +49,8 @@ class Runtime:
     factory: Any = None  # the run's services.Factory, made on first use
     stdout_closed: bool = False  # its reader went away (EPIPE): results are dropped from then on
     spools: list[Path] = field(default_factory=list)  # copies of stdin this run owns (mediactl/spool.py)
+    report_file: Path | None = None  # --report / MEDIACTL_REPORT (mediactl/reports.py)
+    recorder: Any = None  # the batch's reports.RunRecorder, made by the first item when a report is wanted
 
     def __post_init__(self) -> None:
         if self.stdout_isatty is None:

@@ -250,8 +250,11 @@ def run_batch(rt: Runtime, items: Sequence[Any], worker: Callable[[Any], dict], 
     the error boundary); a second Ctrl-C exits at once. A bug in one worker stops the batch once the
     others have finished their items.
     """
+    from mediactl import reports
+
     outcomes: list[Outcome] = []
     lock = threading.Lock()
+    command = _command_path() if reports.wanted(rt.report_file, os.environ) else ""
     stopping = threading.Event()  # set on Ctrl-C, a bug or a host that is down: workers take no new item
     down: list[MediactlError] = []
 
@@ -261,6 +264,9 @@ def run_batch(rt: Runtime, items: Sequence[Any], worker: Callable[[Any], dict], 
     def finish(item: Any, result: dict | None, error: MediactlError | None) -> None:
         with lock:
             outcomes.append(Outcome(item, result, error))
+            if command:  # --report / GitHub Actions: every item's outcome (mediactl/reports.py)
+                reports.record(rt, id(item), describe(item), result, error, command=command,
+                               file=os.fsdecode(item.path) if isinstance(item, Item) else None)
             if result is not None:
                 emit(result)
             if error is not None and error.host_down:
@@ -298,11 +304,22 @@ def run_batch(rt: Runtime, items: Sequence[Any], worker: Callable[[Any], dict], 
             error = TransientError("not started: the host is down", provider=down[0].provider)
             error.host_down = True
             outcomes.append(Outcome(item, None, error))
+            if command:
+                reports.record(rt, id(item), describe(item), None, error, command=command)
             if rt.machine_output:  # every item has its line in the JSON, not started ones too
                 emit(_error_line(describe(item), error))
         if skipped:
             rt.error(f"{len(skipped)} not started: {down[0].message}")
     return outcomes
+
+
+def _command_path() -> str:
+    from mediactl.typer_compat import current_context
+
+    try:
+        return current_context().command_path
+    except RuntimeError:  # called outside a command (a test driving the runner directly)
+        return "mediactl batch"
 
 
 def _run_threads(items: Sequence[Any], call: Callable[[Any], None], concurrency: int, stopping: threading.Event,

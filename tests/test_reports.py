@@ -58,7 +58,8 @@ def test_annotation_escaping_matches_githubs_documented_format():
     assert reports.escape_data("100%\r\nok") == "100%25%0D%0Aok"
     assert reports.escape_property("a:b,c%d\ne") == "a%3Ab%2Cc%25d%0Ae"
     item = reports.item_report("x", None, RejectedError("bad: 50%\nmore"), file="/work/dir/a,b:c.png")
-    assert reports.annotation(item, cwd="/work") == "::error file=dir/a%2Cb%3Ac.png,title=mediactl::x: bad: 50%25%0Amore"
+    assert reports.annotation(item, cwd="/work") == \
+        "::error file=dir/a%2Cb%3Ac.png,title=mediactl::x: bad: 50%25%0Amore"
     outside = reports.item_report("y", None, RejectedError("no"), file="/elsewhere/y.png")
     assert reports.annotation(outside, cwd="/work") == "::error file=/elsewhere/y.png,title=mediactl::y: no"
     no_file = reports.item_report("42", None, RejectedError("gone\x1b[2J"))

@@ -177,6 +177,27 @@ def download(client, url: str, target: Path, *, force: bool = False, progress: P
     return Received(target, size, sha)
 
 
+def write_bytes(target: Path, data: bytes, *, force: bool = False, progress: ProgressFn = no_progress) -> Received:
+    """A small document (a BitBadges page) written the way downloads are: `.part`, fsync, rename, never over
+    an existing file without `force`."""
+    if not force and os.path.lexists(target):
+        return Received(target, target.stat().st_size if target.exists() else 0, None, skipped="exists")
+    part = target.with_name(target.name + PART_SUFFIX)
+    try:
+        with _open_part(part) as out:
+            _write_all(out, data, part)
+            os.fsync(out.fileno())
+        progress(len(data))
+        _publish(part, target, force)
+    except FileExistsError:
+        _remove(part)
+        return Received(target, target.stat().st_size, None, skipped="exists")
+    except BaseException:
+        _remove(part)
+        raise
+    return Received(target, len(data), hashlib.sha256(data).hexdigest())
+
+
 class _Retry(Exception):
     def __init__(self, error: MediactlError, decision, why: str, received: int = 0) -> None:
         super().__init__(error.message)
@@ -186,11 +207,24 @@ class _Retry(Exception):
         self.received = received
 
 
+def remote_sha256(client, url: str) -> tuple[int, str]:
+    """(size, SHA-256) of the bytes at `url`, streamed and hashed, nothing written (verify, sync)."""
+    attempt = 0
+    while True:
+        try:
+            return _fetch_once(client, url, None, no_progress, attempt)
+        except _Retry as retry:
+            if not retry.decision.retry:
+                raise retry.error from None
+            time.sleep(retry.decision.wait)
+            attempt += 1
+
+
 def _shown(client, url: str) -> str:
     return client.redactor.url(url)
 
 
-def _fetch_once(client, url: str, part: Path, progress: ProgressFn, attempt: int) -> tuple[int, str]:
+def _fetch_once(client, url: str, part: Path | None, progress: ProgressFn, attempt: int) -> tuple[int, str]:
     """One attempt: GET (redirects by hand, credentials dropped at the first one), body to `part`."""
     from mediactl.http import MAX_REDIRECTS, REDIRECT_STATUSES, HostLimiter, check_url_scheme, connection_error
 
@@ -252,27 +286,51 @@ def _bounded_body(resp: requests.Response) -> None:
     resp.close()
 
 
-def _write_body(client, resp: requests.Response, part: Path, progress: ProgressFn,
-                attempt: int) -> tuple[int, str]:
-    declared = resp.headers.get("Content-Length")
-    sha, size = hashlib.sha256(), 0
+class _Discard:
+    """Where the bytes go when only their hash is wanted."""
+
+    def write(self, data) -> int:
+        return len(data)
+
+    def fileno(self) -> int:
+        return -1
+
+    def __enter__(self) -> _Discard:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        return None
+
+
+def _open_part(part: Path | None):
+    if part is None:
+        return _Discard()
     flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
     try:
         fd = os.open(part, flags, 0o666)
     except OSError as exc:
-        resp.close()
         raise LocalError(f"{part}: cannot write: {exc.strerror or exc}") from None
+    return os.fdopen(fd, "wb", buffering=0)
+
+
+def _write_body(client, resp: requests.Response, part: Path | None, progress: ProgressFn,
+                attempt: int) -> tuple[int, str]:
+    declared = resp.headers.get("Content-Length")
+    sha, size = hashlib.sha256(), 0
     try:
-        with os.fdopen(fd, "wb", buffering=0) as out:
+        sink = _open_part(part)
+    except LocalError:
+        resp.close()
+        raise
+    try:
+        with sink as out:
             try:
                 for chunk in resp.iter_content(CHUNK):
                     sha.update(chunk)
                     _write_all(out, chunk, part)
                     size += len(chunk)
                     progress(len(chunk))
-            except (requests.RequestException, OSError) as exc:
-                if isinstance(exc, OSError) and not isinstance(exc, ConnectionError):
-                    raise LocalError(f"{part}: cannot write: {exc.strerror or exc}") from None
+            except (requests.RequestException, ConnectionError) as exc:  # the body's connection, not the disk
                 decision = client.policy.after_exception(
                     exc if isinstance(exc, requests.RequestException) else requests.ConnectionError(exc),
                     attempt=attempt, idempotent=True)
@@ -286,7 +344,8 @@ def _write_body(client, resp: requests.Response, part: Path, progress: ProgressF
                                                          attempt=attempt, idempotent=True)
                 raise _Retry(error, decision, "short body", size)
             try:
-                os.fsync(out.fileno())
+                if part is not None:
+                    os.fsync(out.fileno())
             except OSError as exc:
                 raise LocalError(f"{part}: cannot write: {exc.strerror or exc}") from None
     finally:

@@ -1,0 +1,1 @@
+"""Verbs written once against the provider protocols, one module per verb (DESIGN.md section 4)."""

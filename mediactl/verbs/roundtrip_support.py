@@ -1,0 +1,49 @@
+"""What the round-trip verbs (download, verify, sync) share: their dependencies, passed in explicitly, and
+the local side of a comparison (files with their digests)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from mediactl.errors import LocalError
+from mediactl.providers.roundtrip import LocalFile, RoundTrip
+from mediactl.runtime import Runtime
+
+
+@dataclass
+class RoundTripDeps:
+    """A round-trip verb's dependencies: the run, the journal, the provider's calls and its HTTP client."""
+
+    rt: Runtime
+    provider: str
+    title: str
+    journal: Any
+    roundtrip: RoundTrip
+    client: Any
+
+
+def local_files(rt: Runtime, paths: Sequence[str], *, recursive: bool, include=None, exclude=None,
+                unique_names: bool = False) -> list[LocalFile]:
+    """The local side: the files named (directories with `recursive`), each hashed once (MD5 and SHA-256).
+    `unique_names`: two files with one name (in different folders) are refused, since the provider keys
+    items by name."""
+    from mediactl.providers.common import collect_items
+    from mediactl.transfer.files import file_digests
+
+    items = collect_items(rt, list(paths), recursive=recursive, include=include, exclude=exclude)
+    if unique_names:
+        seen: dict[str, Path] = {}
+        for item in items:
+            if item.name in seen:
+                raise LocalError(f"{seen[item.name]} and {item.path} have the same name, and the provider "
+                                 "keeps one item per name", hint="rename one, or leave it out with --exclude")
+            seen[item.name] = item.path
+    return [LocalFile(item.path, item.name, file_digests(item.path)) for item in items]
+
+
+def shown_path(path: Path) -> str:
+    return os.fsdecode(path)

@@ -1,0 +1,143 @@
+"""`mediactl PROVIDER sync DIR [--delete] [--max-delete N] [--dry-run]`: DESIGN.md 2b.
+
+Every sync first computes ONE plan, a row per item: `create | replace | update | delete | unchanged`, with
+why (the provider decides: mediactl/providers/*/api.py `*RoundTrip.plan`). `--dry-run` prints that plan
+(JSON: `{"plan": [...], "totals": {...}}`) and changes nothing; the real run carries out the same plan:
+- the files to send are registered in the journal first (an interrupted sync leaves a record of all of
+  them, for `mediactl resume`), then sent through the provider's own upload (journal, reconcile of lost
+  answers, one more pass for transient failures), as `upload` does;
+- deletes come last, and only when every send succeeded: a replace deletes the old item once its new one
+  is there (NationBuilder attachments cannot be edited); `--delete` rows follow.
+`--max-delete N`: a plan deleting more than N items changes nothing and exits 2, as does `--delete` for a
+provider whose API has no delete (copy only), before anything is sent.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from mediactl.errors import MediactlError, NotFoundError, UsageError
+from mediactl.providers.roundtrip import ACTIONS, PlanRow
+from mediactl.verbs.roundtrip_support import RoundTripDeps, local_files
+
+COLUMNS = [("ACTION", "action"), ("NAME", "name"), ("WHY", "why"), ("REMOTE ID", "remote.id")]
+SENDS = ("create", "replace", "update")
+
+
+@dataclass
+class SyncOptions:
+    directory: Path
+    delete: bool = False
+    max_delete: int | None = None
+    dry_run: bool = False
+    concurrency: int = 4
+    include: list[str] | None = None
+    exclude: list[str] | None = None
+
+
+def totals(plan: list[PlanRow]) -> dict[str, int]:
+    return {action: sum(1 for row in plan if row.action == action) for action in ACTIONS}
+
+
+def make_plan(opts: SyncOptions, deps: RoundTripDeps) -> list[PlanRow]:
+    """The checks that refuse a sync before anything is sent, then the provider's plan."""
+    trip = deps.roundtrip
+    if opts.delete and trip.copy_only:
+        raise UsageError(f"the {deps.title} API offers no delete: sync is copy only, --delete is refused "
+                         "(nothing was sent)")
+    if not opts.directory.is_dir():
+        raise UsageError(f"{opts.directory} is not a directory", hint="sync takes one directory: sync DIR")
+    files = local_files(deps.rt, [str(opts.directory)], recursive=True, include=opts.include,
+                        exclude=opts.exclude, unique_names=True)
+    plan = trip.plan(files, delete=opts.delete)
+    deleting = sum(1 for row in plan if row.action == "delete")
+    if opts.max_delete is not None and deleting > opts.max_delete:
+        raise UsageError(f"the plan deletes {deleting} item(s), more than --max-delete {opts.max_delete}; nothing "
+                         "was changed", hint="run with --dry-run to see the plan")
+    return plan
+
+
+def run(opts: SyncOptions, deps: RoundTripDeps) -> None:
+    plan = make_plan(opts, deps)
+    if opts.dry_run:
+        print_plan(deps, plan)
+        return
+    carry_out(opts, deps, plan)
+
+
+def print_plan(deps: RoundTripDeps, plan: list[PlanRow]) -> None:
+    from mediactl.output import ResultWriter, _write_json
+
+    rt = deps.rt
+    rows = [row.to_json(deps.provider) for row in plan]
+    counts = totals(plan)
+    if rt.output == "json" and not rt.quiet:
+        _write_json(rt, {"plan": rows, "totals": counts}, indent=2)
+    else:
+        with ResultWriter(rt, COLUMNS, primary="name", empty_note="nothing to sync") as out:
+            out.extend(rows)
+    rt.info("plan: " + ", ".join(f"{n} {action}" for action, n in counts.items()) + " (dry run: nothing sent)")
+
+
+def carry_out(opts: SyncOptions, deps: RoundTripDeps, plan: list[PlanRow]) -> None:
+    from mediactl.output import Progress, ResultWriter
+    from mediactl.providers.common import _second_pass, _summarize, batch_exit, run_batch, second_pass_worthy
+
+    rt, trip, journal = deps.rt, deps.roundtrip, deps.journal
+    started = time.monotonic()
+    sends = [row for row in plan if row.action in SENDS]
+    # Register every send first: an interrupted sync leaves a record of what never started too.
+    entries = {id(row): journal.register(provider=deps.provider, profile=rt.profile, target=trip.target,
+                                         path=row.local.path, name=row.local.name) for row in sends}
+    total_bytes = sum(row.local.digests.size for row in sends)
+    with ResultWriter(rt, COLUMNS, primary="name") as out, Progress(rt, len(sends), total_bytes) as progress:
+
+        def send(row: PlanRow) -> dict:
+            if row.action not in SENDS:
+                return row.to_json(deps.provider)
+            task = progress.task(row.name, row.local.digests.size)
+            try:
+                result = trip.upload(row.local, progress=task, entry=entries[id(row)], row=row)
+            except MediactlError:
+                task.failed()
+                raise
+            task.done({"create": "created", "replace": "uploaded", "update": "updated"}[row.action])
+            return {**row.to_json(deps.provider), "result": result}
+
+        describe = _describe
+        outcomes = run_batch(rt, plan, send, concurrency=opts.concurrency, on_result=out.add, describe=describe,
+                             journal=journal, defer=second_pass_worthy)
+        outcomes = _second_pass(rt, deps.provider, journal, entries, outcomes, concurrency=opts.concurrency,
+                                on_result=out.add, describe=describe)
+        failed = [o for o in outcomes if o.error is not None]
+        deletes = [] if failed else _deletes(plan)
+        if failed and _deletes(plan):
+            rt.warn(f"{len(_deletes(plan))} delete(s) of the plan not done: {len(failed)} item(s) failed")
+
+        def remove(row: PlanRow) -> dict:
+            try:
+                trip.remove(row.remote)
+            except NotFoundError:  # gone already (a retried delete whose first answer was lost): done
+                pass
+            return {**row.to_json(deps.provider), "action": "delete", "result": {"deleted": True}}
+
+        outcomes += run_batch(rt, deletes, remove, concurrency=1, on_result=out.add, describe=describe)
+    counts = totals(plan)
+    rt.info("sync: " + ", ".join(f"{n} {action}" for action, n in counts.items() if n)
+            + (f"; {len([o for o in outcomes if o.error])} failed" if any(o.error for o in outcomes) else ""))
+    send_outcomes = [o for o in outcomes if isinstance(o.item, PlanRow) and id(o.item) in entries]
+    _summarize(rt, deps.provider, journal, entries, send_outcomes, time.monotonic() - started)
+    batch_exit(outcomes)
+
+
+def _deletes(plan: list[PlanRow]) -> list[PlanRow]:
+    """The deletes, in order: the old items that replaces leave behind, then --delete's rows."""
+    old = [PlanRow("delete", row.name, "replaced by the new upload", None, remote)
+           for row in plan if row.action == "replace" for remote in row.extra.get("old", [])]
+    return old + [row for row in plan if row.action == "delete"]
+
+
+def _describe(row: PlanRow) -> str:
+    return str(row.local.path) if row.local is not None else f"{row.name} ({row.remote.id if row.remote else '?'})"

@@ -1,0 +1,167 @@
+"""Round trip end to end (DESIGN.md 2b): download, verify and sync for each provider, the real CLI against
+`mediactl sandbox serve`, including the hostile cases (a server file name that tries to leave DIR, a download
+cut off half way, a CDN on another host, a remote file replaced behind mediactl's back)."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+import uuid
+from pathlib import Path
+
+import requests
+
+
+def page() -> str:
+    return "p-" + uuid.uuid4().hex[:8]
+
+
+def sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def requests_since(sandbox, n: int) -> list[dict]:
+    return [r for r in sandbox.state()["requests"] if r["n"] > n]
+
+
+def last_request(sandbox) -> int:
+    log = sandbox.state()["requests"]
+    return log[-1]["n"] if log else 0
+
+
+def nb_attach(sandbox, pg: str, filename: str, content: bytes) -> dict:
+    """An attachment made straight through the API (as another client would), with any file name."""
+    env = sandbox.env
+    resp = requests.post(f"{env['MEDIACTL_NATIONBUILDER_BASE_URL']}/sites/sandbox/pages/{pg}/attachments",
+                         headers={"Authorization": f"Bearer {env['MEDIACTL_NATIONBUILDER_ACCESS_TOKEN']}"},
+                         json={"attachment": {"filename": filename, "content_type": "text/plain",
+                                              "content": base64.b64encode(content).decode()}}, timeout=10)
+    resp.raise_for_status()
+    return resp.json()["attachment"]
+
+
+def nb_delete(sandbox, pg: str, att_id) -> None:
+    env = sandbox.env
+    requests.delete(f"{env['MEDIACTL_NATIONBUILDER_BASE_URL']}/sites/sandbox/pages/{pg}/attachments/{att_id}",
+                    headers={"Authorization": f"Bearer {env['MEDIACTL_NATIONBUILDER_ACCESS_TOKEN']}"},
+                    timeout=10).raise_for_status()
+
+
+# -- NationBuilder ---------------------------------------------------------------------------------------
+
+
+def test_nationbuilder_download_verify_round_trip(cli, sandbox, tmp_path):
+    pg = page()
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "a.txt").write_bytes(b"alpha")
+    (src / "b.txt").write_bytes(b"bravo" * 1000)
+    run = cli("-o", "json", "nationbuilder", "upload", "-r", str(src), "--page", pg)
+    assert run.code == 0, run
+    uploaded = json.loads(run.stdout)
+
+    out = tmp_path / "out"
+    run = cli("-o", "json", "nationbuilder", "download", "--all", "--page", pg, "-d", str(out))
+    assert run.code == 0, run
+    rows = json.loads(run.stdout)
+    assert sorted(r["filename"] for r in rows) == ["a.txt", "b.txt"]
+    for row in rows:
+        assert row["provider"] == "nationbuilder"
+        local = Path(row["local"]["path"])
+        assert local.parent == out.resolve() and local.read_bytes() == (src / local.name).read_bytes()
+        assert row["local"]["sha256"] == sha(local.read_bytes()) and row["local"]["size"] == local.stat().st_size
+    assert sorted(p.name for p in out.iterdir()) == ["a.txt", "b.txt"]  # no .part left
+
+    again = cli("-o", "json", "nationbuilder", "download", str(uploaded[0]["id"]), "--page", pg, "-d", str(out))
+    assert again.code == 0 and json.loads(again.stdout)[0]["skipped"] == "exists", again
+    (out / uploaded[0]["filename"]).write_bytes(b"local edit")
+    forced = cli("-o", "json", "nationbuilder", "download", str(uploaded[0]["id"]), "--page", pg, "-d", str(out),
+                 "--force")
+    assert forced.code == 0 and "skipped" not in json.loads(forced.stdout)[0], forced
+    assert (out / uploaded[0]["filename"]).read_bytes() == (src / uploaded[0]["filename"]).read_bytes()
+
+    run = cli("-o", "json", "nationbuilder", "verify", "-r", str(src), "--page", pg)
+    assert run.code == 0, run
+    assert sorted(r["status"] for r in json.loads(run.stdout)) == ["match", "match"]
+
+    # the remote a.txt is replaced behind mediactl's back: other bytes under the same name
+    [a] = [u for u in uploaded if u["filename"] == "a.txt"]
+    nb_delete(sandbox, pg, a["id"])
+    nb_attach(sandbox, pg, "a.txt", b"ALPHA, replaced")
+    nb_attach(sandbox, pg, "only-remote.txt", b"x")
+    (src / "new.txt").write_bytes(b"never uploaded")
+    run = cli("-o", "json", "nationbuilder", "verify", "-r", str(src), "--page", pg, "--extra")
+    assert run.code == 9, run
+    status = {(Path(r["path"]).name if r["path"] else r["remote"]["filename"]): r["status"]
+              for r in json.loads(run.stdout)}
+    assert status == {"a.txt": "differs", "b.txt": "match", "new.txt": "missing", "only-remote.txt": "extra"}
+    assert "1 match" in run.stderr and "1 differ" in run.stderr
+
+
+def test_hostile_server_file_names_stay_inside_dir(cli, sandbox, tmp_path):
+    pg = page()
+    hostile = ["../../escape.txt", "/etc/passwd", "\x1b[2J\x1b]0;owned\x07evil.txt", "-rf", "..", "same.txt",
+               "same.txt"]
+    ids = [str(nb_attach(sandbox, pg, name, f"content {n}".encode())["id"]) for n, name in enumerate(hostile)]
+    out = tmp_path / "deep" / "out"
+    run = cli("-o", "json", "nationbuilder", "download", *ids, "--page", pg, "-d", str(out))
+    assert run.code == 0, run
+    rows = json.loads(run.stdout)
+    names = [Path(r["local"]["path"]).name for r in rows]
+    for row in rows:
+        assert Path(row["local"]["path"]).parent == out.resolve()
+    assert not (tmp_path / "escape.txt").exists() and not (tmp_path / "deep" / "escape.txt").exists()
+    assert "escape.txt" in names and "passwd" in names
+    assert all("\x1b" not in n and "\x07" not in n and not n.startswith(("-", ".")) for n in names)
+    assert f"same ({ids[-1]}).txt" in names and "same.txt" in names  # two items, one name
+    assert len(set(names)) == len(hostile)
+    assert "\x1b" not in run.stderr and "\x1b" not in run.stdout.replace("\\u001b", "")
+    by_name = {Path(r["local"]["path"]).name: Path(r["local"]["path"]).read_bytes() for r in rows}
+    assert by_name["same.txt"] == b"content 5" and by_name[f"same ({ids[-1]}).txt"] == b"content 6"
+
+
+def test_interrupted_download_leaves_no_file_under_the_final_name(cli, sandbox, tmp_path):
+    pg = page()
+    big = os.urandom(3 * 1024 * 1024)
+    att = nb_attach(sandbox, pg, "big.bin", big)
+    out = tmp_path / "out"
+    sandbox.control(truncate_downloads=1)
+    run = cli("--retries", "0", "nationbuilder", "download", str(att["id"]), "--page", pg, "-d", str(out))
+    assert run.code == 7, run
+    assert "lost" in run.stderr or "ended after" in run.stderr
+    assert list(out.iterdir()) == []  # neither big.bin nor big.bin.part
+    sandbox.control(truncate_downloads=1)  # with retries, the cut-off attempt is sent again from the start
+    run = cli("-o", "json", "nationbuilder", "download", str(att["id"]), "--page", pg, "-d", str(out))
+    assert run.code == 0, run
+    assert (out / "big.bin").read_bytes() == big and json.loads(run.stdout)[0]["local"]["sha256"] == sha(big)
+    assert [p.name for p in out.iterdir()] == ["big.bin"]
+
+
+def test_cdn_on_another_host_and_redirects_never_get_credentials(cli, sandbox, tmp_path):
+    pg = page()
+    sandbox.control(download_host="localhost")  # the attachment urls name another host than base_url's
+    try:
+        att = nb_attach(sandbox, pg, "cdn.txt", b"from the cdn")
+        assert att["url"].startswith("http://localhost:")
+        mark = last_request(sandbox)
+        run = cli("nationbuilder", "download", str(att["id"]), "--page", pg, "-d", str(tmp_path))
+        assert run.code == 0, run
+        files = [r for r in requests_since(sandbox, mark) if r["path"].startswith("/files/")]
+        assert files and all(r["host"].startswith("localhost") and not r["credentials"] for r in files)
+        api = [r for r in requests_since(sandbox, mark) if r["path"].startswith("/nationbuilder/")]
+        assert api and all(r["credentials"] for r in api)
+    finally:
+        sandbox.control(download_host=None)
+    sandbox.control(redirect_downloads=True)  # same host, but through a redirect: followed without credentials
+    try:
+        att = nb_attach(sandbox, pg, "redirected.txt", b"after a redirect")
+        mark = last_request(sandbox)
+        run = cli("nationbuilder", "download", str(att["id"]), "--page", pg, "-d", str(tmp_path))
+        assert run.code == 0, run
+        files = [r for r in requests_since(sandbox, mark) if r["path"].startswith("/files/")]
+        assert len(files) == 2 and files[0]["credentials"] and not files[1]["credentials"]
+        assert (tmp_path / "redirected.txt").read_bytes() == b"after a redirect"
+    finally:
+        sandbox.control(redirect_downloads=False)

@@ -165,3 +165,109 @@ def test_cdn_on_another_host_and_redirects_never_get_credentials(cli, sandbox, t
         assert (tmp_path / "redirected.txt").read_bytes() == b"after a redirect"
     finally:
         sandbox.control(redirect_downloads=False)
+
+
+# -- OFAuth, Other Page, BitBadges -----------------------------------------------------------------------
+
+
+def png(size: int) -> bytes:
+    return b"\x89PNG\r\n\x1a\n" + os.urandom(size - 8)
+
+
+def test_ofauth_download_verify_round_trip(cli, sandbox_factory, tmp_path):
+    box = sandbox_factory()  # its own vault: --all means every media in it
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "one.png").write_bytes(png(3000))
+    (src / "two.png").write_bytes(png(5000))
+    run = cli("-o", "json", "ofauth", "upload", "-r", str(src))
+    assert run.code == 0, run
+    media = {r["local"]["path"]: r["media"] for r in json.loads(run.stdout)}
+
+    out = tmp_path / "out"
+    run = cli("-o", "json", "ofauth", "download", "--all", "--type", "photo", "-d", str(out))
+    assert run.code == 0, run
+    rows = json.loads(run.stdout)
+    assert sorted(Path(r["local"]["path"]).name for r in rows) == ["one.png", "two.png"]  # the journal's names
+    for row in rows:
+        assert Path(row["local"]["path"]).read_bytes() == (src / Path(row["local"]["path"]).name).read_bytes()
+    assert cli("ofauth", "download", "--all", "--type", "video", "-d", str(tmp_path / "none")).code == 0
+    assert list((tmp_path / "none").iterdir()) == []
+    one_id = media[str(src / "one.png")]["id"]
+    run = cli("-o", "json", "ofauth", "download", str(one_id), "-d", str(tmp_path / "by-id"))
+    assert run.code == 0 and json.loads(run.stdout)[0]["id"] == one_id, run
+    assert cli("ofauth", "download", "999999", "-d", str(tmp_path)).code == 5
+
+    assert cli("ofauth", "verify", "-r", str(src)).code == 0
+    box.control(ofauth_replace={"id": one_id, "content_b64": base64.b64encode(png(100)).decode()})
+    (src / "three.png").write_bytes(png(700))
+    run = cli("-o", "json", "ofauth", "verify", "-r", str(src))
+    assert run.code == 9, run
+    assert {Path(r["path"]).name: r["status"] for r in json.loads(run.stdout)} == \
+        {"one.png": "differs", "two.png": "match", "three.png": "missing"}
+
+
+def test_otherpage_download_verify_and_a_cdn_on_another_host(cli, sandbox, tmp_path, monkeypatch):
+    comm = "c-" + uuid.uuid4().hex[:8]
+    (tmp_path / "logo.png").write_bytes(png(4000))
+    run = cli("-o", "json", "otherpage", "upload", str(tmp_path / "logo.png"), "--community", comm)
+    assert run.code == 0, run
+    [record] = json.loads(run.stdout)
+    cdn = sandbox.env["MEDIACTL_OTHERPAGE_CDN_URL"]
+    monkeypatch.setenv("MEDIACTL_OTHERPAGE_CDN_URL", cdn.replace("127.0.0.1", "localhost"))  # another host
+    mark = last_request(sandbox)
+    run = cli("-o", "json", "otherpage", "download", record["id"], "--community", comm, "-d", str(tmp_path / "o"))
+    assert run.code == 0, run
+    assert (tmp_path / "o" / "logo.png").read_bytes() == (tmp_path / "logo.png").read_bytes()
+    cdn_requests = [r for r in requests_since(sandbox, mark) if r["path"].startswith("/cdn/")]
+    assert cdn_requests and all(r["host"].startswith("localhost") and not r["credentials"] for r in cdn_requests)
+    journal_id = json.loads(cli("-o", "json", "otherpage", "list", "--community", comm).stdout)[0]["journalId"]
+    run = cli("-o", "json", "otherpage", "download", journal_id, "--community", comm, "-d", str(tmp_path / "j"))
+    assert run.code == 0 and (tmp_path / "j" / "logo.png").exists(), run
+
+    assert cli("otherpage", "verify", str(tmp_path / "logo.png"), "--community", comm).code == 0
+    sandbox.control(otherpage_replace={"key": record["key"], "content_b64": base64.b64encode(b"other").decode()})
+    run = cli("-o", "json", "otherpage", "verify", str(tmp_path / "logo.png"), "--community", comm)
+    assert run.code == 9 and json.loads(run.stdout)[0]["status"] == "differs", run
+
+
+BB_PAGE = {
+    "metadata": {"name": "Round trip page", "description": "first", "image": "https://example.com/logo.png"},
+    "content": [{"type": "text", "label": "About", "content": "Hello"}],
+    "links": [{"url": "https://example.com"}],
+    "type": "utility",
+    "visibility": "public",
+    "categories": ["tools"],
+}
+
+
+def bb_doc(tmp_path: Path, name: str, **changes) -> Path:
+    doc = json.loads(json.dumps(BB_PAGE))
+    doc["metadata"]["name"] = name
+    for key, value in changes.items():
+        doc["metadata"][key] = value
+    path = tmp_path / f"{name}.json"
+    path.write_text(json.dumps(doc))
+    return path
+
+
+def test_bitbadges_download_edit_upload_round_trip(cli, sandbox, tmp_path):
+    name = "rt-" + uuid.uuid4().hex[:8]
+    run = cli("-o", "json", "bitbadges", "upload", str(bb_doc(tmp_path, name)))
+    assert run.code == 0, run
+    listing = json.loads(run.stdout)[0]["listingId"]
+    out = tmp_path / "pages"
+    run = cli("-o", "json", "bitbadges", "download", listing, "-d", str(out))
+    assert run.code == 0, run
+    downloaded = out / f"{name}.json"
+    doc = json.loads(downloaded.read_text())
+    assert doc["listingId"] == listing and doc["metadata"]["name"] == name and "createdBy" not in doc
+    assert cli("bitbadges", "verify", str(downloaded)).code == 0
+
+    doc["metadata"]["description"] = "edited after download"
+    downloaded.write_text(json.dumps(doc))
+    run = cli("-o", "json", "bitbadges", "verify", str(downloaded))
+    assert run.code == 9 and "metadata" in json.loads(run.stdout)[0]["why"], run
+    assert cli("bitbadges", "upload", "--update", str(downloaded)).code == 0  # takes the download back
+    assert cli("bitbadges", "verify", str(downloaded)).code == 0
+    assert cli("bitbadges", "download", "util-nope", "-d", str(out)).code == 5

@@ -271,3 +271,151 @@ def test_bitbadges_download_edit_upload_round_trip(cli, sandbox, tmp_path):
     assert cli("bitbadges", "upload", "--update", str(downloaded)).code == 0  # takes the download back
     assert cli("bitbadges", "verify", str(downloaded)).code == 0
     assert cli("bitbadges", "download", "util-nope", "-d", str(out)).code == 5
+
+
+# -- sync ----------------------------------------------------------------------------------------------
+
+
+def sends(sandbox, since: int) -> list[dict]:
+    """The requests since `since` that change something at a provider (anything but a read)."""
+    return [r for r in requests_since(sandbox, since)
+            if r["method"] in ("POST", "PUT", "DELETE") and not r["path"].endswith(("/uploads/check", "/fetch"))]
+
+
+def nb_names(cli, pg: str) -> list[str]:
+    return sorted(a["filename"] for a in json.loads(cli("-o", "json", "nationbuilder", "list", "--page", pg,
+                                                          "--all").stdout))
+
+
+def test_nationbuilder_sync_plan_replace_delete_and_idempotence(cli, sandbox, tmp_path):
+    pg = page()
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "a.txt").write_text("a1")
+    (site / "b.txt").write_text("b1")
+    nb_attach(sandbox, pg, "stale.txt", b"nobody has this file")
+
+    mark = last_request(sandbox)
+    run = cli("-o", "json", "nationbuilder", "sync", str(site), "--page", pg, "--delete", "--dry-run")
+    assert run.code == 0, run
+    body = json.loads(run.stdout)
+    assert {(r["action"], r["name"]) for r in body["plan"]} == {("create", "a.txt"), ("create", "b.txt"),
+                                                               ("delete", "stale.txt")}
+    assert body["totals"] == {"create": 2, "replace": 0, "update": 0, "delete": 1, "unchanged": 0}
+    assert all(r["why"] for r in body["plan"])
+    assert sends(sandbox, mark) == []  # a dry run sends nothing
+
+    run = cli("nationbuilder", "sync", str(site), "--page", pg, "--delete", "--max-delete", "0")
+    assert run.code == 2 and "--max-delete" in run.stderr, run
+    assert sends(sandbox, mark) == [] and nb_names(cli, pg) == ["stale.txt"]  # refused: nothing changed
+
+    run = cli("-o", "json", "nationbuilder", "sync", str(site), "--page", pg, "--delete", "--max-delete", "1")
+    assert run.code == 0, run
+    assert nb_names(cli, pg) == ["a.txt", "b.txt"]
+    run = cli("-o", "json", "nationbuilder", "sync", str(site), "--page", pg, "--delete", "--dry-run")
+    assert {r["action"] for r in json.loads(run.stdout)["plan"]} == {"unchanged"}, run
+
+    (site / "a.txt").write_text("a2, edited")
+    (site / "b.txt").unlink()
+    run = cli("-o", "json", "nationbuilder", "sync", str(site), "--page", pg, "--dry-run")
+    assert {(r["action"], r["name"]) for r in json.loads(run.stdout)["plan"]} == {("replace", "a.txt")}
+    run = cli("-o", "json", "nationbuilder", "sync", str(site), "--page", pg)  # without --delete b.txt stays
+    assert run.code == 0, run
+    assert nb_names(cli, pg) == ["a.txt", "b.txt"]
+    out = tmp_path / "back"
+    cli("nationbuilder", "download", "--all", "--page", pg, "-d", str(out))
+    assert (out / "a.txt").read_text() == "a2, edited"  # the new bytes; the old attachment is gone
+    mark = last_request(sandbox)
+    run = cli("nationbuilder", "sync", str(site), "--page", pg, "--delete")
+    assert run.code == 0 and nb_names(cli, pg) == ["a.txt"], run
+    again = cli("-o", "json", "nationbuilder", "sync", str(site), "--page", pg, "--delete")
+    assert again.code == 0 and {r["action"] for r in json.loads(again.stdout)} == {"unchanged"}, again
+
+
+def test_nationbuilder_sync_survives_faults_without_duplicates(cli, sandbox_factory, tmp_path):
+    server = sandbox_factory("--fail-rate", "0.25", "--drop-rate", "0.15", "--seed", "7")
+    site = tmp_path / "site"
+    site.mkdir()
+    for n in range(8):
+        (site / f"f{n}.txt").write_text(f"file {n}")
+    for _ in range(4):  # as a CI job would: run again until it passes
+        run = cli("--retries", "8", "nationbuilder", "sync", str(site), "--page", "faulty", "-j", "3")
+        if run.code == 0:
+            break
+    assert run.code == 0, run
+    assert server.state()["faults"]  # faults were injected
+    server.control(faults={"fail_rate": 0.0, "drop_rate": 0.0})
+    assert nb_names(cli, "faulty") == [f"f{n}.txt" for n in range(8)]  # each once: no duplicates
+    run = cli("-o", "json", "nationbuilder", "sync", str(site), "--page", "faulty", "--dry-run")
+    assert {r["action"] for r in json.loads(run.stdout)["plan"]} == {"unchanged"}, run
+
+
+def test_bitbadges_sync_delete_touches_only_pages_it_managed(cli, sandbox_factory, tmp_path):
+    server = sandbox_factory()
+    pages = tmp_path / "pages"
+    pages.mkdir()
+    bb_doc(pages, "alpha")
+    bb_doc(pages, "beta")
+    other = tmp_path / "other"
+    other.mkdir()
+    bb_doc(other, "not-managed")
+    assert cli("bitbadges", "upload", str(other / "not-managed.json")).code == 0  # a page sync never made
+    bb_doc(other, "beta", description="made by hand before the first sync")
+    assert cli("bitbadges", "upload", str(other / "beta.json")).code == 0  # matched by name: updated
+
+    run = cli("-o", "json", "bitbadges", "sync", str(pages), "--delete", "--dry-run")
+    assert run.code == 0, run
+    assert {(r["action"], r["name"]) for r in json.loads(run.stdout)["plan"]} == \
+        {("create", "alpha.json"), ("update", "beta.json")}
+    assert cli("bitbadges", "sync", str(pages), "--delete").code == 0
+    run = cli("-o", "json", "bitbadges", "sync", str(pages), "--delete", "--dry-run")
+    assert {r["action"] for r in json.loads(run.stdout)["plan"]} == {"unchanged"}, run
+
+    (pages / "alpha.json").unlink()
+    run = cli("-o", "json", "bitbadges", "sync", str(pages), "--delete", "--dry-run")
+    assert {(r["action"], r["name"]) for r in json.loads(run.stdout)["plan"]} == \
+        {("delete", "alpha"), ("unchanged", "beta.json")}
+    assert cli("bitbadges", "sync", str(pages), "--delete", "--max-delete", "0").code == 2
+    assert cli("bitbadges", "sync", str(pages), "--delete").code == 0
+    names = sorted(p["metadata"]["name"] for p in server.state()["bitbadges"]["pages"].values())
+    assert names == ["beta", "not-managed"]  # the page it did not manage is still there
+
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    run = cli("-o", "json", "bitbadges", "sync", str(elsewhere), "--delete", "--dry-run")  # another DIR
+    assert run.code == 0 and json.loads(run.stdout)["plan"] == [], run
+
+
+def test_bitbadges_sync_survives_faults_without_duplicates(cli, sandbox_factory, tmp_path):
+    server = sandbox_factory()
+    pages = tmp_path / "pages"
+    pages.mkdir()
+    for n in range(4):
+        bb_doc(pages, f"page-{n}")
+    server.control(fault_paths={"POST /utilityPages": ["drop-after", "pass", "500-after"]})
+    run = cli("bitbadges", "sync", str(pages))
+    assert run.code == 0, run
+    names = sorted(p["metadata"]["name"] for p in server.state()["bitbadges"]["pages"].values())
+    assert names == [f"page-{n}" for n in range(4)]  # each once, though two answers were lost
+    assert "drop-after" in server.state()["faults"] and "500-after" in server.state()["faults"]
+
+
+def test_copy_only_sync_for_ofauth_and_otherpage(cli, sandbox, tmp_path):
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "pic.png").write_bytes(png(1500))
+    comm = "c-" + uuid.uuid4().hex[:8]
+    for provider, extra in (("ofauth", []), ("otherpage", ["--community", comm])):
+        mark = last_request(sandbox)
+        refused = cli(provider, "sync", str(src), "--delete", *extra)
+        assert refused.code == 2 and "no delete" in refused.stderr and "copy only" in refused.stderr, refused
+        assert requests_since(sandbox, mark) == []  # refused before anything was sent
+        run = cli("-o", "json", provider, "sync", str(src), *extra, "--dry-run")
+        assert [r["action"] for r in json.loads(run.stdout)["plan"]] == ["create"], run
+        assert cli(provider, "sync", str(src), *extra).code == 0
+        run = cli("-o", "json", provider, "sync", str(src), *extra, "--dry-run")
+        assert [r["action"] for r in json.loads(run.stdout)["plan"]] == ["unchanged"], run
+    (src / "pic.png").write_bytes(png(1600))
+    run = cli("-o", "json", "otherpage", "sync", str(src), "--community", comm, "--dry-run")
+    [row] = json.loads(run.stdout)["plan"]
+    assert row["action"] == "create" and "changed" in row["why"], run

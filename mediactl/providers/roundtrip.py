@@ -73,6 +73,7 @@ class RoundTrip(Protocol):
     provider: str
     target: str  # the journal's target (a page, a community, a connection, the user's pages)
     copy_only: bool  # no delete in the API: sync --delete is refused
+    # optional `local_patterns`: the globs a directory's files must match (BitBadges: page documents)
 
     def lookup(self, ids: Sequence[str]) -> list[Remote]:
         """The items `download ID...` names (an unknown id raises NotFoundError)."""

@@ -13,6 +13,8 @@ from mediactl.errors import LocalError
 from mediactl.providers.roundtrip import LocalFile, RoundTrip
 from mediactl.runtime import Runtime
 
+NO_FILES = "no files matched"  # collect_items' error for a selection with no file in it
+
 
 @dataclass
 class RoundTripDeps:
@@ -27,14 +29,19 @@ class RoundTripDeps:
 
 
 def local_files(rt: Runtime, paths: Sequence[str], *, recursive: bool, include=None, exclude=None,
-                unique_names: bool = False) -> list[LocalFile]:
+                unique_names: bool = False, allow_empty: bool = False) -> list[LocalFile]:
     """The local side: the files named (directories with `recursive`), each hashed once (MD5 and SHA-256).
     `unique_names`: two files with one name (in different folders) are refused, since the provider keys
-    items by name."""
+    items by name. `allow_empty`: a directory with no files is an empty side (sync), not an error."""
     from mediactl.providers.common import collect_items
     from mediactl.transfer.files import file_digests
 
-    items = collect_items(rt, list(paths), recursive=recursive, include=include, exclude=exclude)
+    try:
+        items = collect_items(rt, list(paths), recursive=recursive, include=include, exclude=exclude)
+    except LocalError as exc:
+        if allow_empty and exc.message == NO_FILES:
+            return []
+        raise
     if unique_names:
         seen: dict[str, Path] = {}
         for item in items:

@@ -49,8 +49,9 @@ def make_plan(opts: SyncOptions, deps: RoundTripDeps) -> list[PlanRow]:
                          "(nothing was sent)")
     if not opts.directory.is_dir():
         raise UsageError(f"{opts.directory} is not a directory", hint="sync takes one directory: sync DIR")
-    files = local_files(deps.rt, [str(opts.directory)], recursive=True, include=opts.include,
-                        exclude=opts.exclude, unique_names=True)
+    files = local_files(deps.rt, [str(opts.directory)], recursive=True,
+                        include=opts.include or getattr(trip, "local_patterns", None), exclude=opts.exclude,
+                        unique_names=True, allow_empty=True)
     plan = trip.plan(files, delete=opts.delete)
     deleting = sum(1 for row in plan if row.action == "delete")
     if opts.max_delete is not None and deleting > opts.max_delete:

@@ -37,7 +37,9 @@ def run(opts: VerifyOptions, deps: RoundTripDeps) -> None:
     from mediactl.providers.common import batch_exit, run_batch
 
     rt, trip = deps.rt, deps.roundtrip
-    files = local_files(rt, opts.paths, recursive=opts.recursive, include=opts.include, exclude=opts.exclude)
+    patterns = getattr(trip, "local_patterns", None) if opts.recursive else None
+    files = local_files(rt, opts.paths, recursive=opts.recursive, include=opts.include or patterns,
+                        exclude=opts.exclude)
     matched: set[str] = set()
 
     def one(local: LocalFile) -> dict:

@@ -319,6 +319,7 @@ class BitBadgesRoundTrip:
 
     provider = NAME
     copy_only = False
+    local_patterns = ("*.json", "*.yaml", "*.yml")  # what a DIR of page documents holds
 
     def __init__(self, service: BitBadges, sync_dir: str | None = None) -> None:
         self.service = service

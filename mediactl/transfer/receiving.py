@@ -313,10 +313,55 @@ def _open_part(part: Path | None):
     return os.fdopen(fd, "wb", buffering=0)
 
 
+class _HashingWriter:
+    """Hashes and writes the received chunks on its own thread, so receiving, hashing and writing overlap
+    (all three release the GIL). At most QUEUED chunks wait: memory stays bounded."""
+
+    QUEUED = 8
+
+    def __init__(self, out, part: Path | None) -> None:
+        import queue
+
+        self.out, self.part = out, part
+        self.sha = hashlib.sha256()
+        self.error: BaseException | None = None
+        self._queue: queue.Queue = queue.Queue(self.QUEUED)
+        self._thread = threading.Thread(target=self._run, name="download-writer", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while (chunk := self._queue.get()) is not None:
+            if self.error is not None:
+                continue  # drain, so the receiver never blocks on a full queue
+            try:
+                self.sha.update(chunk)
+                _write_all(self.out, chunk, self.part)
+            except BaseException as exc:
+                self.error = exc
+
+    def put(self, chunk: bytes) -> None:
+        if self.error is not None:
+            raise self.error
+        self._queue.put(chunk)
+
+    def finish_quietly(self) -> None:
+        """Stop the thread after a failure elsewhere (Ctrl-C, a bug); its own error does not matter then."""
+        self.error = self.error or RuntimeError("abandoned")
+        self._queue.put(None)
+        self._thread.join()
+
+    def finish(self) -> str:
+        self._queue.put(None)
+        self._thread.join()
+        if self.error is not None:
+            raise self.error
+        return self.sha.hexdigest()
+
+
 def _write_body(client, resp: requests.Response, part: Path | None, progress: ProgressFn,
                 attempt: int) -> tuple[int, str]:
     declared = resp.headers.get("Content-Length")
-    sha, size = hashlib.sha256(), 0
+    size = 0
     try:
         sink = _open_part(part)
     except LocalError:
@@ -324,19 +369,24 @@ def _write_body(client, resp: requests.Response, part: Path | None, progress: Pr
         raise
     try:
         with sink as out:
+            writer = _HashingWriter(out, part)
             try:
                 for chunk in resp.iter_content(CHUNK):
-                    sha.update(chunk)
-                    _write_all(out, chunk, part)
+                    writer.put(chunk)
                     size += len(chunk)
                     progress(len(chunk))
             except (requests.RequestException, ConnectionError) as exc:  # the body's connection, not the disk
+                writer.finish()
                 decision = client.policy.after_exception(
                     exc if isinstance(exc, requests.RequestException) else requests.ConnectionError(exc),
                     attempt=attempt, idempotent=True)
                 error = TransientError(f"the connection to {urlsplit(resp.url).netloc} was lost after {size} "
                                        "bytes of the download", provider=client.provider)
                 raise _Retry(error, decision, type(exc).__name__, size) from None
+            except BaseException:
+                writer.finish_quietly()
+                raise
+            sha = writer.finish()
             if declared is not None and declared.isdigit() and int(declared) != size:
                 error = TransientError(f"the download from {urlsplit(resp.url).netloc} ended after {size} of "
                                        f"{declared} bytes", provider=client.provider)
@@ -350,7 +400,7 @@ def _write_body(client, resp: requests.Response, part: Path | None, progress: Pr
                 raise LocalError(f"{part}: cannot write: {exc.strerror or exc}") from None
     finally:
         resp.close()
-    return size, sha.hexdigest()
+    return size, sha
 
 
 def _write_all(out, chunk: bytes, part: Path) -> None:

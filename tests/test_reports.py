@@ -121,3 +121,29 @@ def test_report_env_var_and_partial_batch(cli, sandbox, tmp_path, monkeypatch, s
     assert body["totals"] == {"total": 2, "passed": 1, "failed": 1, "skipped": 0}
     [failed] = [i for i in body["items"] if i["status"] == "failed"]
     assert failed["name"] == "999999" and "not found" in failed["message"].lower() and failed["code"] == 5
+
+
+def test_verify_and_sync_reports_under_github_actions(cli, sandbox, tmp_path, monkeypatch):
+    page = "p-" + uuid.uuid4().hex[:8]
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "kept.txt").write_text("kept")
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    monkeypatch.setenv("GITHUB_WORKSPACE", str(tmp_path))
+    summary = tmp_path / "summary.md"
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    run = cli("--report", str(tmp_path / "sync.json"), "nationbuilder", "sync", str(site), "--page", page)
+    assert run.code == 0 and "::error" not in run.stderr, run
+    body = json.loads((tmp_path / "sync.json").read_text())
+    assert body["command"] == "mediactl nationbuilder sync" and body["totals"]["passed"] == 1
+    assert body["items"][0]["message"] == "create"
+
+    (site / "new, with: odd%name.txt").write_text("never synced")
+    run = cli("--report", str(tmp_path / "verify.xml"), "nationbuilder", "verify", "-r", str(site), "--page", page)
+    assert run.code == 9, run
+    [suite] = list(junitparser.JUnitXml.fromfile(str(tmp_path / "verify.xml")))
+    assert (suite.tests, suite.failures) == (2, 1)
+    annotations = [line for line in run.stderr.splitlines() if line.startswith("::error")]
+    assert annotations == ["::error file=site/new%2C with%3A odd%25name.txt,title=mediactl::"
+                           f"{site}/new, with: odd%25name.txt: missing: no attachment with this name on the page"]
+    assert summary.read_text().count("### `mediactl nationbuilder") == 2

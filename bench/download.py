@@ -4,8 +4,9 @@ when nothing changed.
     python bench/download.py [--size-mib 256] [--runs 3] [--files 1000] [--workdir DIR] [--only download|plan]
 
 (a) download: a generated file of --size-mib MiB is uploaded to the sandbox's OFAuth vault once, then
-    fetched from its `files.full.url` by `mediactl ofauth download ID --force` and by `curl -o`, runs
-    alternating (curl first on odd runs); the median wall time of each, mediactl's peak RSS (highest run).
+    fetched from its `files.full.url` by `mediactl ofauth download ID --force`, by `curl -o`, and by
+    `curl -o` followed by `sync FILE` (mediactl fsyncs a download before it renames it, curl does not),
+    runs alternating; the median wall time of each, mediactl's peak RSS (highest run).
     Goals: <= 1.1x curl, <= 64 MiB.
 (b) sync plan: --files small files are synced to a NationBuilder page once, then
     `mediactl nationbuilder sync DIR --dry-run` is timed (median of --runs): the journal knows every file,
@@ -54,13 +55,16 @@ def bench_download(work: Path, env: dict, size_mib: int, runs: int) -> dict:
     media = uploaded["media"]
     url = media["files"]["full"]["url"]
     src.unlink()
-    walls: dict[str, list[float]] = {"mediactl": [], "curl": []}
+    walls: dict[str, list[float]] = {"mediactl": [], "curl": [], "curl+sync": []}
     rss = 0.0
+    curl = ["curl", "-sS", "--fail", "-o", str(work / "curl.out"), url]
     for n in range(runs):
-        order = ("curl", "mediactl") if n % 2 == 0 else ("mediactl", "curl")
+        order = ("curl", "curl+sync", "mediactl") if n % 2 == 0 else ("mediactl", "curl+sync", "curl")
         for who in order:
             if who == "curl":
-                result = measure(["curl", "-sS", "--fail", "-o", str(work / "curl.out"), url], env)
+                result = measure(curl, env)
+            elif who == "curl+sync":  # the durability mediactl gives: the file's data on disk before it counts
+                result = measure(["sh", "-c", f'"$@" && sync "{work / "curl.out"}"', "sh", *curl], env)
             else:
                 result = measure(mediactl("ofauth", "download", str(media["id"]), "-d", str(work / "m"), "--force"),
                                  env)
@@ -68,8 +72,8 @@ def bench_download(work: Path, env: dict, size_mib: int, runs: int) -> dict:
             walls[who].append(result["wall"])
     got = work / "m" / Path(url).name
     assert got.stat().st_size == (work / "curl.out").stat().st_size, "the two downloads differ in size"
-    m, c = statistics.median(walls["mediactl"]), statistics.median(walls["curl"])
-    return {"mediactl": m, "curl": c, "ratio": m / c, "rss": rss}
+    m, c, cs = (statistics.median(walls[k]) for k in ("mediactl", "curl", "curl+sync"))
+    return {"mediactl": m, "curl": c, "ratio": m / c, "curl_sync": cs, "ratio_sync": m / cs, "rss": rss}
 
 
 def bench_sync_plan(work: Path, env: dict, files: int, runs: int) -> dict:
@@ -120,6 +124,8 @@ def main() -> None:
     if down:
         print(f"| download {args.size_mib} MiB (sandbox OFAuth media) | {down['mediactl']:.2f} s | curl -o "
               f"{down['curl']:.2f} s | {down['ratio']:.2f}x | {down['rss']:.0f} MiB | <= 1.1x, <= 64 MiB |")
+        print(f"| the same, against curl -o then `sync FILE` (fsynced, as mediactl does) | {down['mediactl']:.2f} s "
+              f"| {down['curl_sync']:.2f} s | {down['ratio_sync']:.2f}x | | |")
     if plan:
         print(f"| sync --dry-run of {plan['files']} unchanged files (NationBuilder) | {plan['plan']:.2f} s | | | "
               "| <= 2 s |")

@@ -16,7 +16,7 @@ from typing import Annotated, Any
 
 import typer
 
-from mediactl.providers.options import Concurrency, Exclude, Include
+from mediactl.providers.options import Exclude, Include
 
 # -- each provider's target options --------------------------------------------------------------------
 
@@ -78,22 +78,25 @@ EXAMPLES = {
 
 # -- the verbs' own options -----------------------------------------------------------------------------
 
-Ids = Annotated[list[str] | None, typer.Argument(help="Ids of the items to download.", show_default=False)]
+Ids = Annotated[list[str] | None, typer.Argument(help="Ids of the items to download.", show_default=False,
+                                                 metavar="ID")]
 AllItems = Annotated[bool, typer.Option("--all", help="Every item at the target.")]
 Directory = Annotated[Path, typer.Option("--dir", "-d", help="Where to write the files (made if missing).",
-                                         file_okay=False)]
+                                         file_okay=False, metavar="DIR")]
 Force = Annotated[bool, typer.Option("--force", help="Overwrite existing files.")]
 VerifyFiles = Annotated[list[str] | None, typer.Argument(
-    help="Local files (directories with -r) to compare with the provider.", show_default=False)]
+    help="Local files (directories with -r) to compare with the provider.", show_default=False,
+    metavar="FILE")]
 Recursive = Annotated[bool, typer.Option("--recursive", "-r", help="Compare the files inside directories.")]
 FilesFrom = Annotated[str | None, typer.Option(
     "--files-from", metavar="FILE", help="Also the paths listed in FILE, one per line ('-': stdin).")]
 Extra = Annotated[bool, typer.Option("--extra", help="Also list remote items with no local file (status extra).")]
 SyncDir = Annotated[Path, typer.Argument(help="The directory the provider is made to match.", show_default=False,
-                                         file_okay=False)]
+                                         file_okay=False, metavar="DIR")]
 Delete = Annotated[bool, typer.Option("--delete", help="Also delete remote items with no file in DIR.")]
 MaxDelete = Annotated[int | None, typer.Option(
     "--max-delete", min=0, metavar="N", help="Refuse (exit 2, nothing changed) a plan deleting more than N.")]
+Concurrency = Annotated[int, typer.Option("--concurrency", "-j", min=1, max=64, help="Items in parallel.")]
 DryRun = Annotated[bool, typer.Option("--dry-run", help="Print the plan (create/replace/update/delete/unchanged, "
                                                         "with why) and change nothing.")]
 

@@ -3,18 +3,18 @@
 import contextlib
 import os
 import sys
-from enum import StrEnum
-from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from typer.core import TyperGroup
 
 from mediactl import __version__
+from mediactl.app.context import AppContext, IOStreams
+from mediactl.app.options import hoist_global_options, options_from_values, with_global_options
 from mediactl.cli_names import subapps
+from mediactl.engine.batch import BatchExit
 from mediactl.errors import ExitCode, MediactlError, StdoutClosed
 from mediactl.helptexts import GROUP_HELP
-from mediactl.runtime import Runtime, env_defaults
 from mediactl.typer_compat import (
     Command,
     CompletionItem,
@@ -23,13 +23,6 @@ from mediactl.typer_compat import (
     parameter_source,
     use_plain_help,
 )
-
-
-class OutputMode(StrEnum):
-    table = "table"
-    json = "json"
-    jsonl = "jsonl"
-    plain = "plain"
 
 
 class MediactlGroup(TyperGroup):
@@ -84,6 +77,8 @@ class MediactlGroup(TyperGroup):
     def _invoke(self, ctx: typer.Context):
         try:
             return super().invoke(ctx)
+        except BatchExit as done:  # every item has been reported: only the exit code is left to give
+            ctx.exit(done.code)
         except MediactlError as exc:
             report_error(ctx, exc)
             ctx.exit(int(exc.code))
@@ -115,41 +110,8 @@ class MediactlGroup(TyperGroup):
             ctx.exit(int(ExitCode.INTERNAL))
 
 
-# Global options a user may also write after the verb (`mediactl otherpage upload x.png -o json`).
-_GLOBAL_FLAGS = {"--json", "-q", "--quiet", "--no-progress", "-y", "--yes"}
-_GLOBAL_WITH_VALUE = {"-o", "--output", "--timeout", "--retries", "--profile", "--config-dir", "--report"}
-
-
-def hoist_global_options(args: list[str]) -> list[str]:
-    """Move global options found after the command name to the front, so they work anywhere."""
-    # skip the options before the command name (the token after one that takes a value is its value)
-    i = 0
-    while i < len(args) and args[i].startswith("-") and args[i] != "--":
-        i += 2 if args[i] in _GLOBAL_WITH_VALUE else 1
-    head, rest, tail, moved = list(args[:i]), args[i:], [], []
-    j = 0
-    while j < len(rest):
-        arg = rest[j]
-        if arg == "--":
-            tail.extend(rest[j:])
-            break
-        name = arg.split("=", 1)[0]
-        if arg in _GLOBAL_FLAGS or (arg.startswith("-v") and set(arg[1:]) == {"v"}):
-            moved.append(arg)
-        elif name in _GLOBAL_WITH_VALUE and "=" in arg:
-            moved.append(arg)
-        elif arg in _GLOBAL_WITH_VALUE and j + 1 < len(rest):
-            moved.extend(rest[j:j + 2])
-            j += 1
-        else:
-            tail.append(arg)
-        j += 1
-    return head + moved + tail
-
-
-def _runtime_of(ctx: typer.Context) -> Runtime:
-    obj = ctx.find_root().obj
-    return obj if isinstance(obj, Runtime) else Runtime()
+def _runtime_of(ctx: typer.Context) -> AppContext:
+    return AppContext.of(ctx)
 
 
 def report_error(ctx: typer.Context, exc: MediactlError) -> None:
@@ -186,87 +148,26 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
-def _complete_profile(incomplete: str) -> list[str]:
-    from mediactl.config import ConfigStore
-
-    try:
-        names = ConfigStore(Runtime().resolved_config_dir()).profiles()
-    except Exception:
-        names = []
-    return [n for n in ["default", *names] if n.startswith(incomplete)]
-
-
 @app.callback()
+@with_global_options
 def root(
     ctx: typer.Context,
-    profile: Annotated[str, typer.Option(
-        "--profile", envvar="MEDIACTL_PROFILE", help="Named profile in the config.",
-        autocompletion=_complete_profile)] = "default",
-    config_dir: Annotated[Path | None, typer.Option(
-        "--config-dir", envvar="MEDIACTL_CONFIG_DIR", help="Where config.toml and credentials.toml live.",
-        file_okay=False)] = None,
-    output: Annotated[OutputMode | None, typer.Option(
-        "--output", "-o", help="table, json, jsonl or plain (env MEDIACTL_OUTPUT).",
-        case_sensitive=False)] = None,
-    json_: Annotated[bool, typer.Option("--json", help="Same as -o json.")] = False,
-    quiet: Annotated[bool, typer.Option(
-        "--quiet", "-q", help="Print only the primary value of each result (id, or URL for uploads).")] = False,
-    verbose: Annotated[int, typer.Option(
-        "--verbose", "-v", count=True,
-        help="Log requests on stderr, secrets redacted; -vv adds headers and bodies (env MEDIACTL_DEBUG=1).")] = 0,
-    no_progress: Annotated[bool, typer.Option(
-        "--no-progress", help="No progress display (env MEDIACTL_NO_PROGRESS=1).")] = False,
-    timeout: Annotated[float, typer.Option(
-        "--timeout", envvar="MEDIACTL_TIMEOUT", min=0.1, help="Per-request read timeout in seconds.")] = 30.0,
-    retries: Annotated[int, typer.Option(
-        "--retries", envvar="MEDIACTL_RETRIES", min=0, help="Retry budget for transient failures.")] = 5,
-    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not prompt before deleting.")] = False,
-    report: Annotated[str | None, typer.Option(
-        "--report", envvar="MEDIACTL_REPORT", show_default=False,
-        help="After a batch verb, write its report: JUnit XML (FILE.xml) or the summary as JSON (FILE.json).")] = None,
     version: Annotated[bool, typer.Option(
         "--version", callback=_version, is_eager=True, help="Show the version and exit.")] = False,
+    **values: Any,
 ) -> None:
     """mediactl: media uploads to four platforms, from a terminal, a script or CI."""
-    env = env_defaults()
-    mode = (OutputMode.json.value if json_ else None) or (output.value if output else None) \
-        or env.get("output")
-    if mode not in (None, "table", "json", "jsonl", "plain"):
-        raise typer.BadParameter(f"MEDIACTL_OUTPUT must be table, json, jsonl or plain, not '{mode}'")
-    if "progress_interval" in env and env["progress_interval"] is None:
-        raise typer.BadParameter("MEDIACTL_PROGRESS_INTERVAL must be a number of seconds (0 or more), not '"
-                                 + os.environ.get("MEDIACTL_PROGRESS_INTERVAL", "") + "'")
-    settings = {
-        "output": mode,
-        "quiet": quiet,
-        "verbose": max(verbose, env.get("verbose", 0)),
-        "no_progress": no_progress or env.get("no_progress", False),
-        "progress_interval": env.get("progress_interval", 10.0),
-        "yes": yes,
-        "profile": profile,
-        "profile_explicit": parameter_source(ctx, "profile") not in (None, "default"),
-        "config_dir": config_dir,
-        "timeout": timeout,
-        "retries": retries,
-        "report_file": _report_file(report),
-    }
-    if isinstance(ctx.obj, Runtime):  # a test handed its own streams in
-        for key, value in settings.items():
-            setattr(ctx.obj, key, value)
+    given = ctx.obj if isinstance(ctx.obj, AppContext) else None  # a test handed its own streams in
+    env = given.env if given is not None else os.environ
+    explicit = [name for name in values if parameter_source(ctx, name) not in (None, "default")]
+    options = options_from_values(values, env, explicit=explicit)
+    if given is not None:
+        given.options = options
+        ctx.obj = given
     else:
-        ctx.obj = Runtime(**settings)
-    if mode is None:  # as gh does: a table for people, tab-separated rows for pipes and files
-        ctx.obj.output = "table" if ctx.obj.stdout_isatty else "plain"
-
-
-def _report_file(value: str | None) -> Path | None:
-    from mediactl.errors import UsageError
-    from mediactl.reports import check_report_path
-
-    try:
-        return check_report_path(value)
-    except UsageError as exc:
-        raise typer.BadParameter(exc.message) from None
+        ctx.obj = AppContext(IOStreams(), options, env)
+    if options.output is None:  # as gh does: a table for people, tab-separated rows for pipes and files
+        options.output = "table" if ctx.obj.stdout_isatty else "plain"
 
 
 # The verb groups, loaded only when asked for: completing `mediactl oth<TAB>` or running one provider's
@@ -297,6 +198,7 @@ def _load_subapp(name: str) -> Command:
 
 
 def completion(
+    ctx: typer.Context,
     shell: Annotated[str, typer.Argument(help="bash, zsh or fish.", show_default=False)],
 ) -> None:
     """Print the shell completion script (the same as the files in completions/).
@@ -304,12 +206,11 @@ def completion(
     Examples: mediactl completion bash > ~/.local/share/bash-completion/completions/mediactl  ·
     mediactl completion fish > ~/.config/fish/completions/mediactl.fish
     """
-    from mediactl import runtime
     from mediactl.completions_gen import SHELLS, script
 
     if shell not in SHELLS:
         raise typer.BadParameter(f"must be one of {', '.join(SHELLS)}", param_hint="SHELL")
-    runtime.current().stdout.write(script(shell))
+    AppContext.of(ctx).stdout.write(script(shell))
 
 
 def main() -> None:

@@ -256,7 +256,7 @@ class Settings:
             raise KeyError(f"{provider}.{name}")
         if option not in (None, ""):
             return Resolved(str(option), "option")
-        env = os.environ.get(env_name(provider, name))
+        env = self.rt.env.get(env_name(provider, name))
         if env:
             return Resolved(env, "env")
         value = self.store.get(self.rt.profile, provider, setting)

@@ -423,7 +423,7 @@ class ApiClient:
 
     def _log(self, line: str) -> None:
         """One -v log line on stderr; reasons, headers and bodies are server text, so it is sanitized."""
-        from mediactl.output import sanitize
+        from mediactl.ui.textsafe import sanitize
 
         print(sanitize(line, one_line=True), file=self.rt.stderr, flush=True)
 

@@ -21,12 +21,40 @@ import threading
 import time
 import uuid
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict, cast
 
 # "abandoned": a resume found it cannot be finished (its file changed or vanished); resume skips it.
 # "deleted": completed, then deleted on the provider (by mediactl's own `delete`, or found gone by
 # --skip-existing): it no longer counts as uploaded, and there is nothing to resume.
 PHASES = ("pending", "created", "sent", "completed", "failed", "interrupted", "abandoned", "deleted")
+# What mediactl learned about an upload beyond its phase (the `outcome` column, migration m003):
+# "adopted": a create's answer was lost, the provider was asked, and what had landed was adopted;
+# "possibly_orphaned": a lost create may have left a record without bytes (the API cannot be asked).
+OUTCOMES = ("adopted", "possibly_orphaned")
+
+
+class JournalEntry(TypedDict):
+    """One row of the journal, as `get`, `entry` and `list` return it."""
+
+    id: str
+    provider: str
+    profile: str
+    target: str
+    path: str
+    name: str | None
+    size: int | None
+    mtime_ns: int | None
+    sha256: str | None
+    phase: str
+    remote_id: str | None
+    url: str | None
+    resume: Any  # what a resume needs (JSON), provider-specific
+    result: Any  # the upload's result as it was printed (JSON)
+    error: str | None
+    created_at: str
+    updated_at: str
+    note: str | None
+    outcome: str | None
 
 
 
@@ -110,12 +138,14 @@ class Journal:
 
     def update(self, entry_id: str, **fields: Any) -> None:
         allowed = {"phase", "remote_id", "url", "resume", "result", "error", "sha256", "size", "mtime_ns", "name",
-                   "note"}
+                   "note", "outcome"}
         unknown = set(fields) - allowed
         if unknown:
             raise ValueError(f"unknown journal fields {unknown}")
         if "phase" in fields and fields["phase"] not in PHASES:
             raise ValueError(f"unknown phase {fields['phase']}")
+        if fields.get("outcome") not in (None, *OUTCOMES):
+            raise ValueError(f"unknown outcome {fields['outcome']}")
         for key in ("resume", "result"):
             if key in fields and fields[key] is not None and not isinstance(fields[key], str):
                 fields[key] = json.dumps(fields[key])
@@ -166,26 +196,36 @@ class Journal:
 
     # -- reads ------------------------------------------------------------------------------------------
 
-    def get(self, provider: str, key: str) -> dict | None:
+    def get(self, provider: str, key: str) -> JournalEntry | None:
         """An entry by journal id or by the provider's remote id (newest first)."""
         row = self._execute(
             "SELECT * FROM uploads WHERE provider = ? AND (id = ? OR remote_id = ?) "
             "ORDER BY created_at DESC, rowid DESC LIMIT 1", (provider, key, key)).fetchone()
         return _row(row)
 
-    def entry(self, entry_id: str) -> dict | None:
+    def entry(self, entry_id: str) -> JournalEntry | None:
         """An entry by its journal id, whatever its provider."""
         return _row(self._execute("SELECT * FROM uploads WHERE id = ?", (entry_id,)).fetchone())
 
-    def completed_with(self, provider: str, target: str, sha256: str) -> dict | None:
+    def completed_with(self, provider: str, target: str, sha256: str) -> JournalEntry | None:
         row = self._execute(
             "SELECT * FROM uploads WHERE provider = ? AND target = ? AND sha256 = ? AND phase = 'completed' "
             "ORDER BY rowid DESC LIMIT 1", (provider, target, sha256)).fetchone()
         return _row(row)
 
+    def completed_all(self, provider: str, target: str, sha256: str) -> list[JournalEntry]:
+        """Every completed upload of these bytes to this target, newest first (--skip-existing's candidates)."""
+        rows = self._execute(
+            "SELECT * FROM uploads WHERE provider = ? AND target = ? AND sha256 = ? AND phase = 'completed' "
+            "ORDER BY rowid DESC", (provider, target, sha256)).fetchall()
+        return [entry for entry in map(_row, rows) if entry is not None]
+
     def list(self, provider: str | None = None, phase: str | None = None, target: str | None = None,
-             limit: int | None = None, incomplete: bool = False) -> list[dict]:
+             limit: int | None = None, incomplete: bool = False, profile: str | None = None) -> list[JournalEntry]:
         sql, args = "SELECT * FROM uploads WHERE 1 = 1", []
+        if profile:
+            sql += " AND profile = ?"
+            args.append(profile)
         if provider:
             sql += " AND provider = ?"
             args.append(provider)
@@ -202,7 +242,7 @@ class Journal:
             sql += " LIMIT ?"
             args.append(limit)
         rows = self._execute(sql, args).fetchall()
-        return [_row(r) for r in rows]
+        return [entry for entry in map(_row, rows) if entry is not None]
 
 
 def _stored_path(path: Path | str) -> str | bytes:
@@ -215,16 +255,16 @@ def _stored_path(path: Path | str) -> str | bytes:
         return os.fsencode(path)
 
 
-def _row(row: sqlite3.Row | None) -> dict | None:
+def _row(row: sqlite3.Row | None) -> JournalEntry | None:
     if row is None:
         return None
-    out = dict(row)
+    out: dict[str, Any] = dict(row)
     if isinstance(out.get("path"), bytes):
         out["path"] = os.fsdecode(out["path"])
     for key in ("resume", "result"):
         if out.get(key):
             out[key] = json.loads(out[key])
-    return out
+    return cast(JournalEntry, out)
 
 
 def open_journal(rt) -> Journal:

@@ -54,6 +54,17 @@ def m002_note(db: sqlite3.Connection) -> None:
     db.execute("ALTER TABLE uploads ADD COLUMN note TEXT")
 
 
+@migration
+def m003_outcome(db: sqlite3.Connection) -> None:
+    """The outcome of an upload as a value the code can count (the batch summary, `history -o json`):
+    `adopted` (a create's answer was lost, the provider was asked and what had landed was adopted) or
+    `possibly_orphaned` (a lost create may have left a record without bytes; the API cannot be asked).
+    Filled in from the free-text note where an older mediactl wrote a recognisable one."""
+    db.execute("ALTER TABLE uploads ADD COLUMN outcome TEXT")
+    db.execute("UPDATE uploads SET outcome = 'possibly_orphaned' WHERE note LIKE '%left without bytes%'")
+    db.execute("UPDATE uploads SET outcome = 'adopted' WHERE outcome IS NULL AND note LIKE '%adopted%'")
+
+
 def schema_version(db: sqlite3.Connection) -> int:
     return db.execute("PRAGMA user_version").fetchone()[0]
 

@@ -94,6 +94,14 @@ class TrackedUpload:
                          f"(its create's answer was lost and the API cannot be asked)")
         return "; ".join(notes) or None
 
+    def journal_outcome(self) -> str | None:
+        """The journal's `outcome` column (mediactl/journal.py OUTCOMES) for what was learned, if anything."""
+        if self.orphans:
+            return "possibly_orphaned"
+        if any(note.startswith("adopted") for note in self.notes):
+            return "adopted"
+        return None
+
     def created(self, remote_id: str | None, *, url: str | None = None, resume: Any = None,
                 result: Any = None) -> None:
         """Phase 1 done: the provider knows the upload by `remote_id`; `resume` is what a resume needs."""
@@ -133,6 +141,9 @@ class TrackedUpload:
         journal_note = self.journal_note()
         if journal_note:
             update["note"] = journal_note
+        outcome = self.journal_outcome()
+        if outcome:
+            update["outcome"] = outcome
         self.journal.update(self.entry, **update)
         return out
 
@@ -157,8 +168,9 @@ def track(journal: Journal, *, provider: str, profile: str, target: str, path: P
     try:
         yield upload
     except MediactlError as exc:
-        note = upload.journal_note()
-        journal.update(entry, phase="failed", error=exc.message, **({"note": note} if note else {}))
+        note, outcome = upload.journal_note(), upload.journal_outcome()
+        journal.update(entry, phase="failed", error=exc.message, **({"note": note} if note else {}),
+                       **({"outcome": outcome} if outcome else {}))
         raise
     except KeyboardInterrupt:
         journal.update(entry, phase="interrupted", error="interrupted (Ctrl-C)")

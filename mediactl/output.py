@@ -15,8 +15,10 @@ import time
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from mediactl.app.context import to_devnull
 from mediactl.errors import StdoutClosed
-from mediactl.runtime import Runtime, to_devnull
+from mediactl.runtime import Runtime
+from mediactl.ui.textsafe import printable, sanitize
 
 Column = tuple[str, str]  # (header, dotted path into the result)
 
@@ -42,43 +44,6 @@ def _text(value: Any) -> str:
     if isinstance(value, (dict, list)):
         return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
     return str(value)
-
-
-def printable(text: str) -> str:
-    """Text safe to write as UTF-8: bytes of undecodable file names (surrogate escapes) become U+FFFD."""
-    try:
-        text.encode("utf-8")
-        return text
-    except UnicodeEncodeError:
-        return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
-
-
-_ONE_LINE = {"\t": "\\t", "\n": "\\n", "\r": "\\r"}
-
-
-def _caret(char: str) -> str:
-    """Caret notation, as gh's asciisanitizer shows controls: ESC -> ^[, DEL -> ^?, C1 CSI (U+009B) -> ^[[."""
-    code = ord(char)
-    if code < 0x20:
-        return "^" + chr(code + 0x40)
-    if code == 0x7F:
-        return "^?"
-    return "^[" + chr(code - 0x40)  # C1: the 7-bit form is ESC followed by code - 0x40
-
-
-_CONTROLS = {code: _caret(chr(code)) for code in [*range(0x20), 0x7F, *range(0x80, 0xA0)]}
-_CONTROLS_KEEP_LINES = {k: v for k, v in _CONTROLS.items() if chr(k) not in "\t\n"}
-_CONTROLS_ONE_LINE = {**_CONTROLS, **{ord(k): v for k, v in _ONE_LINE.items()}}
-
-
-def sanitize(text: str, *, one_line: bool = False) -> str:
-    """Text from a server or a file name, made safe to show people: control characters can no longer drive
-    the terminal (set its title, clear the screen, write the clipboard); they are shown escaped instead.
-
-    one_line: tabs and newlines become `\\t`/`\\n` too, so a field stays one field of one row (plain, -q,
-    one-line messages); otherwise they are kept (table cells wrap).
-    """
-    return printable(text).translate(_CONTROLS_ONE_LINE if one_line else _CONTROLS_KEEP_LINES)
 
 
 def _write(rt: Runtime, text: str) -> None:

@@ -258,7 +258,7 @@ def wanted(report_file: Path | None, env: Mapping[str, str]) -> bool:
 def record(rt, key: Any, name: str, result: Mapping | None, error: Any | None, *, command: str,
            file: str | None = None) -> None:
     """Keep one finished item of the running batch, when a report is wanted (the batch runner's hook)."""
-    if not wanted(rt.report_file, os.environ):
+    if not wanted(rt.options.report, rt.env):
         return
     if rt.recorder is None:
         words = command.split()
@@ -273,7 +273,7 @@ def publish_run(rt, exit_code: int) -> int | None:
     if recorder is None:
         return None
     try:
-        publish(recorder.finish(exit_code), report_file=rt.report_file, stderr=rt.stderr, env=os.environ)
+        publish(recorder.finish(exit_code), report_file=rt.options.report, stderr=rt.stderr, env=rt.env)
     except LocalError as exc:
         rt.error(exc.message)
         return int(exc.code)

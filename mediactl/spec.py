@@ -8,8 +8,11 @@ sandbox) reads these specs through `mediactl.registry`. A spec names its parts b
 from __future__ import annotations
 
 import importlib
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from mediactl.providers.base import Capabilities
 
 
 @dataclass(frozen=True)
@@ -34,6 +37,12 @@ def load(ref: str) -> Any:
     return getattr(module, attribute) if attribute else module
 
 
+def _no_capabilities() -> Capabilities:
+    from mediactl.providers.base import Capabilities
+
+    return Capabilities()
+
+
 @dataclass(frozen=True)
 class ProviderSpec:
     """One provider: its name, help and settings, and where its parts live.
@@ -45,11 +54,9 @@ class ProviderSpec:
     - `service` (`<package>.api:build`): `build(factory) -> service`, its API object built from settings.
     - `resume` (`<package>.api:resume`): `resume(service, entry) -> result`, finishes one incomplete
       journal entry.
-    - `reconcile` (`<package>.api:reconcile`): `reconcile(service, entry) -> result | None`, asks the
-      provider whether an upload whose outcome is unknown landed (None: it did not, or it cannot be asked).
     - `exists` (`<package>.api:exists`): `exists(service, entry, digests) -> bool | None`, asks the
-      provider whether a journalled upload is still there (--skip-existing); None: it cannot be asked.
-      Optional: without it, the journal's word is taken and the user told.
+      provider whether a journalled upload is still there (--skip-existing); only with
+      `capabilities.exists`: without it, the journal's word is taken and the user told.
     - `emulator` (`<package>.emulator`): the sandbox module that emulates its API (mediactl/sandbox/core.py).
     """
 
@@ -58,6 +65,7 @@ class ProviderSpec:
     help: str
     settings: tuple[Setting, ...]
     package: str
+    capabilities: Capabilities = field(default_factory=lambda: _no_capabilities())
 
     @property
     def commands(self) -> str:
@@ -70,10 +78,6 @@ class ProviderSpec:
     @property
     def resume(self) -> str:
         return f"{self.package}.api:resume"
-
-    @property
-    def reconcile(self) -> str:
-        return f"{self.package}.api:reconcile"
 
     @property
     def exists(self) -> str:

@@ -80,7 +80,7 @@ def test_every_registered_provider_appears_everywhere(name, toy, cli):
 
     assert _complete_key(f"{name}.") == [f"{name}.{s.name}" for s in spec.all_settings]
     assert cli("history", "--provider", name, "-o", "json").code == 0
-    for hook in (spec.service, spec.resume, spec.reconcile):
+    for hook in (spec.service, spec.resume):
         assert callable(load(hook))
     env = toy.sandbox.env_settings()
     assert env[f"MEDIACTL_{name.upper()}_BASE_URL"].startswith(toy.sandbox.base_url)

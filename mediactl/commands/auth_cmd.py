@@ -4,7 +4,7 @@ from typing import Annotated
 
 import typer
 
-from mediactl import runtime
+from mediactl.app.context import AppContext
 from mediactl.errors import UsageError
 from mediactl.helptexts import GROUP_HELP
 from mediactl.registry import PROVIDERS
@@ -29,6 +29,7 @@ def _provider(name: str):
 
 @app.command("login")
 def login(
+    ctx: typer.Context,
     provider: ProviderArg,
     with_token: Annotated[bool, typer.Option(
         "--with-token", help="Read one secret from stdin instead of prompting (for CI).")] = False,
@@ -41,7 +42,7 @@ def login(
     """
     from mediactl.config import Settings
 
-    rt = runtime.current()
+    rt = AppContext.of(ctx)
     spec = _provider(provider)
     store = Settings(rt).store
     changes: dict[str, str | None] = {}
@@ -82,7 +83,7 @@ def _prompt_secret(rt, label: str) -> str:
 
 
 @app.command("status")
-def status() -> None:
+def status(ctx: typer.Context) -> None:
     """Show, per provider, whether its secrets are configured and where they come from (never the values).
 
     Example: mediactl auth status -o json
@@ -90,7 +91,7 @@ def status() -> None:
     from mediactl.config import Settings
     from mediactl.output import ResultWriter
 
-    rt = runtime.current()
+    rt = AppContext.of(ctx)
     settings = Settings(rt)
     settings.check_profile()
     columns = [("PROVIDER", "provider"), ("CONFIGURED", "configured"), ("SOURCES", "summary")]
@@ -103,14 +104,14 @@ def status() -> None:
 
 
 @app.command("logout")
-def logout(provider: ProviderArg) -> None:
+def logout(ctx: typer.Context, provider: ProviderArg) -> None:
     """Remove a provider's secrets from credentials.toml for the active profile.
 
     Example: mediactl auth logout otherpage
     """
     from mediactl.config import Settings
 
-    rt = runtime.current()
+    rt = AppContext.of(ctx)
     spec = _provider(provider)
     store = Settings(rt).store
     store.update(True, rt.profile, provider, {s.name: None for s in spec.secrets})

@@ -5,7 +5,7 @@ from typing import Annotated
 
 import typer
 
-from mediactl import runtime
+from mediactl.app.context import AppContext
 from mediactl.helptexts import GROUP_HELP
 from mediactl.registry import PROVIDERS, all_settings, setting_keys
 
@@ -27,7 +27,7 @@ Key = Annotated[str, typer.Argument(
 
 
 @app.command("path")
-def path_cmd() -> None:
+def path_cmd(ctx: typer.Context) -> None:
     """Show where the config, credentials and upload journal live.
 
     Example: mediactl config path
@@ -35,7 +35,7 @@ def path_cmd() -> None:
     from mediactl.config import Settings
     from mediactl.output import emit_one
 
-    rt = runtime.current()
+    rt = AppContext.of(ctx)
     store = Settings(rt).store
     emit_one(rt, {
         "config_dir": str(store.directory),
@@ -47,6 +47,7 @@ def path_cmd() -> None:
 
 @app.command("list")
 def list_cmd(
+    ctx: typer.Context,
     provider: Annotated[str | None, typer.Option("--provider", help="Only this provider's settings.")] = None,
     show_secrets: ShowSecrets = False,
 ) -> None:
@@ -57,7 +58,7 @@ def list_cmd(
     from mediactl.config import MASK, Settings
     from mediactl.output import ResultWriter
 
-    rt = runtime.current()
+    rt = AppContext.of(ctx)
     settings = Settings(rt)
     settings.check_profile()
     if provider is not None and provider not in PROVIDERS:
@@ -74,7 +75,7 @@ def list_cmd(
 
 
 @app.command("get")
-def get_cmd(key: Key, show_secrets: ShowSecrets = False) -> None:
+def get_cmd(ctx: typer.Context, key: Key, show_secrets: ShowSecrets = False) -> None:
     """Print one setting's value (secrets masked unless --show-secrets); exit 3 when it is not set.
 
     Example: mediactl config get otherpage.community
@@ -83,7 +84,7 @@ def get_cmd(key: Key, show_secrets: ShowSecrets = False) -> None:
     from mediactl.errors import LocalError
     from mediactl.output import emit_one
 
-    rt = runtime.current()
+    rt = AppContext.of(ctx)
     provider, setting = parse_key(key)
     settings = Settings(rt)
     settings.check_profile()
@@ -99,6 +100,7 @@ def get_cmd(key: Key, show_secrets: ShowSecrets = False) -> None:
 
 @app.command("set")
 def set_cmd(
+    ctx: typer.Context,
     key: Key,
     value: Annotated[str, typer.Argument(help="The value; '-' reads it from stdin (keeps secrets out of "
                                               "shell history).", show_default=False)],
@@ -109,7 +111,7 @@ def set_cmd(
     """
     from mediactl.config import Settings, parse_key
 
-    rt = runtime.current()
+    rt = AppContext.of(ctx)
     provider, setting = parse_key(key)
     if value == "-":
         value = rt.stdin.readline().strip()
@@ -141,14 +143,14 @@ def _check_value(rt, name: str, value: str) -> None:
 
 
 @app.command("unset")
-def unset_cmd(key: Key) -> None:
+def unset_cmd(ctx: typer.Context, key: Key) -> None:
     """Remove a setting from the active profile.
 
     Example: mediactl config unset otherpage.community
     """
     from mediactl.config import Settings, parse_key
 
-    rt = runtime.current()
+    rt = AppContext.of(ctx)
     provider, setting = parse_key(key)
     store = Settings(rt).store
     store.update(setting.secret, rt.profile, provider, {setting.name: None})

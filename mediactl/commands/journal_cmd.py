@@ -4,7 +4,7 @@ from typing import Annotated
 
 import typer
 
-from mediactl import runtime, services
+from mediactl.app.context import AppContext
 from mediactl.registry import PROVIDERS
 
 HISTORY_COLUMNS = [("ID", "id"), ("PROVIDER", "provider"), ("STATUS", "status"), ("TARGET", "target"),
@@ -39,20 +39,21 @@ def history(
     """
     if ctx.invoked_subcommand is not None:
         return
-    from mediactl.journal import PHASES, open_journal
+    from mediactl.journal import PHASES
     from mediactl.output import ResultWriter
 
     if status is not None and status not in PHASES:
         raise typer.BadParameter(f"must be one of {', '.join(PHASES)}", param_hint="--status")
-    rt = runtime.current()
+    rt = AppContext.of(ctx)
     with ResultWriter(rt, HISTORY_COLUMNS, primary="id", empty_note="no recorded uploads") as out:
         # one name everywhere: the journal's phase is `status` in the table, in JSON and for --status
         out.extend({"status" if k == "phase" else k: v for k, v in row.items()}
-                   for row in open_journal(rt).list(provider=provider, phase=status, limit=limit))
+                   for row in rt.journal.list(provider=provider, phase=status, limit=limit, profile=rt.profile))
 
 
 @history_app.command("forget")
 def forget(
+    ctx: typer.Context,
     entry_ids: Annotated[list[str], typer.Argument(
         help="Journal ids (the ID column of `mediactl history`).", show_default=False)],
 ) -> None:
@@ -60,11 +61,11 @@ def forget(
 
     Example: mediactl history forget 3f2a9c1e0b7d
     """
+    from mediactl.engine.batch import batch_exit, run_batch
     from mediactl.errors import NotFoundError
     from mediactl.output import ResultWriter
-    from mediactl.providers.common import batch_exit, run_batch
 
-    factory = services.current()
+    factory = AppContext.of(ctx)
     journal = factory.journal
 
     def one(entry_id: str) -> dict:
@@ -75,12 +76,13 @@ def forget(
         return {"id": entry_id, "provider": entry["provider"], "path": entry["path"], "forgotten": True}
 
     columns = [("ID", "id"), ("PROVIDER", "provider"), ("PATH", "path"), ("FORGOTTEN", "forgotten")]
-    with ResultWriter(factory.rt, columns, primary="id") as out:
-        outcomes = run_batch(factory.rt, entry_ids, one, concurrency=1, on_result=out.add)
+    with ResultWriter(factory, columns, primary="id") as out:
+        outcomes = run_batch(factory, entry_ids, one, concurrency=1, on_result=out.add)
     batch_exit(outcomes)
 
 
 def resume(
+    ctx: typer.Context,
     provider: ProviderOpt = None,
     concurrency: Annotated[int, typer.Option("--concurrency", "-j", min=1, max=64, help="In parallel.")] = 4,
     dry_run: Annotated[bool, typer.Option(
@@ -94,21 +96,21 @@ def resume(
 
     Examples: mediactl resume --provider otherpage  ·  mediactl resume --dry-run -o json
     """
+    from mediactl.engine.batch import run_batch
     from mediactl.errors import ExitCode, LocalError, RejectedError
     from mediactl.output import ResultWriter
-    from mediactl.providers.common import run_batch
     from mediactl.spec import load
     from mediactl.spool import reclaim
 
-    factory = services.current()
-    rt, journal = factory.rt, factory.journal
+    factory = AppContext.of(ctx)
+    rt, journal = factory, factory.journal
     entries = [e for e in reversed(journal.list(provider=provider, incomplete=True))
                if e["profile"] == rt.profile and e["provider"] in PROVIDERS]
     if not entries:
         rt.info("nothing to resume")
         return
     if dry_run:
-        from mediactl.providers.dryrun import plan_resume
+        from mediactl.engine.plan import plan_resume
 
         return plan_resume(rt, entries)
     # built here, in the command's context: the workers run on threads without one

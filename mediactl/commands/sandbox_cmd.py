@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from mediactl import runtime
+from mediactl.app.context import AppContext
 from mediactl.errors import UsageError
 from mediactl.helptexts import GROUP_HELP
 from mediactl.typer_compat import parameter_source
@@ -101,7 +101,7 @@ def serve(
     from mediactl.http import is_loopback
     from mediactl.sandbox.core import RunningSandbox, Sandbox
 
-    rt = runtime.current()
+    rt = AppContext.of(ctx)
     explicit = parameter_source(ctx, "host") == "commandline"
     host = host or "127.0.0.1"
     if not is_loopback(host) and not explicit:
@@ -234,6 +234,7 @@ def _write_private(path: Path, text: str) -> None:
 
 @app.command("demo")
 def demo(
+    ctx: typer.Context,
     keep: Annotated[bool, typer.Option("--keep", help="Keep the demo's files and sandbox data.")] = False,
 ) -> None:
     """Run upload → list → show → delete/complete on all four providers against a fresh in-process sandbox.
@@ -244,5 +245,5 @@ def demo(
     """
     from mediactl.sandbox.demo import run_demo
 
-    run_demo(runtime.current(), keep=keep)
+    run_demo(AppContext.of(ctx), keep=keep)
 

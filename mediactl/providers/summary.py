@@ -3,6 +3,7 @@ fast, and whether `mediactl resume` has something to finish."""
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -25,6 +26,7 @@ class BatchSummary:
     resumable: int = 0
     bytes: int = 0
     elapsed: float = 0.0
+    profile: str = "default"  # the run's profile: the resume hint names it, so it resumes this profile's uploads
 
     def lines(self) -> list[str]:
         from mediactl.output import human_bytes, human_duration
@@ -43,24 +45,28 @@ class BatchSummary:
                        f"`mediactl history -o json` shows each upload's note)")
         if self.resumable:
             out.append(f"hint: {self.resumable} upload{_s(self.resumable)} can be finished with "
-                       f"`mediactl resume --provider {self.provider}`")
+                       f"`mediactl {profile_flag(self.profile)}resume --provider {self.provider}`")
         return out
+
+
+def profile_flag(profile: str) -> str:
+    """`--profile NAME ` for a hint's command line, or nothing for the default profile."""
+    return "" if profile == "default" else f"--profile {shlex.quote(profile)} "
 
 
 def _s(n: int) -> str:
     return "" if n == 1 else "s"
 
 
-def summarize(provider: str, outcomes: Iterable[Any], journal_rows: Mapping[int, dict | None],
-              elapsed: float) -> BatchSummary:
+def summarize(provider: str, outcomes: Iterable[Any], journal_rows: Mapping[int, Any],
+              elapsed: float, *, profile: str = "default") -> BatchSummary:
     """`journal_rows` maps id(item) to the item's journal entry after the batch (None if it was removed)."""
-    summary = BatchSummary(provider, elapsed=elapsed)
+    summary = BatchSummary(provider, elapsed=elapsed, profile=profile)
     for outcome in outcomes:
         row = journal_rows.get(id(outcome.item)) or {}
-        note = row.get("note") or ""
-        if "adopted" in note:
+        if row.get("outcome") == "adopted":
             summary.adopted += 1
-        if "left without bytes" in note:
+        if row.get("outcome") == "possibly_orphaned":
             summary.orphans += 1
         if outcome.error is not None:
             summary.failed += 1

@@ -30,8 +30,8 @@ class DownloadOptions:
 
 
 def run(opts: DownloadOptions, deps: RoundTripDeps) -> None:
+    from mediactl.engine.batch import batch_exit, run_batch
     from mediactl.output import Progress, ResultWriter
-    from mediactl.providers.common import batch_exit, run_batch
     from mediactl.transfer.receiving import NamePicker, prepare_dir, target_in
 
     rt, trip = deps.rt, deps.roundtrip

@@ -119,33 +119,31 @@ VERB_PARAMS: dict[str, list[tuple[str, Any, Any]]] = {
 }
 
 
-def _deps(provider: str, values: dict, verb: str):
-    from mediactl import services
+def _deps(app_ctx, provider: str, values: dict, verb: str):
     from mediactl.registry import PROVIDERS
     from mediactl.spec import load
     from mediactl.verbs.roundtrip_support import RoundTripDeps
 
-    factory = services.current()
     _, resolve = TARGETS[provider]
-    target = resolve(factory.settings, values, verb)
-    service = factory.service(provider)
+    target = resolve(app_ctx.settings, values, verb)
+    service = app_ctx.service(provider)
     make = load(f"{PROVIDERS[provider].package}.api:roundtrip")
-    return RoundTripDeps(factory.rt, provider, PROVIDERS[provider].title, factory.journal, make(service, target),
+    return RoundTripDeps(app_ctx, provider, PROVIDERS[provider].title, app_ctx.journal, make(service, target),
                          service.client)
 
 
-def _run(provider: str, verb: str, values: dict) -> None:
+def _run(app_ctx, provider: str, verb: str, values: dict) -> None:
     if verb == "download":
         from mediactl.verbs import download
 
         opts = download.DownloadOptions(values.get("ids") or [], values["all_items"], values["directory"],
                                         values["force"], values["concurrency"])
-        download.run(opts, _deps(provider, values, verb))
+        download.run(opts, _deps(app_ctx, provider, values, verb))
     elif verb == "verify":
-        from mediactl.providers.manifest import batch_paths
+        from mediactl.engine.items import batch_paths
         from mediactl.verbs import verify
 
-        deps = _deps(provider, values, verb)
+        deps = _deps(app_ctx, provider, values, verb)
         paths = batch_paths(deps.rt, values.get("files"), files_from=values.get("files_from"), files_from0=None,
                             null=False)
         verify.run(verify.VerifyOptions(paths, values["recursive"], values["extra"], values.get("include"),
@@ -157,19 +155,22 @@ def _run(provider: str, verb: str, values: dict) -> None:
         values = {**values, "sync_dir": os.fsdecode(directory.absolute())}
         opts = sync.SyncOptions(directory, values["delete"], values["max_delete"], values["dry_run"],
                                 values["concurrency"], values.get("include"), values.get("exclude"))
-        sync.run(opts, _deps(provider, values, verb))
+        sync.run(opts, _deps(app_ctx, provider, values, verb))
 
 
 def make_command(provider: str, verb: str) -> Callable[..., None]:
     options, _ = TARGETS[provider]
     target_params = options.get("*", []) + options.get(verb, [])
-    params = [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, annotation=annotation, default=default)
-              for name, annotation, default in VERB_PARAMS[verb]]
+    params = [inspect.Parameter("ctx", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=typer.Context)]
+    params += [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, annotation=annotation, default=default)
+               for name, annotation, default in VERB_PARAMS[verb]]
     params += [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, annotation=annotation, default=None)
                for name, annotation in target_params]
 
-    def command(**values: Any) -> None:
-        _run(provider, verb, values)
+    def command(ctx: typer.Context, **values: Any) -> None:
+        from mediactl.app.context import AppContext
+
+        _run(AppContext.of(ctx), provider, verb, values)
 
     command.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
     command.__annotations__ = {p.name: p.annotation for p in params}

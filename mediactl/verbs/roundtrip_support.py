@@ -33,7 +33,7 @@ def local_files(rt: Runtime, paths: Sequence[str], *, recursive: bool, include=N
     """The local side: the files named (directories with `recursive`), each hashed once (MD5 and SHA-256).
     `unique_names`: two files with one name (in different folders) are refused, since the provider keys
     items by name. `allow_empty`: a directory with no files is an empty side (sync), not an error."""
-    from mediactl.providers.common import collect_items
+    from mediactl.engine.items import collect_items
     from mediactl.transfer.files import file_digests
 
     try:

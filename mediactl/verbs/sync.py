@@ -83,8 +83,9 @@ def print_plan(deps: RoundTripDeps, plan: list[PlanRow]) -> None:
 
 
 def carry_out(opts: SyncOptions, deps: RoundTripDeps, plan: list[PlanRow]) -> None:
+    from mediactl.engine.batch import _second_pass, batch_exit, run_batch, second_pass_worthy
+    from mediactl.engine.summary import summarize_batch
     from mediactl.output import Progress, ResultWriter
-    from mediactl.providers.common import _second_pass, _summarize, batch_exit, run_batch, second_pass_worthy
 
     rt, trip, journal = deps.rt, deps.roundtrip, deps.journal
     started = time.monotonic()
@@ -129,7 +130,7 @@ def carry_out(opts: SyncOptions, deps: RoundTripDeps, plan: list[PlanRow]) -> No
     rt.info("sync: " + ", ".join(f"{n} {action}" for action, n in counts.items() if n)
             + (f"; {len([o for o in outcomes if o.error])} failed" if any(o.error for o in outcomes) else ""))
     send_outcomes = [o for o in outcomes if isinstance(o.item, PlanRow) and id(o.item) in entries]
-    _summarize(rt, deps.provider, journal, entries, send_outcomes, time.monotonic() - started)
+    summarize_batch(rt, deps.provider, journal, entries, send_outcomes, time.monotonic() - started)
     batch_exit(outcomes)
 
 

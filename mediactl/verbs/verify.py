@@ -12,8 +12,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-import typer
-
 from mediactl.errors import ExitCode
 from mediactl.providers.roundtrip import LocalFile
 from mediactl.verbs.roundtrip_support import RoundTripDeps, local_files, shown_path
@@ -33,8 +31,8 @@ class VerifyOptions:
 
 
 def run(opts: VerifyOptions, deps: RoundTripDeps) -> None:
+    from mediactl.engine.batch import BatchExit, batch_exit, run_batch
     from mediactl.output import ResultWriter
-    from mediactl.providers.common import batch_exit, run_batch
 
     rt, trip = deps.rt, deps.roundtrip
     patterns = getattr(trip, "local_patterns", None) if opts.recursive else None
@@ -67,7 +65,7 @@ def run(opts: VerifyOptions, deps: RoundTripDeps) -> None:
             + (f", {len(outcomes) - sum(counts.values())} failed" if len(outcomes) > sum(counts.values()) else ""))
     batch_exit(outcomes)
     if counts["differs"] or counts["missing"]:
-        raise typer.Exit(int(ExitCode.DIFFERS))
+        raise BatchExit(int(ExitCode.DIFFERS))
 
 
 def _remote_row(remote) -> dict:

@@ -1,6 +1,7 @@
 """A toy provider, built by following CONTRIBUTING.md's "Adding a provider" steps; tests/test_registry.py
 registers it and drives it end to end, so those steps stay true."""
 
+from mediactl.providers.base import Capabilities
 from mediactl.spec import ProviderSpec, Setting
 
 NAME = "toy"
@@ -14,4 +15,5 @@ SPEC = ProviderSpec(
         Setting("base_url", "API base URL", default="https://toy.invalid/v1"),
     ),
     package=__name__,
+    capabilities=Capabilities(upload=True, list=True),
 )

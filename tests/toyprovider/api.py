@@ -35,8 +35,3 @@ def build(factory: Factory) -> Toy:
 def resume(service: Toy, entry: dict) -> dict:
     path = Path(entry["path"])
     return service.upload(path, entry["name"], size=file_size(path), entry=entry["id"])
-
-
-def reconcile(service: Toy, entry: dict) -> dict | None:
-    """A PUT to the file's own name is idempotent: sending again is safe, so there is nothing to look up."""
-    return None

@@ -2,7 +2,7 @@
 
 import typer
 
-from mediactl import services
+from mediactl.app.context import AppContext
 from mediactl.providers.options import Concurrency, Files
 from tests.toyprovider import NAME, SPEC
 
@@ -10,15 +10,16 @@ app = typer.Typer(add_completion=False, help=SPEC.help, no_args_is_help=True)
 
 
 @app.command("upload")
-def upload(files: Files, concurrency: Concurrency = 2) -> None:
+def upload(ctx: typer.Context, files: Files, concurrency: Concurrency = 2) -> None:
     """Upload files to the toy API.
 
     Example: mediactl toy upload a.png
     """
-    from mediactl.providers.common import collect_items, upload_batch
+    from mediactl.engine.batch import upload_batch
+    from mediactl.engine.items import collect_items
 
-    factory = services.current()
-    rt, service = factory.rt, factory.service(NAME)
+    factory = AppContext.of(ctx)
+    rt, service = factory, factory.service(NAME)
     items = collect_items(rt, files)
     upload_batch(rt, factory.settings, NAME, items, target="files", journal=service.journal,
                  upload=lambda item, **kw: service.upload(item.path, item.name, **kw),
@@ -26,13 +27,13 @@ def upload(files: Files, concurrency: Concurrency = 2) -> None:
 
 
 @app.command("list")
-def list_cmd() -> None:
+def list_cmd(ctx: typer.Context) -> None:
     """List the toy API's files.
 
     Example: mediactl toy list -o json
     """
     from mediactl.output import ResultWriter
 
-    factory = services.current()
-    with ResultWriter(factory.rt, [("ID", "id"), ("NAME", "name")], primary="id", empty_note="no files") as out:
+    factory = AppContext.of(ctx)
+    with ResultWriter(factory, [("ID", "id"), ("NAME", "name")], primary="id", empty_note="no files") as out:
         out.extend({**row, "provider": NAME} for row in factory.service(NAME).files())

@@ -1,5 +1,6 @@
 """BitBadges: utility pages managed from JSON/YAML documents (images are URLs)."""
 
+from mediactl.providers.base import Capabilities
 from mediactl.spec import ProviderSpec, Setting
 
 NAME = "bitbadges"
@@ -18,4 +19,6 @@ SPEC = ProviderSpec(
         Setting("base_url", "API base URL", default="https://api.bitbadges.io/api/v0"),
     ),
     package=__name__,
+    capabilities=Capabilities(upload=True, list=True, show=True, delete=True, exists=True, why_not={
+        "complete": "BitBadges pages are created in one request; there is nothing to complete"}),
 )

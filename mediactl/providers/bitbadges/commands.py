@@ -4,7 +4,7 @@ from typing import Annotated
 
 import typer
 
-from mediactl import services
+from mediactl.app.context import AppContext
 from mediactl.providers.bitbadges import NAME, SPEC
 from mediactl.providers.options import (
     Concurrency,
@@ -31,6 +31,7 @@ COLUMNS = [("LISTING ID", "listingId"), ("NAME", "metadata.name"), ("VISIBILITY"
 
 @app.command("upload")
 def upload(
+    ctx: typer.Context,
     page_files: Annotated[list[str] | None, typer.Argument(
         help="Utility page documents (.json, or .yaml/.yml with the yaml extra). Optional with --files-from.",
         show_default=False)] = None,
@@ -59,17 +60,17 @@ def upload(
     Examples: mediactl bitbadges upload page.json  ·  mediactl bitbadges upload page.json --update --listing-id util-1
     ·  mediactl bitbadges upload -r pages/ --dry-run -o json
     """
+    from mediactl.engine.batch import upload_batch
+    from mediactl.engine.items import batch_paths, collect_items
     from mediactl.providers.bitbadges.api import TARGET, load_document, prepare
-    from mediactl.providers.common import collect_items, upload_batch
-    from mediactl.providers.manifest import batch_paths
 
     if visibility is not None and visibility not in ("public", "private", "unlisted"):
         raise typer.BadParameter("must be public, private or unlisted", param_hint="--visibility")
     if image is not None and not _is_web_url(image):
         raise typer.BadParameter(f"must be an http(s) URL such as https://example.com/logo.png, not '{image}'",
                                  param_hint="--image")
-    factory = services.current()
-    rt, settings, service = factory.rt, factory.settings, factory.service(NAME)
+    factory = AppContext.of(ctx)
+    rt, settings, service = factory, factory.settings, factory.service(NAME)
     paths = batch_paths(rt, page_files, files_from=files_from, files_from0=files_from0, null=null)
     items = collect_items(rt, paths, recursive=recursive, include=include or ["*.json", "*.yaml", "*.yml"]
                           if recursive else include, exclude=exclude)
@@ -100,6 +101,7 @@ def _is_web_url(text: str) -> bool:
 
 @app.command("list")
 def list_cmd(
+    ctx: typer.Context,
     all_pages: Annotated[bool, typer.Option("--all", help="Follow the bookmark while hasMore.")] = False,
     bookmark: Annotated[str | None, typer.Option("--bookmark", help="Start from this bookmark.")] = None,
 ) -> None:
@@ -109,25 +111,26 @@ def list_cmd(
     """
     from mediactl.output import ResultWriter
 
-    factory = services.current()
-    rt, service = factory.rt, factory.service(NAME)
+    factory = AppContext.of(ctx)
+    rt, service = factory, factory.service(NAME)
     with ResultWriter(rt, COLUMNS, primary="listingId", empty_note="no utility pages") as out:
         for docs in service.search(bookmark, all_pages):
             out.extend({**doc, "provider": NAME} for doc in docs)
 
 
 @app.command("show")
-def show(listing_ids: Annotated[list[str], typer.Argument(help="Listing ids.", show_default=False)]) -> None:
+def show(ctx: typer.Context,
+         listing_ids: Annotated[list[str], typer.Argument(help="Listing ids.", show_default=False)]) -> None:
     """Show one page (GET) or several (one POST fetch); a missing id is reported on its own.
 
     Examples: mediactl bitbadges show util-1  ·  mediactl bitbadges show util-1 util-2 -o json
     """
+    from mediactl.engine.batch import batch_exit, run_batch
     from mediactl.errors import NotFoundError
     from mediactl.output import ResultWriter, emit_one
-    from mediactl.providers.common import batch_exit, run_batch
 
-    factory = services.current()
-    rt, service = factory.rt, factory.service(NAME)
+    factory = AppContext.of(ctx)
+    rt, service = factory, factory.service(NAME)
     if len(listing_ids) == 1:
         emit_one(rt, {**service.get(listing_ids[0]), "provider": NAME}, primary="listingId")
         return
@@ -144,7 +147,8 @@ def show(listing_ids: Annotated[list[str], typer.Argument(help="Listing ids.", s
 
 
 @app.command("delete")
-def delete(listing_ids: Annotated[list[str], typer.Argument(help="Listing ids.", show_default=False)],
+def delete(ctx: typer.Context,
+           listing_ids: Annotated[list[str], typer.Argument(help="Listing ids.", show_default=False)],
            dry_run: DryRun = False) -> None:
     """Delete utility pages (asks first unless --yes; without a terminal, --yes is required).
 
@@ -152,13 +156,13 @@ def delete(listing_ids: Annotated[list[str], typer.Argument(help="Listing ids.",
 
     Examples: mediactl -y bitbadges delete util-1  ·  mediactl bitbadges delete util-1 util-2 --dry-run
     """
+    from mediactl.engine.batch import batch_exit, confirm_delete, run_batch
     from mediactl.output import ResultWriter
-    from mediactl.providers.common import batch_exit, confirm_delete, run_batch
 
-    factory = services.current()
-    rt, service = factory.rt, factory.service(NAME)
+    factory = AppContext.of(ctx)
+    rt, service = factory, factory.service(NAME)
     if dry_run:
-        from mediactl.providers.dryrun import plan_delete
+        from mediactl.engine.plan import plan_delete
 
         plan_delete(rt, NAME, listing_ids, key="listingId", lookup=service.get)
         return

@@ -1,5 +1,6 @@
 """NationBuilder v1: page attachments (base64 content inside JSON)."""
 
+from mediactl.providers.base import Capabilities
 from mediactl.spec import ProviderSpec, Setting
 
 NAME = "nationbuilder"
@@ -15,4 +16,6 @@ SPEC = ProviderSpec(
         Setting("base_url", "API base URL", default="https://{nation}.nationbuilder.com/api/v1"),
     ),
     package=__name__,
+    capabilities=Capabilities(upload=True, list=True, show=True, delete=True, exists=True, why_not={
+        "complete": "NationBuilder uploads finish in one request; there is nothing to complete"}),
 )

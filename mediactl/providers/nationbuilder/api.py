@@ -183,7 +183,7 @@ def resume(service: NationBuilder, entry: dict) -> dict:
         found = reconcile(service, entry)
         if found is not None:
             return found
-    from mediactl.providers.common import guess_type
+    from mediactl.engine.items import guess_type
 
     site, _, page = entry["target"].partition("/")
     path = Path(entry["path"])
@@ -287,7 +287,7 @@ class NationBuilderRoundTrip:
         return rows
 
     def upload(self, local: LocalFile, *, progress, entry: str | None = None, row: PlanRow | None = None) -> dict:
-        from mediactl.providers.common import guess_type
+        from mediactl.engine.items import guess_type
 
         return self.service.upload(local.path, local.name, self.site, self.page,
                                    content_type=guess_type(local.name, local.path), size=local.digests.size,

@@ -4,7 +4,7 @@ from typing import Annotated
 
 import typer
 
-from mediactl import runtime, services
+from mediactl.app.context import AppContext
 from mediactl.providers.nationbuilder import NAME, SPEC
 from mediactl.providers.options import (
     Concurrency,
@@ -39,6 +39,7 @@ def _site(settings, site: str | None) -> str:
 
 @app.command("upload")
 def upload(
+    ctx: typer.Context,
     page: Page,
     files: Files = None,
     site: Site = None,
@@ -61,11 +62,11 @@ def upload(
     mediactl nationbuilder upload -r photos/ --page gallery -o jsonl  ·
     mediactl nationbuilder upload --files-from list.txt --page gallery --dry-run
     """
-    from mediactl.providers.common import collect_items, guess_type, upload_batch
-    from mediactl.providers.manifest import batch_paths
+    from mediactl.engine.batch import upload_batch
+    from mediactl.engine.items import batch_paths, collect_items, guess_type
 
-    factory = services.current()
-    rt, settings, service = factory.rt, factory.settings, factory.service(NAME)
+    factory = AppContext.of(ctx)
+    rt, settings, service = factory, factory.settings, factory.service(NAME)
     site = _site(settings, site)
     paths = batch_paths(rt, files, files_from=files_from, files_from0=files_from0, null=null)
     items = collect_items(rt, paths, recursive=recursive, include=include, exclude=exclude, name=name)
@@ -78,28 +79,29 @@ def upload(
                  columns=COLUMNS, concurrency=concurrency, skip_existing=skip_existing, dry_run=dry_run)
 
 
-def _stream(pages, columns, empty_note: str) -> None:
+def _stream(ctx: typer.Context, pages, columns, empty_note: str) -> None:
     from mediactl.output import ResultWriter
 
-    rt = runtime.current()
+    rt = AppContext.of(ctx)
     with ResultWriter(rt, columns, primary="id", empty_note=empty_note) as out:
         for rows in pages:
             out.extend({**row, "provider": NAME} for row in rows)
 
 
 @app.command("list")
-def list_cmd(page: Page, site: Site = None, limit: Limit = None, all_pages: All = False) -> None:
+def list_cmd(ctx: typer.Context, page: Page, site: Site = None, limit: Limit = None, all_pages: All = False) -> None:
     """List a page's attachments; --all follows `next` (rows stream out as each page arrives).
 
     Example: mediactl nationbuilder list --page events-2026 --all -o jsonl
     """
-    factory = services.current()
+    factory = AppContext.of(ctx)
     settings, service = factory.settings, factory.service(NAME)
-    _stream(service.attachments(_site(settings, site), page, limit, all_pages), COLUMNS, "no attachments")
+    _stream(ctx, service.attachments(_site(settings, site), page, limit, all_pages), COLUMNS, "no attachments")
 
 
 @app.command("show")
 def show(
+    ctx: typer.Context,
     attachment_id: Annotated[str, typer.Argument(help="Attachment id.", show_default=False)],
     page: Page,
     site: Site = None,
@@ -110,13 +112,14 @@ def show(
     """
     from mediactl.output import emit_one
 
-    factory = services.current()
-    rt, settings, service = factory.rt, factory.settings, factory.service(NAME)
+    factory = AppContext.of(ctx)
+    rt, settings, service = factory, factory.settings, factory.service(NAME)
     emit_one(rt, {**service.show(_site(settings, site), page, attachment_id), "provider": NAME})
 
 
 @app.command("delete")
 def delete(
+    ctx: typer.Context,
     attachment_ids: Annotated[list[str], typer.Argument(help="Attachment ids.", show_default=False)],
     page: Page,
     site: Site = None,
@@ -129,14 +132,14 @@ def delete(
     Examples: mediactl --yes nationbuilder delete 42 43 --page events-2026  ·
     mediactl nationbuilder delete 42 --page events-2026 --dry-run
     """
+    from mediactl.engine.batch import batch_exit, confirm_delete, run_batch
     from mediactl.output import ResultWriter
-    from mediactl.providers.common import batch_exit, confirm_delete, run_batch
 
-    factory = services.current()
-    rt, settings, service = factory.rt, factory.settings, factory.service(NAME)
+    factory = AppContext.of(ctx)
+    rt, settings, service = factory, factory.settings, factory.service(NAME)
     site = _site(settings, site)
     if dry_run:
-        from mediactl.providers.dryrun import plan_delete
+        from mediactl.engine.plan import plan_delete
 
         plan_delete(rt, NAME, attachment_ids, key="id", lookup=lambda one: service.show(site, page, one))
         return
@@ -152,19 +155,20 @@ def delete(
 
 
 @app.command("sites")
-def sites(limit: Limit = None, all_pages: All = False) -> None:
+def sites(ctx: typer.Context, limit: Limit = None, all_pages: All = False) -> None:
     """List the nation's sites (to find --site slugs).
 
     Example: mediactl nationbuilder sites
     """
-    factory = services.current()
+    factory = AppContext.of(ctx)
     service = factory.service(NAME)
-    _stream(service.sites(limit, all_pages), [("SLUG", "slug"), ("NAME", "name"), ("DOMAIN", "domain")],
+    _stream(ctx, service.sites(limit, all_pages), [("SLUG", "slug"), ("NAME", "name"), ("DOMAIN", "domain")],
             "no sites")
 
 
 @app.command("pages")
 def pages(
+    ctx: typer.Context,
     site: Site = None,
     page_type: Annotated[str, typer.Option(
         "--type", help="basic_pages, blogs, events, calendars, petitions, surveys or donations.")] = "basic_pages",
@@ -179,7 +183,7 @@ def pages(
 
     if page_type not in PAGE_TYPES:
         raise typer.BadParameter(f"must be one of {', '.join(PAGE_TYPES)}", param_hint="--type")
-    factory = services.current()
+    factory = AppContext.of(ctx)
     settings, service = factory.settings, factory.service(NAME)
-    _stream(service.pages(_site(settings, site), page_type, limit, all_pages),
+    _stream(ctx, service.pages(_site(settings, site), page_type, limit, all_pages),
             [("SLUG", "slug"), ("NAME", "name"), ("STATUS", "status")], "no pages")

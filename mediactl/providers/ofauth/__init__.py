@@ -1,5 +1,6 @@
 """OFAuth Access API: vault media (init, PUT single or parts, complete)."""
 
+from mediactl.providers.base import Capabilities
 from mediactl.spec import ProviderSpec, Setting
 
 NAME = "ofauth"
@@ -14,4 +15,6 @@ SPEC = ProviderSpec(
         Setting("base_url", "API base URL", default="https://api-next.ofauth.com"),
     ),
     package=__name__,
+    capabilities=Capabilities(upload=True, list=True, show=True, complete=True, exists=True, why_not={
+        "delete": "the OFAuth Access API offers no delete; remove media in the vault on OnlyFans"}),
 )

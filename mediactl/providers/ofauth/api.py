@@ -241,7 +241,7 @@ def resume(service: OFAuth, entry: dict) -> dict:
         return service.complete(entry["remote_id"])
     if entry.get("remote_id"):
         raise LocalError("no upload plan was recorded; upload the file again")
-    from mediactl.providers.common import guess_type
+    from mediactl.engine.items import guess_type
 
     path = Path(entry["path"])
     return service.upload(path, entry["name"], content_type=guess_type(entry["name"], path), size=file_size(path),
@@ -333,7 +333,7 @@ class OFAuthRoundTrip:
         return rows
 
     def upload(self, local: LocalFile, *, progress, entry: str | None = None, row: PlanRow | None = None) -> dict:
-        from mediactl.providers.common import guess_type
+        from mediactl.engine.items import guess_type
 
         return self.service.upload(local.path, local.name, content_type=guess_type(local.name, local.path),
                                    size=local.digests.size, sha256=local.digests.sha256, progress=progress,

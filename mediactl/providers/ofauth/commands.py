@@ -4,7 +4,7 @@ from typing import Annotated
 
 import typer
 
-from mediactl import services
+from mediactl.app.context import AppContext
 from mediactl.providers.ofauth import NAME, SPEC
 from mediactl.providers.options import (
     Concurrency,
@@ -33,6 +33,7 @@ PartConcurrency = Annotated[int, typer.Option(
 
 @app.command("upload")
 def upload(
+    ctx: typer.Context,
     files: Files = None,
     no_complete: Annotated[bool, typer.Option(
         "--no-complete", help="Stop after sending the parts; finish later with `ofauth complete`.")] = False,
@@ -56,12 +57,12 @@ def upload(
     Examples: mediactl ofauth upload clip.mp4  ·  mediactl ofauth upload big.mov --no-complete -q  ·
     mediactl ofauth upload --files-from clips.txt --skip-existing --dry-run
     """
-    from mediactl.providers.common import collect_items, guess_type, upload_batch
-    from mediactl.providers.manifest import batch_paths
+    from mediactl.engine.batch import upload_batch
+    from mediactl.engine.items import batch_paths, collect_items, guess_type
     from mediactl.transfer.files import local_info
 
-    factory = services.current()
-    rt, settings, service = factory.rt, factory.settings, factory.service(NAME)
+    factory = AppContext.of(ctx)
+    rt, settings, service = factory, factory.settings, factory.service(NAME)
     paths = batch_paths(rt, files, files_from=files_from, files_from0=files_from0, null=null)
     items = collect_items(rt, paths, recursive=recursive, include=include, exclude=exclude, name=name)
 
@@ -83,6 +84,7 @@ def upload(
 
 @app.command("complete")
 def complete(
+    ctx: typer.Context,
     upload_ids: Annotated[list[str], typer.Argument(help="mediaUploadId values (upload:<uuid>).",
                                                     show_default=False)],
     part_concurrency: PartConcurrency = 2,
@@ -92,11 +94,11 @@ def complete(
 
     Example: mediactl ofauth complete upload:3f1c...
     """
+    from mediactl.engine.batch import batch_exit, run_batch
     from mediactl.output import ResultWriter
-    from mediactl.providers.common import batch_exit, run_batch
 
-    factory = services.current()
-    rt, service = factory.rt, factory.service(NAME)
+    factory = AppContext.of(ctx)
+    rt, service = factory, factory.service(NAME)
     with ResultWriter(rt, UPLOAD_COLUMNS, primary="mediaUploadId") as out:
         outcomes = run_batch(rt, upload_ids, lambda uid: service.complete(uid, part_concurrency=part_concurrency),
                              concurrency=1, on_result=out.add, journal=service.journal)
@@ -105,6 +107,7 @@ def complete(
 
 @app.command("list")
 def list_cmd(
+    ctx: typer.Context,
     limit: Annotated[int, typer.Option("--limit", min=1, max=40, help="Results per request, 1..40.")] = 20,
     offset: Annotated[int, typer.Option("--offset", min=0, help="Skip this many.")] = 0,
     all_pages: Annotated[bool, typer.Option("--all", help="Page with offset until hasMore is false.")] = False,
@@ -120,8 +123,8 @@ def list_cmd(
 
     if media_type is not None and media_type not in MEDIA_TYPES:
         raise typer.BadParameter(f"must be one of {', '.join(MEDIA_TYPES)}", param_hint="--type")
-    factory = services.current()
-    rt, service = factory.rt, factory.service(NAME)
+    factory = AppContext.of(ctx)
+    rt, service = factory, factory.service(NAME)
     with ResultWriter(rt, MEDIA_COLUMNS, primary="id", empty_note="no media") as out:
         for rows in service.vault(limit=limit, offset=offset, media_type=media_type, query=query,
                                   follow=all_pages):
@@ -129,7 +132,7 @@ def list_cmd(
 
 
 @app.command("show")
-def show(media_id: Annotated[str, typer.Argument(
+def show(ctx: typer.Context, media_id: Annotated[str, typer.Argument(
         help="Vault media id, or the mediaUploadId that `upload -q` prints.", show_default=False)]) -> None:
     """Show one vault media item, found in the vault listing or, failing that, the local journal.
 
@@ -140,8 +143,8 @@ def show(media_id: Annotated[str, typer.Argument(
     from mediactl.errors import NotFoundError
     from mediactl.output import emit_one
 
-    factory = services.current()
-    rt, service = factory.rt, factory.service(NAME)
+    factory = AppContext.of(ctx)
+    rt, service = factory, factory.service(NAME)
     upload = service.journal.get(NAME, media_id)
     if upload is not None and upload.get("remote_id") == media_id:  # a mediaUploadId: show its media
         media = (upload.get("result") or {}).get("media") or {}

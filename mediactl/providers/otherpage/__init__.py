@@ -1,5 +1,6 @@
 """Other Page: community files (a file record, then a presigned S3 POST) and the image CDN."""
 
+from mediactl.providers.base import Capabilities
 from mediactl.spec import ProviderSpec, Setting
 
 NAME = "otherpage"
@@ -16,4 +17,6 @@ SPEC = ProviderSpec(
         Setting("cdn_url", "image CDN base URL", default="https://img.other.page"),
     ),
     package=__name__,
+    capabilities=Capabilities(upload=True, list=True, show=True, complete=True, why_not={
+        "delete": "the Other Page API offers no delete; a file record stays until it is removed on other.page"}),
 )

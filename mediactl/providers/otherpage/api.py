@@ -128,15 +128,10 @@ def resume(service: OtherPage, entry: dict) -> dict:
     check_unchanged(entry, path)
     if entry.get("remote_id"):
         service.journal.update(entry["id"], note=f"file record {entry['remote_id']} left without bytes (its "
-                                                 "upload form expired or was not kept); uploaded as a new record")
+                                                 "upload form expired or was not kept); uploaded as a new record",
+                               outcome="possibly_orphaned")
         service.journal.drop_stash(entry["id"])
     return service.upload(path, entry["name"], entry["target"], size=file_size(path), entry=entry["id"])
-
-
-def exists(service: OtherPage, entry: dict, digests) -> None:
-    """Other Page has no endpoint to list or get file records: whether an upload is still there cannot be
-    asked (--skip-existing then goes by the journal, and says so)."""
-    return None
 
 
 def reconcile(service: OtherPage, entry: dict) -> dict | None:
@@ -186,7 +181,8 @@ class OtherPageRoundTrip:
 
     def _entries(self) -> list[dict]:
         """Completed uploads to this community, newest first."""
-        return self.service.journal.list(provider=NAME, phase="completed", target=self.target)
+        return self.service.journal.list(provider=NAME, phase="completed", target=self.target,
+                                         profile=self.service.profile)
 
     def remote_files(self) -> list[Remote]:
         return [self._remote(e) for e in self._entries()]

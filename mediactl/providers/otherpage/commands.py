@@ -4,7 +4,7 @@ from typing import Annotated
 
 import typer
 
-from mediactl import runtime, services
+from mediactl.app.context import AppContext
 from mediactl.errors import NotFoundError
 from mediactl.providers.options import (
     Concurrency,
@@ -49,6 +49,7 @@ def _complete_journal_id(incomplete: str) -> list[str]:
 
 @app.command("upload")
 def upload(
+    ctx: typer.Context,
     files: Files = None,
     community: Community = None,
     name: Annotated[str | None, typer.Option(
@@ -70,12 +71,12 @@ def upload(
     Examples: mediactl otherpage upload logo.png --community c-123  ·  mediactl otherpage upload -r assets/ -j 8
     ·  find assets -name '*.png' -print0 | mediactl otherpage upload --files-from0 - --dry-run
     """
-    from mediactl.providers.common import collect_items, upload_batch
-    from mediactl.providers.manifest import batch_paths
+    from mediactl.engine.batch import upload_batch
+    from mediactl.engine.items import batch_paths, collect_items
     from mediactl.providers.otherpage.api import require_extension
 
-    factory = services.current()
-    rt, settings, service = factory.rt, factory.settings, factory.service(NAME)
+    factory = AppContext.of(ctx)
+    rt, settings, service = factory, factory.settings, factory.service(NAME)
     target = settings.require(NAME, "community", community, flag="--community")
     paths = batch_paths(rt, files, files_from=files_from, files_from0=files_from0, null=null)
     items = collect_items(rt, paths, recursive=recursive, include=include, exclude=exclude, name=name,
@@ -91,6 +92,7 @@ def upload(
 
 @app.command("url")
 def url(
+    ctx: typer.Context,
     key: Annotated[str, typer.Argument(help="The file's key, as returned by upload.", show_default=False)],
     format: Annotated[str | None, typer.Option(
         "--format", help="Image format: png, jpg, webp or auto.")] = None,
@@ -100,14 +102,13 @@ def url(
 
     Example: mediactl otherpage url c-123/logo-png --format png --size 100
     """
-    from mediactl.config import Settings
     from mediactl.output import emit_one
     from mediactl.providers.otherpage.api import CDN_FORMATS, cdn_url
 
-    rt = runtime.current()
+    rt = AppContext.of(ctx)
     if format is not None and format not in CDN_FORMATS:
         raise typer.BadParameter(f"must be one of {', '.join(CDN_FORMATS)}", param_hint="--format")
-    settings = Settings(rt)
+    settings = rt.settings
     link = cdn_url(settings.require(NAME, "cdn_url"), key, format, size)
     if rt.machine_output:
         emit_one(rt, {"key": key, "url": link, "provider": NAME}, primary="url")
@@ -117,6 +118,7 @@ def url(
 
 @app.command("list")
 def list_cmd(
+    ctx: typer.Context,
     community: Community = None,
     limit: Annotated[int | None, typer.Option("--limit", min=1, help="At most this many, newest first.")] = None,
 ) -> None:
@@ -124,15 +126,13 @@ def list_cmd(
 
     Example: mediactl otherpage list --community c-123 -o json
     """
-    from mediactl.config import Settings
-    from mediactl.journal import open_journal
     from mediactl.output import ResultWriter
     from mediactl.providers.otherpage.api import journal_record
 
-    rt = runtime.current()
-    settings = Settings(rt)
+    rt = AppContext.of(ctx)
+    settings = rt.settings
     cdn = settings.require(NAME, "cdn_url")
-    entries = open_journal(rt).list(provider=NAME, target=community, limit=limit)
+    entries = rt.journal.list(provider=NAME, target=community, limit=limit)
     with ResultWriter(rt, LIST_COLUMNS, primary="id", empty_note="no recorded uploads") as out:
         for entry in entries:
             out.add(journal_record(entry, cdn))
@@ -140,6 +140,7 @@ def list_cmd(
 
 @app.command("show")
 def show(
+    ctx: typer.Context,
     file_id: Annotated[str, typer.Argument(
         help="File id (or journal id) of a recorded upload.", autocompletion=_complete_journal_id,
         show_default=False)],
@@ -148,21 +149,20 @@ def show(
 
     Example: mediactl otherpage show 3f2a9c1e-...
     """
-    from mediactl.config import Settings
-    from mediactl.journal import open_journal
     from mediactl.output import emit_one
     from mediactl.providers.otherpage.api import journal_record
 
-    rt = runtime.current()
-    entry = open_journal(rt).get(NAME, file_id)
+    rt = AppContext.of(ctx)
+    entry = rt.journal.get(NAME, file_id)
     if entry is None:
         raise NotFoundError(f"no recorded Other Page upload '{file_id}' in the journal",
                             hint="`mediactl otherpage list` shows recorded uploads", provider=NAME)
-    emit_one(rt, journal_record(entry, Settings(rt).require(NAME, "cdn_url")), primary="url")
+    emit_one(rt, journal_record(entry, rt.settings.require(NAME, "cdn_url")), primary="url")
 
 
 @app.command("complete")
 def complete(
+    ctx: typer.Context,
     file_ids: Annotated[list[str], typer.Argument(
         help="File ids (or journal ids) whose S3 POST failed.", autocompletion=_complete_journal_id,
         show_default=False)],
@@ -173,11 +173,11 @@ def complete(
 
     Example: mediactl otherpage complete 3f2a9c1e-...
     """
+    from mediactl.engine.batch import batch_exit, run_batch
     from mediactl.output import Progress, ResultWriter
-    from mediactl.providers.common import batch_exit, run_batch
 
-    factory = services.current()
-    rt, service = factory.rt, factory.service(NAME)
+    factory = AppContext.of(ctx)
+    rt, service = factory, factory.service(NAME)
     with ResultWriter(rt, UPLOAD_COLUMNS, primary="url") as out, Progress(rt, len(file_ids)) as progress:
         outcomes = run_batch(rt, file_ids, lambda key: service.complete(key, progress.task(key, None)),
                              concurrency=1, on_result=out.add, journal=service.journal)

@@ -1,0 +1,362 @@
+"""Running a batch: workers on threads, Ctrl-C, a host that is down, one more pass for what failed
+transiently, the upload pipeline that puts items, plan and provider together, and the batch's exit code.
+
+No Typer here: the exit code of a batch leaves as `BatchExit`, which the error boundary (mediactl/cli.py)
+turns into the process's exit status.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import queue
+import threading
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from mediactl.errors import ExitCode, MediactlError, StdoutClosed, TransientError, UsageError
+
+if TYPE_CHECKING:
+    from mediactl.config import Settings
+    from mediactl.engine.items import Item
+    from mediactl.engine.plan import Precheck
+    from mediactl.journal import Journal
+    from mediactl.runtime import Runtime
+
+
+class BatchExit(Exception):  # noqa: N818 - an exit, not an error: the items have been reported
+    """The exit code of a batch whose items were each reported (8 partial, or the failures' own code)."""
+
+    def __init__(self, code: int) -> None:
+        super().__init__(code)
+        self.code = code
+
+
+@dataclass
+class Outcome:
+    item: Any
+    result: dict | None = None
+    error: MediactlError | None = None
+
+
+def second_pass_worthy(error: MediactlError) -> bool:
+    """A failure that one more pass at the end of the batch may fix: transient, and the host still up."""
+    return error.code == ExitCode.TRANSIENT and not error.host_down
+
+
+def run_batch(rt: Runtime, items: Sequence[Any], worker: Callable[[Any], dict], *, concurrency: int,
+              on_result: Callable[[dict], None], describe: Callable[[Any], str] = str,
+              journal=None, defer: Callable[[MediactlError], bool] | None = None) -> list[Outcome]:
+    """Run `worker` on each item (in parallel up to `concurrency`), reporting results as they finish.
+
+    A failed item is reported (stderr, and stdout in json/jsonl) and does not stop the batch, unless its
+    host is down: then no new item starts and the rest are reported as not started. A failure `defer`
+    accepts is kept in the outcomes unreported, for the caller's second pass. Ctrl-C stops starting new
+    items, marks the in-flight ones interrupted in the journal, prints a summary and exits 130 (through
+    the error boundary); a second Ctrl-C exits at once. A bug in one worker stops the batch once the
+    others have finished their items.
+    """
+    from mediactl import reports
+
+    outcomes: list[Outcome] = []
+    lock = threading.Lock()
+    command = _command_path() if reports.wanted(rt.options.report, rt.env) else ""
+    stopping = threading.Event()  # set on Ctrl-C, a bug or a host that is down: workers take no new item
+    down: list[MediactlError] = []
+
+    def emit(result: dict) -> None:
+        _emit(on_result, result)
+
+    def finish(item: Any, result: dict | None, error: MediactlError | None) -> None:
+        with lock:
+            outcomes.append(Outcome(item, result, error))
+            if command:  # --report / GitHub Actions: every item's outcome (mediactl/reports.py)
+                reports.record(rt, id(item), describe(item), result, error, command=command,
+                               file=os.fsdecode(item.path) if isinstance(getattr(item, "path", None), Path) else None)
+            if result is not None:
+                emit(result)
+            if error is not None and error.host_down:
+                down.append(error)
+                stopping.set()
+            if error is not None and not (defer and defer(error)):
+                report_failure(rt, describe(item), error, emit, hint=len(items) == 1)
+
+    bugs: list[BaseException] = []
+
+    def call(item: Any) -> None:
+        try:
+            finish(item, worker(item), None)
+        except MediactlError as exc:
+            finish(item, None, exc)
+
+    try:
+        if concurrency <= 1 or len(items) <= 1:
+            for item in items:
+                if stopping.is_set():
+                    break
+                call(item)
+        else:
+            _run_threads(items, call, concurrency, stopping, bugs)
+        if bugs:
+            raise bugs[0]
+    except KeyboardInterrupt:
+        stopping.set()
+        _interrupted(rt, outcomes, len(items), journal)
+        raise
+    if down:
+        started = {id(o.item) for o in outcomes}
+        skipped = [item for item in items if id(item) not in started]
+        for item in skipped:
+            error = TransientError("not started: the host is down", provider=down[0].provider)
+            error.host_down = True
+            outcomes.append(Outcome(item, None, error))
+            if command:
+                reports.record(rt, id(item), describe(item), None, error, command=command)
+            if rt.machine_output:  # every item has its line in the JSON, not started ones too
+                emit(_error_line(describe(item), error))
+        if skipped:
+            rt.error(f"{len(skipped)} not started: {down[0].message}")
+    return outcomes
+
+
+def _command_path() -> str:
+    from mediactl.typer_compat import current_context
+
+    try:
+        return current_context().command_path
+    except RuntimeError:  # called outside a command (a test driving the runner directly)
+        return "mediactl batch"
+
+
+def _run_threads(items: Sequence[Any], call: Callable[[Any], None], concurrency: int, stopping: threading.Event,
+                 bugs: list[BaseException]) -> None:
+    """Workers on daemon threads (on Ctrl-C the process may exit without waiting for in-flight transfers);
+    the main thread waits in short steps so Ctrl-C reaches it at once."""
+    todo: queue.Queue = queue.Queue()
+    for item in items:
+        todo.put(item)
+
+    def work() -> None:
+        while not stopping.is_set():
+            try:
+                item = todo.get_nowait()
+            except queue.Empty:
+                return
+            try:
+                call(item)
+            except BaseException as exc:  # a bug: stop the batch; surface it in the main thread
+                bugs.append(exc)
+                stopping.set()
+                return
+
+    threads = [threading.Thread(target=work, name=f"upload-{n}", daemon=True)
+               for n in range(min(concurrency, len(items)))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        while thread.is_alive():
+            thread.join(0.2)
+
+
+def _emit(on_result: Callable[[dict], None], result: dict) -> None:
+    """Hand one result to the output. A reader of stdout that went away (`| head -n1`) stops nothing: the
+    items' work goes on, each is journalled, and the exit code says how they went."""
+    with contextlib.suppress(StdoutClosed):
+        on_result(result)
+
+
+def _error_line(what: str, error: MediactlError) -> dict:
+    """An item's failure as it appears among the results in json/jsonl (the contract's error object)."""
+    body = error.to_json()
+    body["error"]["item"] = what
+    return body
+
+
+def report_failure(rt: Runtime, what: str, error: MediactlError, on_result: Callable[[dict], None], *,
+                   hint: bool = False) -> None:
+    """One item's failure: on stderr, and (the contract) also on stdout in json/jsonl."""
+    if rt.machine_output:
+        _emit(on_result, _error_line(what, error))
+    message = error.message if error.message.startswith(f"{what}:") else f"{what}: {error.message}"
+    rt.error(message, error.hint if hint else None)
+
+
+def _interrupted(rt: Runtime, outcomes: list[Outcome], total: int, journal) -> None:
+    """First Ctrl-C: record in-flight uploads as interrupted, summarize; a second Ctrl-C exits at once."""
+    import signal
+
+    from mediactl.spool import remove_all
+
+    signal.signal(signal.SIGINT, lambda *_: (remove_all(rt), os._exit(int(ExitCode.INTERRUPTED))))
+    marked = journal.interrupt_in_flight() if journal is not None else 0
+    done = sum(1 for o in outcomes if o.error is None)
+    failed = len(outcomes) - done
+    print(f"interrupted: {done} of {total} finished, {failed} failed, {marked} in flight (what reached the server "
+          f"is recorded), {max(0, total - len(outcomes) - marked)} not started", file=rt.stderr, flush=True)
+    if journal is not None:
+        from mediactl.providers.summary import profile_flag
+
+        print(f"hint: `mediactl {profile_flag(rt.profile)}resume` checks with the provider what landed and "
+              "finishes the rest",
+              file=rt.stderr, flush=True)
+
+
+def batch_code(outcomes: Iterable[Outcome]) -> int:
+    """0 when all succeeded, 8 when some failed, the failure's own code when all failed."""
+    outcomes = list(outcomes)
+    failed = [o.error for o in outcomes if o.error is not None]
+    if not failed:
+        return int(ExitCode.OK)
+    if len(failed) < len(outcomes):
+        return int(ExitCode.PARTIAL)
+    codes = {int(error.code) for error in failed}
+    return codes.pop() if len(codes) == 1 else int(failed[0].code)
+
+
+def batch_exit(outcomes: Iterable[Outcome]) -> None:
+    """Leave with the batch's exit code (`batch_code`) unless every item succeeded."""
+    code = batch_code(outcomes)
+    if code != ExitCode.OK:
+        raise BatchExit(code)
+
+
+def _second_pass(rt: Runtime, provider: str, journal, entries: dict[int, str], outcomes: list[Outcome], *,
+                 concurrency: int, on_result: Callable[[dict], None], describe: Callable[[Any], str]) -> list[Outcome]:
+    """One more pass, at the end of the batch, for the items that failed transiently (like rclone's
+    high-level retries): each goes through its provider's resume hook, which asks the provider what
+    landed before sending anything again."""
+    from mediactl.registry import PROVIDERS
+    from mediactl.spec import load
+
+    again = [o for o in outcomes if o.error is not None and second_pass_worthy(o.error)]
+    if not again or any(o.error is not None and o.error.host_down for o in outcomes):
+        if again:  # the host is down: no second pass; report what the first one deferred
+            for o in again:
+                report_failure(rt, describe(o.item), o.error, on_result)
+        return outcomes
+    rt.info(f"{len(again)} failed transiently; one more pass, checking first what reached the server")
+    finish, service = load(PROVIDERS[provider].resume), rt.service(provider)
+    second = run_batch(rt, [o.item for o in again],
+                       lambda item: finish(service, journal.get(provider, entries[id(item)])),
+                       concurrency=concurrency, on_result=on_result, describe=describe, journal=journal)
+    retried = {id(o.item) for o in again}
+    return [o for o in outcomes if id(o.item) not in retried] + second
+
+
+def confirm_delete(rt: Runtime, what: str) -> None:
+    """Ask before deleting; without a TTY (or in JSON mode) and without --yes, refuse with exit 2."""
+    if rt.yes:
+        return
+    if not rt.stdin_isatty or rt.machine_output:
+        raise UsageError(f"refusing to delete {what} without confirmation", hint="pass --yes (-y)")
+    rt.stderr.write(f"Delete {what}? [y/N]: ")
+    rt.stderr.flush()
+    answer = rt.stdin.readline()
+    if answer.strip().lower() not in ("y", "yes"):
+        raise UsageError("not deleted")
+
+
+def existence_check(rt: Runtime, provider: str) -> Callable[[dict, Any], bool | None] | None:
+    """The provider's `exists` hook bound to its service (built here, on the command's thread), or None
+    when its capabilities have none."""
+    from mediactl.registry import PROVIDERS
+    from mediactl.spec import load
+
+    spec = PROVIDERS[provider]
+    if not spec.capabilities.exists:
+        return None
+    hook = load(spec.exists)
+    service = rt.service(provider)
+    return lambda entry, digests: hook(service, entry, digests)
+
+
+def upload_batch(rt: Runtime, settings: Settings, provider: str, items: Sequence[Item], *, target: str,
+                 journal: Journal, upload: Callable[..., dict], columns: list[tuple[str, str]], concurrency: int,
+                 skip_existing: bool = False, precheck: Precheck | None = None,
+                 primary: str = "url", validate: Callable[[Item], None] | None = None,
+                 dry_run: bool = False) -> None:
+    """The shared shape of every provider's `upload`: the plan (size checks, name/document checks,
+    --skip-existing against the journal and the provider), progress, results streamed to the output as they
+    finish, one more pass for what failed transiently, a summary, and the batch exit code.
+
+    `upload(item, size=..., sha256=..., progress=..., entry=...)` does one file; with --skip-existing,
+    `precheck(item, size, digests)` may answer for a file without uploading it (e.g. a provider-side
+    dedupe check). `validate(item)` is the provider's own check of a name or document. `dry_run` prints the
+    plan instead of carrying it out (mediactl/engine/plan.py).
+    """
+    from mediactl.engine.plan import UploadPlan
+    from mediactl.engine.summary import summarize_batch
+    from mediactl.output import Progress, ResultWriter
+
+    plan = UploadPlan(rt, settings, provider, target=target, journal=journal, skip_existing=skip_existing,
+                      precheck=precheck, validate=validate,
+                      exists=existence_check(rt, provider) if skip_existing else None)
+    if dry_run:
+        plan.show(items)
+        return
+    refused = plan.check(items)
+    for item in items:
+        exc = refused.get(id(item))
+        if exc is None:
+            continue
+        if len(items) > 1:  # say which file, and what fits a batch
+            exc.message = f"{item.given or item.path}: {exc.message} (nothing was sent)"
+            exc.hint = "leave it out with --exclude, or rename it"
+        raise exc
+    started = time.monotonic()
+    unconfirmed: list[Item] = []
+    # Register every file first: an interrupted batch then leaves a record of what never started too.
+    entries = {id(item): journal.register(provider=provider, profile=rt.profile, target=target, path=item.path,
+                                          name=item.name) for item in items}
+    sizes = {id(item): _stat_size(item.path) for item in items}
+    total_bytes = sum(size or 0 for size in sizes.values())
+    with ResultWriter(rt, columns, primary=primary) as out, Progress(rt, len(items), total_bytes) as progress:
+        def one(item: Item) -> dict:
+            file_progress = progress.task(item.name, sizes[id(item)])
+            try:
+                return upload_one(item, file_progress)
+            except MediactlError:
+                file_progress.failed()
+                raise
+
+        def upload_one(item: Item, file_progress: Any) -> dict:
+            entry = entries[id(item)]
+            decision = plan.decide(item)
+            plan.record(decision)
+            if decision.unconfirmed:
+                unconfirmed.append(item)
+            if decision.error is not None:
+                journal.update(entry, phase="failed", error=decision.error.message)
+                raise decision.error
+            if decision.answer is not None:
+                journal.delete(entry)
+                file_progress.done("skipped")
+                return decision.answer
+            result = upload(item, size=decision.size, sha256=decision.sha256, progress=file_progress, entry=entry)
+            file_progress.done()
+            return result
+
+        def describe(item: Item) -> str:
+            return item.given or str(item.path)
+
+        outcomes = run_batch(rt, items, one, concurrency=concurrency, on_result=out.add, describe=describe,
+                             journal=journal, defer=second_pass_worthy)
+        outcomes = _second_pass(rt, provider, journal, entries, outcomes, concurrency=concurrency,
+                                on_result=out.add, describe=describe)
+    if unconfirmed:
+        from mediactl.registry import PROVIDERS
+
+        rt.info(f"note: {len(unconfirmed)} file(s) skipped on the journal's word alone: "
+                f"{PROVIDERS[provider].title} cannot be asked whether an upload is still there")
+    summarize_batch(rt, provider, journal, entries, outcomes, time.monotonic() - started)
+    batch_exit(outcomes)  # spooled stdin is removed by the error boundary, on every way out
+
+
+def _stat_size(path: Path) -> int | None:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return None

@@ -420,3 +420,20 @@ def test_copy_only_sync_for_ofauth_and_otherpage(cli, sandbox, tmp_path):
     run = cli("-o", "json", "otherpage", "sync", str(src), "--community", comm, "--dry-run")
     [row] = json.loads(run.stdout)["plan"]
     assert row["action"] == "create" and "changed" in row["why"], run
+
+
+def test_a_sync_cut_short_is_finished_by_resume_and_then_plans_nothing(cli, sandbox_factory, tmp_path):
+    server = sandbox_factory()
+    site = tmp_path / "site"
+    site.mkdir()
+    for n in range(3):
+        (site / f"s{n}.txt").write_text(f"sync {n}")
+    server.control(fault_paths={"POST /pages/cut/attachments": ["pass", "503", "503", "503"]})
+    run = cli("--retries", "0", "nationbuilder", "sync", str(site), "--page", "cut", "-j", "1")
+    assert run.code == 8 and "resume" in run.stderr, run  # one create refused: the journal keeps it pending
+    assert len(nb_names(cli, "cut")) < 3
+    run = cli("resume", "--provider", "nationbuilder")
+    assert run.code == 0, run
+    assert nb_names(cli, "cut") == ["s0.txt", "s1.txt", "s2.txt"]
+    run = cli("-o", "json", "nationbuilder", "sync", str(site), "--page", "cut", "--dry-run")
+    assert {r["action"] for r in json.loads(run.stdout)["plan"]} == {"unchanged"}, run

@@ -38,8 +38,10 @@ def _nationbuilder(settings, values: dict, verb: str) -> dict:
 
 
 def _otherpage(settings, values: dict, verb: str) -> dict:
-    return {"community": settings.require("otherpage", "community", values.get("community"), flag="--community"),
-            "cdn_url": settings.require("otherpage", "cdn_url")}
+    # download by id reads the journal's record, whatever its community: the setting is not needed there
+    community = settings.value("otherpage", "community", values.get("community")) if verb == "download" else \
+        settings.require("otherpage", "community", values.get("community"), flag="--community")
+    return {"community": community, "cdn_url": settings.require("otherpage", "cdn_url")}
 
 
 def _ofauth(settings, values: dict, verb: str) -> dict:

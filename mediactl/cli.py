@@ -186,9 +186,6 @@ def _load_subapp(name: str) -> Command:
 
     target = load(subapps()[name])
     if isinstance(target, typer.Typer):
-        from mediactl.verbs.roundtrip_commands import attach
-
-        attach(target, name)  # download, verify, sync: the round-trip verbs of a provider's group
         command = command_of(target)
         command.name = name
         return command

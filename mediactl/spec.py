@@ -50,7 +50,9 @@ class ProviderSpec:
     The parts follow one layout inside the provider's package (`package`), named by dotted path so that
     reading a spec imports nothing else:
 
-    - `commands` (`<package>.commands:app`): the Typer app of its verb group (`mediactl NAME ...`).
+    - `commands` (`mediactl.verbs:<name>`): its verb group (`mediactl NAME ...`), generated from its
+      `capabilities`, `<package>/options.py` (target, extra options, help, extra commands) and
+      `<package>/verbs.py` (one method per verb it offers).
     - `service` (`<package>.api:build`): `build(factory) -> service`, its API object built from settings.
     - `resume` (`<package>.api:resume`): `resume(service, entry) -> result`, finishes one incomplete
       journal entry.
@@ -69,7 +71,7 @@ class ProviderSpec:
 
     @property
     def commands(self) -> str:
-        return f"{self.package}.commands:app"
+        return f"mediactl.verbs:{self.name}"
 
     @property
     def service(self) -> str:

@@ -65,7 +65,7 @@ def test_ctrl_c_half_way_leaves_no_file_and_no_part(tmp_path):
 
 
 def test_error_bodies_are_read_only_so_far_and_nothing_is_written(tmp_path):
-    huge = b'{"message": "gone"}' + b" " * (8 * 1024 * 1024)
+    huge = b'{"message": "gone"}' + b" " * (100 * 1024)  # more than the 64 KiB read of an error answer
     with ScriptedServer(lambda req, n: Reply(404, huge, {"Content-Type": "application/json"})) as server:
         with pytest.raises(NotFoundError) as info:
             receiving.download(client_for(server.url), server.url + "/x", tmp_path / "x")

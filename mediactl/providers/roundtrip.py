@@ -10,9 +10,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from mediactl.transfer.files import Digests
+if TYPE_CHECKING:
+    from mediactl.transfer.files import Digests
 
 ACTIONS = ("create", "replace", "update", "delete", "unchanged")
 

@@ -11,10 +11,25 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
 
 from mediactl.errors import UsageError
 from mediactl.providers.roundtrip import Remote
-from mediactl.verbs.roundtrip_support import RoundTripDeps
+from mediactl.verbs import Param
+from mediactl.verbs.roundtrip_support import Concurrency, RoundTripDeps
+
+if TYPE_CHECKING:
+    from mediactl.app.context import AppContext
+    from mediactl.spec import ProviderSpec
+    from mediactl.verbs import VerbOptions
+
+HELP = """Download items to a directory: streamed to NAME.part, hashed, renamed; never over an existing file
+without --force.
+
+Example: mediactl PROVIDER download ID -d out/
+"""
 
 COLUMNS = [("ID", "id"), ("NAME", "name"), ("PATH", "local.path"), ("SIZE", "local.size"),
            ("SKIPPED", "skipped")]
@@ -29,7 +44,28 @@ class DownloadOptions:
     concurrency: int = 4
 
 
-def run(opts: DownloadOptions, deps: RoundTripDeps) -> None:
+def params(spec: ProviderSpec) -> list[Param]:
+    return [
+        Param("ids", Annotated[list[str] | None, typer.Argument(help="Ids of the items to download.",
+                                                                show_default=False, metavar="ID")], None),
+        Param("all_items", Annotated[bool, typer.Option("--all", help="Every item at the target.")], False),
+        Param("directory", Annotated[Path, typer.Option("--dir", "-d", metavar="DIR", file_okay=False,
+                                                        help="Where to write the files (made if missing).")],
+              Path(".")),
+        Param("force", Annotated[bool, typer.Option("--force", help="Overwrite existing files.")], False),
+        Param("concurrency", Concurrency, 4),
+    ]
+
+
+def run(opts: VerbOptions, ctx: AppContext) -> None:
+    from mediactl.verbs.roundtrip_support import deps
+
+    download(DownloadOptions(opts.get("ids") or [], bool(opts.get("all_items")), opts.get("directory") or Path("."),
+                             bool(opts.get("force")), int(opts.get("concurrency") or 4)), deps(opts, ctx))
+
+
+def download(opts: DownloadOptions, deps: RoundTripDeps) -> None:
+    """Download the items `opts` names, with the provider's calls in `deps`."""
     from mediactl.engine.batch import batch_exit, run_batch
     from mediactl.output import Progress, ResultWriter
     from mediactl.transfer.receiving import NamePicker, prepare_dir, target_in

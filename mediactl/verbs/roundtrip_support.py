@@ -1,5 +1,6 @@
-"""What the round-trip verbs (download, verify, sync) share: their dependencies, passed in explicitly, and
-the local side of a comparison (files with their digests)."""
+"""What the round-trip verbs (download, verify, sync) share: their dependencies (`deps`: the provider's
+`roundtrip(opts)` calls for the verb's target, the journal, the HTTP client), the parameters they share,
+and the local side of a comparison (files with their digests)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,9 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
+
+import typer
 
 from mediactl.errors import LocalError
 from mediactl.providers.roundtrip import LocalFile, RoundTrip
@@ -54,3 +57,17 @@ def local_files(rt: Runtime, paths: Sequence[str], *, recursive: bool, include=N
 
 def shown_path(path: Path) -> str:
     return os.fsdecode(path)
+
+
+def deps(opts, ctx) -> RoundTripDeps:
+    """The dependencies of a round-trip verb run for `opts.provider` (its verbs class's `roundtrip(opts)`)."""
+    from mediactl.registry import PROVIDERS
+    from mediactl.verbs import provider_verbs
+
+    trip = provider_verbs(ctx, opts.provider).roundtrip(opts)
+    service = ctx.service(opts.provider)
+    return RoundTripDeps(ctx, opts.provider, PROVIDERS[opts.provider].title, ctx.journal, trip,
+                         getattr(service, "client", None))
+
+
+Concurrency = Annotated[int, typer.Option("--concurrency", "-j", min=1, max=64, help="Items in parallel.")]

@@ -14,13 +14,29 @@ provider whose API has no delete (copy only), before anything is sent.
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
 
 from mediactl.errors import MediactlError, NotFoundError, UsageError
 from mediactl.providers.roundtrip import ACTIONS, PlanRow
-from mediactl.verbs.roundtrip_support import RoundTripDeps, local_files
+from mediactl.verbs import Param
+from mediactl.verbs.roundtrip_support import Concurrency, RoundTripDeps, local_files
+
+if TYPE_CHECKING:
+    from mediactl.app.context import AppContext
+    from mediactl.spec import ProviderSpec
+    from mediactl.verbs import VerbOptions
+
+HELP = """Make the provider match a directory, from one plan: create, replace, update, delete or unchanged, with
+why (--dry-run prints it and sends nothing).
+
+Example: mediactl PROVIDER sync files/ --dry-run
+"""
 
 COLUMNS = [("ACTION", "action"), ("NAME", "name"), ("WHY", "why"), ("REMOTE ID", "remote.id")]
 SENDS = ("create", "replace", "update")
@@ -60,7 +76,38 @@ def make_plan(opts: SyncOptions, deps: RoundTripDeps) -> list[PlanRow]:
     return plan
 
 
-def run(opts: SyncOptions, deps: RoundTripDeps) -> None:
+def params(spec: ProviderSpec) -> list[Param]:
+    from mediactl.providers import options as o
+
+    return [
+        Param("directory", Annotated[Path, typer.Argument(help="The directory the provider is made to match.",
+                                                          show_default=False, file_okay=False, metavar="DIR")]),
+        Param("delete", Annotated[bool, typer.Option(
+            "--delete", help="Also delete remote items with no file in DIR.")], False),
+        Param("max_delete", Annotated[int | None, typer.Option(
+            "--max-delete", min=0, metavar="N", help="Refuse (exit 2, nothing changed) a plan deleting more than N.")],
+            None),
+        Param("dry_run", Annotated[bool, typer.Option(
+            "--dry-run", help="Print the plan (create/replace/update/delete/unchanged, with why); change nothing.")],
+            False),
+        Param("include", o.Include, None), Param("exclude", o.Exclude, None), Param("concurrency", Concurrency, 4),
+    ]
+
+
+def run(opts: VerbOptions, ctx: AppContext) -> None:
+    from mediactl.verbs import VerbOptions as Options
+    from mediactl.verbs.roundtrip_support import deps
+
+    directory = Path(opts["directory"])
+    # the provider's calls know which DIR they sync (BitBadges journals a sync's pages under it)
+    values = {**opts.values, "sync_dir": os.fsdecode(directory.absolute())}
+    sync(SyncOptions(directory, bool(opts.get("delete")), opts.get("max_delete"), bool(opts.get("dry_run")),
+                     int(opts.get("concurrency") or 4), opts.get("include"), opts.get("exclude")),
+         deps(Options(opts.provider, values), ctx))
+
+
+def sync(opts: SyncOptions, deps: RoundTripDeps) -> None:
+    """Plan, then print the plan (--dry-run) or carry it out, with the provider's calls in `deps`."""
     plan = make_plan(opts, deps)
     if opts.dry_run:
         print_plan(deps, plan)

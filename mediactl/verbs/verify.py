@@ -11,10 +11,25 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Annotated
+
+import typer
 
 from mediactl.errors import ExitCode
 from mediactl.providers.roundtrip import LocalFile
-from mediactl.verbs.roundtrip_support import RoundTripDeps, local_files, shown_path
+from mediactl.verbs import Param
+from mediactl.verbs.roundtrip_support import Concurrency, RoundTripDeps, local_files, shown_path
+
+if TYPE_CHECKING:
+    from mediactl.app.context import AppContext
+    from mediactl.spec import ProviderSpec
+    from mediactl.verbs import VerbOptions
+
+HELP = """Compare local files with what the provider holds: match, differs or missing per file (and extra with
+--extra). Exit 0 when everything matches, 9 when anything differs or is missing.
+
+Example: mediactl PROVIDER verify -r files/
+"""
 
 COLUMNS = [("PATH", "path"), ("STATUS", "status"), ("REMOTE ID", "remote.id"), ("WHY", "why")]
 DIFFERENT = ("differs", "missing")
@@ -30,7 +45,33 @@ class VerifyOptions:
     concurrency: int = 4
 
 
-def run(opts: VerifyOptions, deps: RoundTripDeps) -> None:
+def params(spec: ProviderSpec) -> list[Param]:
+    from mediactl.providers import options as o
+
+    return [
+        Param("files", Annotated[list[str] | None, typer.Argument(
+            help="Local files (directories with -r) to compare with the provider.", show_default=False,
+            metavar="FILE")], None),
+        Param("recursive", Annotated[bool, typer.Option("--recursive", "-r",
+                                                        help="Compare the files inside directories.")], False),
+        Param("files_from", o.FilesFrom, None),
+        Param("extra", Annotated[bool, typer.Option(
+            "--extra", help="Also list remote items with no local file (status extra).")], False),
+        Param("include", o.Include, None), Param("exclude", o.Exclude, None), Param("concurrency", Concurrency, 4),
+    ]
+
+
+def run(opts: VerbOptions, ctx: AppContext) -> None:
+    from mediactl.engine.items import batch_paths
+    from mediactl.verbs.roundtrip_support import deps
+
+    paths = batch_paths(ctx, opts.get("files"), files_from=opts.get("files_from"), files_from0=None, null=False)
+    verify(VerifyOptions(paths, bool(opts.get("recursive")), bool(opts.get("extra")), opts.get("include"),
+                         opts.get("exclude"), int(opts.get("concurrency") or 4)), deps(opts, ctx))
+
+
+def verify(opts: VerifyOptions, deps: RoundTripDeps) -> None:
+    """Compare the files `opts` names with the provider, through its calls in `deps`."""
     from mediactl.engine.batch import BatchExit, batch_exit, run_batch
     from mediactl.output import ResultWriter
 

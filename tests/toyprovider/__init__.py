@@ -15,5 +15,5 @@ SPEC = ProviderSpec(
         Setting("base_url", "API base URL", default="https://toy.invalid/v1"),
     ),
     package=__name__,
-    capabilities=Capabilities(upload=True, list=True),
+    capabilities=Capabilities(upload=True, list=True, more=frozenset({"count"})),  # count: test_verbs.py
 )

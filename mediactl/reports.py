@@ -256,14 +256,14 @@ def wanted(report_file: Path | None, env: Mapping[str, str]) -> bool:
 
 
 def record(rt, key: Any, name: str, result: Mapping | None, error: Any | None, *, command: str,
-           file: str | None = None) -> None:
+           file: str | None = None, seconds: float = 0.0) -> None:
     """Keep one finished item of the running batch, when a report is wanted (the batch runner's hook)."""
     if not wanted(rt.options.report, rt.env):
         return
     if rt.recorder is None:
         words = command.split()
         rt.recorder = RunRecorder(" ".join(["mediactl", *words[1:]]))
-    rt.recorder.add(key, item_report(name, result, error, file=file))
+    rt.recorder.add(key, item_report(name, result, error, file=file, seconds=seconds))
 
 
 def publish_run(rt, exit_code: int) -> int | None:

@@ -104,6 +104,8 @@ def test_report_of_a_real_batch_with_a_failure(cli, sandbox, tmp_path, monkeypat
     assert run.code == 0, run
     [suite] = list(junitparser.JUnitXml.fromfile(str(report)))
     assert suite.tests == 1 and suite.failures == 0
+    [case] = list(suite)
+    assert case.time > 0 and case.name == str(tmp_path / "ok.txt")  # each item's own time
     assert "| " in summary.read_text()
 
 

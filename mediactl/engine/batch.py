@@ -70,12 +70,14 @@ def run_batch(rt: Runtime, items: Sequence[Any], worker: Callable[[Any], dict], 
     def emit(result: dict) -> None:
         _emit(on_result, result)
 
-    def finish(item: Any, result: dict | None, error: MediactlError | None) -> None:
+    def finish(item: Any, result: dict | None, error: MediactlError | None, started: float) -> None:
         with lock:
             outcomes.append(Outcome(item, result, error))
             if command:  # --report / GitHub Actions: every item's outcome (mediactl/reports.py)
+                path = getattr(item, "path", None)
                 reports.record(rt, id(item), describe(item), result, error, command=command,
-                               file=os.fsdecode(item.path) if isinstance(getattr(item, "path", None), Path) else None)
+                               file=os.fsdecode(path) if isinstance(path, Path) else None,
+                               seconds=time.monotonic() - started)
             if result is not None:
                 emit(result)
             if error is not None and error.host_down:
@@ -87,10 +89,11 @@ def run_batch(rt: Runtime, items: Sequence[Any], worker: Callable[[Any], dict], 
     bugs: list[BaseException] = []
 
     def call(item: Any) -> None:
+        started = time.monotonic()
         try:
-            finish(item, worker(item), None)
+            finish(item, worker(item), None, started)
         except MediactlError as exc:
-            finish(item, None, exc)
+            finish(item, None, exc, started)
 
     try:
         if concurrency <= 1 or len(items) <= 1:

@@ -298,8 +298,13 @@ class OFAuthRoundTrip:
                                                                 query=None, follow=True) for m in rows]
 
     def lookup(self, ids) -> list[Remote]:
+        """Media by id: the vault has no get, so its listing is read until every id is found."""
         wanted = [str(i) for i in ids]
-        found = {r.id: r for r in self.remote_files() if r.id in wanted}
+        found: dict[str, Remote] = {}
+        for rows in self.service.vault(limit=self.PAGE, offset=0, media_type=None, query=None, follow=True):
+            found.update((r.id, r) for r in map(self._remote, rows) if r.id in wanted)
+            if len(found) == len(set(wanted)):
+                break
         missing = [i for i in wanted if i not in found]
         if missing:
             raise NotFoundError(f"no vault media with id {', '.join(missing)}", provider=NAME)

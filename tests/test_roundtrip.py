@@ -11,6 +11,7 @@ import os
 import uuid
 from pathlib import Path
 
+import pytest
 import requests
 
 
@@ -437,3 +438,26 @@ def test_a_sync_cut_short_is_finished_by_resume_and_then_plans_nothing(cli, sand
     assert nb_names(cli, "cut") == ["s0.txt", "s1.txt", "s2.txt"]
     run = cli("-o", "json", "nationbuilder", "sync", str(site), "--page", "cut", "--dry-run")
     assert {r["action"] for r in json.loads(run.stdout)["plan"]} == {"unchanged"}, run
+
+
+def test_the_verbs_run_called_directly_with_a_context(sandbox, tmp_path):
+    """A verb's run(opts, ctx) takes everything from its arguments: no CLI, no global state."""
+    import io
+
+    from mediactl.app.context import AppContext
+    from mediactl.engine.batch import BatchExit
+    from mediactl.verbs import VerbOptions, sync, verify
+
+    pages = tmp_path / "pages"
+    pages.mkdir()
+    bb_doc(pages, "direct-" + uuid.uuid4().hex[:8])
+    out = io.StringIO()
+    ctx = AppContext(stdout=out, stderr=io.StringIO(), stdin=io.StringIO(), output="json", env=dict(os.environ))
+    sync.run(VerbOptions("bitbadges", {"directory": pages, "dry_run": True}), ctx)
+    assert [r["action"] for r in json.loads(out.getvalue())["plan"]] == ["create"]
+    out.truncate(0)
+    out.seek(0)
+    with pytest.raises(BatchExit) as done:  # the exit code is the error boundary's to give
+        verify.run(VerbOptions("bitbadges", {"files": [str(pages)], "recursive": True}), ctx)
+    assert done.value.code == 9
+    assert [r["status"] for r in json.loads(out.getvalue())] == ["missing"]

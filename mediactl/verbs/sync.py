@@ -6,8 +6,8 @@ why (the provider decides: mediactl/providers/*/api.py `*RoundTrip.plan`). `--dr
 - the files to send are registered in the journal first (an interrupted sync leaves a record of all of
   them, for `mediactl resume`), then sent through the provider's own upload (journal, reconcile of lost
   answers, one more pass for transient failures), as `upload` does;
-- deletes come last, and only when every send succeeded: a replace deletes the old item once its new one
-  is there (NationBuilder attachments cannot be edited); `--delete` rows follow.
+- deletes come last: a replace deletes the old item once its new one is there (NationBuilder attachments
+  cannot be edited); `--delete` rows follow, only when every send succeeded.
 `--max-delete N`: a plan deleting more than N items changes nothing and exits 2, as does `--delete` for a
 provider whose API has no delete (copy only), before anything is sent.
 """
@@ -156,14 +156,17 @@ def carry_out(opts: SyncOptions, deps: RoundTripDeps, plan: list[PlanRow]) -> No
             return {**row.to_json(deps.provider), "result": result}
 
         describe = _describe
-        outcomes = run_batch(rt, plan, send, concurrency=opts.concurrency, on_result=out.add, describe=describe,
+        first = [row for row in plan if row.action != "delete"]  # sends, and the unchanged rows' lines
+        outcomes = run_batch(rt, first, send, concurrency=opts.concurrency, on_result=out.add, describe=describe,
                              journal=journal, defer=second_pass_worthy)
         outcomes = _second_pass(rt, deps.provider, journal, entries, outcomes, concurrency=opts.concurrency,
                                 on_result=out.add, describe=describe)
         failed = [o for o in outcomes if o.error is not None]
-        deletes = [] if failed else _deletes(plan)
-        if failed and _deletes(plan):
-            rt.warn(f"{len(_deletes(plan))} delete(s) of the plan not done: {len(failed)} item(s) failed")
+        replaced = [o.item for o in outcomes if o.error is None and o.item.action == "replace"]
+        deletes = _replaced_items(replaced) + ([] if failed else [row for row in plan if row.action == "delete"])
+        withheld = sum(1 for row in plan if row.action == "delete") if failed else 0
+        if withheld:
+            rt.warn(f"{withheld} delete(s) of the plan not done: {len(failed)} item(s) failed")
 
         def remove(row: PlanRow) -> dict:
             try:
@@ -181,11 +184,11 @@ def carry_out(opts: SyncOptions, deps: RoundTripDeps, plan: list[PlanRow]) -> No
     batch_exit(outcomes)
 
 
-def _deletes(plan: list[PlanRow]) -> list[PlanRow]:
-    """The deletes, in order: the old items that replaces leave behind, then --delete's rows."""
-    old = [PlanRow("delete", row.name, "replaced by the new upload", None, remote)
-           for row in plan if row.action == "replace" for remote in row.extra.get("old", [])]
-    return old + [row for row in plan if row.action == "delete"]
+def _replaced_items(rows: list[PlanRow]) -> list[PlanRow]:
+    """The old items of the replaces whose new upload is there (each replace finishes with their delete,
+    whatever happened to other rows; --delete's own rows wait for a sync in which nothing failed)."""
+    return [PlanRow("delete", row.name, "replaced by the new upload", None, remote)
+            for row in rows for remote in row.extra.get("old", [])]
 
 
 def _describe(row: PlanRow) -> str:

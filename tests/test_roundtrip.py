@@ -461,3 +461,23 @@ def test_the_verbs_run_called_directly_with_a_context(sandbox, tmp_path):
         verify.run(VerbOptions("bitbadges", {"files": [str(pages)], "recursive": True}), ctx)
     assert done.value.code == 9
     assert [r["status"] for r in json.loads(out.getvalue())] == ["missing"]
+
+
+def test_a_replace_finishes_even_when_another_row_fails(cli, sandbox_factory, tmp_path):
+    server = sandbox_factory()
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "a.txt").write_text("a1")
+    (site / "gone.txt").write_text("to delete")
+    assert cli("nationbuilder", "sync", str(site), "--page", "mixed").code == 0
+    (site / "gone.txt").unlink()
+    (site / "a.txt").write_text("a2")
+    (site / "c.txt").write_text("c")
+    # the replace's create goes through; the new file's create and its second pass are refused
+    server.control(fault_paths={"POST /pages/mixed/attachments": ["pass", "503", "503", "503", "503"]})
+    run = cli("--retries", "0", "nationbuilder", "sync", str(site), "--page", "mixed", "--delete", "-j", "1")
+    assert run.code == 8 and "1 delete(s) of the plan not done" in run.stderr, run
+    assert nb_names(cli, "mixed") == ["a.txt", "gone.txt"]  # a.txt replaced (one of it), gone.txt withheld
+    out = tmp_path / "back"
+    cli("nationbuilder", "download", "--all", "--page", "mixed", "-d", str(out))
+    assert (out / "a.txt").read_text() == "a2"

@@ -15,6 +15,7 @@ from mediactl.cli_names import subapps
 from mediactl.engine.batch import BatchExit
 from mediactl.errors import ExitCode, MediactlError, StdoutClosed
 from mediactl.helptexts import GROUP_HELP
+from mediactl.runtime import Runtime
 from mediactl.typer_compat import (
     Command,
     CompletionItem,
@@ -157,13 +158,13 @@ def root(
     **values: Any,
 ) -> None:
     """mediactl: media uploads to four platforms, from a terminal, a script or CI."""
-    given = ctx.obj if isinstance(ctx.obj, AppContext) else None  # a test handed its own streams in
+    given = ctx.obj if isinstance(ctx.obj, Runtime) else None  # a test handed its own streams in
     env = given.env if given is not None else os.environ
     explicit = [name for name in values if parameter_source(ctx, name) not in (None, "default")]
     options = options_from_values(values, env, explicit=explicit)
     if given is not None:
         given.options = options
-        ctx.obj = given
+        ctx.obj = given if isinstance(given, AppContext) else AppContext.around(given)
     else:
         ctx.obj = AppContext(IOStreams(), options, env)
     if options.output is None:  # as gh does: a table for people, tab-separated rows for pipes and files

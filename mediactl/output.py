@@ -15,9 +15,8 @@ import time
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from mediactl.app.context import to_devnull
 from mediactl.errors import StdoutClosed
-from mediactl.runtime import Runtime
+from mediactl.runtime import Runtime, to_devnull
 from mediactl.ui.textsafe import printable, sanitize
 
 Column = tuple[str, str]  # (header, dotted path into the result)

@@ -8,28 +8,11 @@ gives the `ServiceContext` below. `Factory` is the name the providers' `build` h
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from mediactl.app.context import AppContext, ServiceContext
 
-from mediactl.app.context import AppContext
-
-if TYPE_CHECKING:
-    from mediactl.config import Settings
-    from mediactl.http import ApiClient
-    from mediactl.journal import Journal
+__all__ = ["Factory", "ProviderService", "ServiceContext"]
 
 Factory = AppContext
-
-
-@dataclass
-class ServiceContext:
-    """What every provider service holds: the run, its HTTP client, the journal and the active profile."""
-
-    rt: AppContext
-    settings: Settings
-    client: ApiClient
-    journal: Journal
-    profile: str
 
 
 class ProviderService:

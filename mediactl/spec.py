@@ -8,11 +8,9 @@ sandbox) reads these specs through `mediactl.registry`. A spec names its parts b
 from __future__ import annotations
 
 import importlib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from mediactl.providers.base import Capabilities
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -30,17 +28,36 @@ COMMON_SETTINGS = (
 )
 
 
+@dataclass(frozen=True)
+class Capabilities:
+    """What a provider's API offers. A verb whose flag is False is answered with `why_not[verb]`."""
+
+    upload: bool = False
+    list: bool = False
+    show: bool = False
+    delete: bool = False
+    complete: bool = False
+    download: bool = False  # the round trip (DESIGN 2b): the provider's verbs class has `roundtrip(opts)`
+    verify: bool = False
+    sync: bool = False
+    # --skip-existing can ask whether a journalled upload is still there (`<package>.api:exists`); without
+    # it, the journal's word is taken and the user told.
+    exists: bool = False
+    more: frozenset[str] = frozenset()  # verbs beyond these flags (mediactl.verbs.register_verb)
+    why_not: Mapping[str, str] = field(default_factory=dict)
+
+    def offers(self, verb: str) -> bool:
+        return verb in self.more or (verb in _VERB_FLAGS and bool(getattr(self, verb)))
+
+
+_VERB_FLAGS = ("upload", "list", "show", "delete", "complete", "download", "verify", "sync")
+
+
 def load(ref: str) -> Any:
     """Import "package.module:attribute" (or a bare module) and return it."""
     module_name, _, attribute = ref.partition(":")
     module = importlib.import_module(module_name)
     return getattr(module, attribute) if attribute else module
-
-
-def _no_capabilities() -> Capabilities:
-    from mediactl.providers.base import Capabilities
-
-    return Capabilities()
 
 
 @dataclass(frozen=True)
@@ -67,7 +84,7 @@ class ProviderSpec:
     help: str
     settings: tuple[Setting, ...]
     package: str
-    capabilities: Capabilities = field(default_factory=lambda: _no_capabilities())
+    capabilities: Capabilities = field(default_factory=lambda: Capabilities())
 
     @property
     def commands(self) -> str:

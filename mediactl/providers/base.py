@@ -10,8 +10,10 @@ method returns the provider's part of the verb (an `UploadJob`, a `Listing`, ...
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
+
+from mediactl.spec import Capabilities
 
 if TYPE_CHECKING:
     from mediactl.app.context import AppContext
@@ -30,31 +32,6 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = ["Capabilities", "Completion", "Deletion", "JournalEntry", "Listing", "Lookup", "Provider", "UploadJob"]
-
-
-@dataclass(frozen=True)
-class Capabilities:
-    """What a provider's API offers. A verb whose flag is False is answered with `why_not[verb]`."""
-
-    upload: bool = False
-    list: bool = False
-    show: bool = False
-    delete: bool = False
-    complete: bool = False
-    download: bool = False  # the round trip (DESIGN 2b): the provider's verbs class has `roundtrip(opts)`
-    verify: bool = False
-    sync: bool = False
-    # --skip-existing can ask whether a journalled upload is still there (`<package>.api:exists`); without
-    # it, the journal's word is taken and the user told.
-    exists: bool = False
-    more: frozenset[str] = frozenset()  # verbs beyond these flags (mediactl.verbs.register_verb)
-    why_not: Mapping[str, str] = field(default_factory=dict)
-
-    def offers(self, verb: str) -> bool:
-        return verb in self.more or (verb in _VERB_FLAGS and bool(getattr(self, verb)))
-
-
-_VERB_FLAGS = ("upload", "list", "show", "delete", "complete", "download", "verify", "sync")
 
 
 Columns = list[tuple[str, str]]  # (header, dotted path into a result), as mediactl/output.py renders them

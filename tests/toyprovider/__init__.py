@@ -1,8 +1,7 @@
 """A toy provider, built by following CONTRIBUTING.md's "Adding a provider" steps; tests/test_registry.py
 registers it and drives it end to end, so those steps stay true."""
 
-from mediactl.providers.base import Capabilities
-from mediactl.spec import ProviderSpec, Setting
+from mediactl.spec import Capabilities, ProviderSpec, Setting
 
 NAME = "toy"
 

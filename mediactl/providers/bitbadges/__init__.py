@@ -1,7 +1,6 @@
 """BitBadges: utility pages managed from JSON/YAML documents (images are URLs)."""
 
-from mediactl.providers.base import Capabilities
-from mediactl.spec import ProviderSpec, Setting
+from mediactl.spec import Capabilities, ProviderSpec, Setting
 
 NAME = "bitbadges"
 

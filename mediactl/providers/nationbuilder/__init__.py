@@ -1,7 +1,6 @@
 """NationBuilder v1: page attachments (base64 content inside JSON)."""
 
-from mediactl.providers.base import Capabilities
-from mediactl.spec import ProviderSpec, Setting
+from mediactl.spec import Capabilities, ProviderSpec, Setting
 
 NAME = "nationbuilder"
 

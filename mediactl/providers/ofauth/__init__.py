@@ -1,7 +1,6 @@
 """OFAuth Access API: vault media (init, PUT single or parts, complete)."""
 
-from mediactl.providers.base import Capabilities
-from mediactl.spec import ProviderSpec, Setting
+from mediactl.spec import Capabilities, ProviderSpec, Setting
 
 NAME = "ofauth"
 

@@ -1,7 +1,6 @@
 """Other Page: community files (a file record, then a presigned S3 POST) and the image CDN."""
 
-from mediactl.providers.base import Capabilities
-from mediactl.spec import ProviderSpec, Setting
+from mediactl.spec import Capabilities, ProviderSpec, Setting
 
 NAME = "otherpage"
 

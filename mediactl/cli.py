@@ -1,6 +1,7 @@
 """The root command: global options, the error boundary, and one sub-app per verb group."""
 
 import contextlib
+import difflib
 import os
 import sys
 from typing import Annotated, Any
@@ -9,55 +10,68 @@ import typer
 from typer.core import TyperGroup
 
 from mediactl import __version__
+from mediactl.app import completion as app_completion
 from mediactl.app.context import AppContext, IOStreams
-from mediactl.app.options import hoist_global_options, options_from_values, with_global_options
+from mediactl.app.options import all_flags, hoist_global_options, options_from_values, with_global_options
 from mediactl.cli_names import subapps
 from mediactl.engine.batch import BatchExit
 from mediactl.errors import ExitCode, MediactlError, StdoutClosed
 from mediactl.helptexts import GROUP_HELP
 from mediactl.runtime import Runtime
 from mediactl.typer_compat import (
+    ClickContext,
     Command,
     CompletionItem,
+    NoSuchOption,
     command_of,
     enable_shell_completion,
     parameter_source,
+    readable_metavars,
     use_plain_help,
 )
 
 
 class MediactlGroup(TyperGroup):
-    """Runs every command inside the one error boundary (exit codes of DESIGN.md §1)."""
+    """Runs every command inside the one error boundary (the exit codes of README "Exit codes")."""
 
-    def parse_args(self, ctx: typer.Context, args: list[str]) -> list[str]:
+    def parse_args(self, ctx: ClickContext, args: list[str]) -> list[str]:
+        readable_metavars(self)  # the root's own options; the groups get theirs when loaded
         return super().parse_args(ctx, hoist_global_options(args))
 
-    def list_commands(self, ctx: typer.Context) -> list[str]:
+    def list_commands(self, ctx: ClickContext) -> list[str]:
         lazy = subapps()
         return [*lazy, *(name for name in super().list_commands(ctx) if name not in lazy)]
 
-    def shell_complete(self, ctx: typer.Context, incomplete: str):
+    def shell_complete(self, ctx: ClickContext, incomplete: str) -> list[CompletionItem]:
         """Complete the verb-group names without importing any of them."""
         if incomplete.startswith("-"):
             return super().shell_complete(ctx, incomplete)
         return [CompletionItem(name) for name in self.list_commands(ctx) if name.startswith(incomplete)]
 
-    def format_help(self, ctx: typer.Context, formatter) -> None:
+    def format_help(self, ctx: ClickContext, formatter: Any) -> None:
         self._listing = True  # list the groups by their help text, without loading them
         try:
             super().format_help(ctx, formatter)
         finally:
             self._listing = False
 
-    def get_command(self, ctx: typer.Context, name: str) -> Command | None:
+    def get_command(self, ctx: ClickContext, name: str) -> Command | None:
         help_text = group_help(name)
         if getattr(self, "_listing", False) and help_text and name not in self.commands:
             return TyperGroup(name=name, help=help_text)
         if name in subapps() and name not in self.commands:
-            self.add_command(_load_subapp(name), name)
+            self.add_command(readable_metavars(_load_subapp(name)), name)
         return super().get_command(ctx, name)
 
-    def invoke(self, ctx: typer.Context):
+    def resolve_command(self, ctx: ClickContext, args: list[str]) -> Any:
+        """A misspelt command is answered with the closest names (the lazy groups included)."""
+        if args and not args[0].startswith("-") and args[0] not in self.list_commands(ctx):
+            close = difflib.get_close_matches(args[0], self.list_commands(ctx))
+            if close:
+                ctx.fail(f"No such command '{args[0]}'. Did you mean {', '.join(repr(c) for c in close)}?")
+        return super().resolve_command(ctx, args)
+
+    def invoke(self, ctx: ClickContext) -> Any:
         code = int(ExitCode.OK)
         try:
             return self._invoke(ctx)
@@ -75,7 +89,7 @@ class MediactlGroup(TyperGroup):
                 if failed is not None and code == 0:
                     ctx.exit(failed)
 
-    def _invoke(self, ctx: typer.Context):
+    def _invoke(self, ctx: ClickContext) -> Any:
         try:
             return super().invoke(ctx)
         except BatchExit as done:  # every item has been reported: only the exit code is left to give
@@ -87,6 +101,10 @@ class MediactlGroup(TyperGroup):
             rt = _runtime_of(ctx)
             rt.stderr_line("interrupted")
             ctx.exit(int(ExitCode.INTERRUPTED))
+        except NoSuchOption as exc:  # a misspelt global option after the verb: say which one was meant
+            if not exc.possibilities:
+                exc.possibilities = difflib.get_close_matches(exc.option_name, all_flags(), n=2, cutoff=0.7) or None
+            raise
         except (typer.Exit, typer.Abort, typer.TyperException):  # --help, usage errors: Typer reports them
             raise
         except (StdoutClosed, BrokenPipeError):
@@ -111,11 +129,11 @@ class MediactlGroup(TyperGroup):
             ctx.exit(int(ExitCode.INTERNAL))
 
 
-def _runtime_of(ctx: typer.Context) -> AppContext:
+def _runtime_of(ctx: ClickContext) -> AppContext:
     return AppContext.of(ctx)
 
 
-def report_error(ctx: typer.Context, exc: MediactlError) -> None:
+def report_error(ctx: ClickContext, exc: MediactlError) -> None:
     from mediactl.output import render_error
 
     rt = _runtime_of(ctx)
@@ -197,7 +215,8 @@ def _load_subapp(name: str) -> Command:
 
 def completion(
     ctx: typer.Context,
-    shell: Annotated[str, typer.Argument(help="bash, zsh or fish.", show_default=False)],
+    shell: Annotated[str, typer.Argument(help="bash, zsh or fish.", show_default=False,
+                                         autocompletion=app_completion.shells)],
 ) -> None:
     """Print the shell completion script (the same as the files in completions/).
 

@@ -431,7 +431,7 @@ class ApiClient:
         if self.rt.verbose >= 1:
             self._log(f"> {method} {self.redactor.url(url)}")
         if self.rt.verbose >= 2:
-            merged = {**self.session.headers, **headers}
+            merged = {k: str(v) for k, v in {**self.session.headers, **headers}.items()}
             for k, v in self.redactor.headers(merged).items():
                 self._log(f">   {k}: {v}")
             if body_desc:

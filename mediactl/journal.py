@@ -222,7 +222,7 @@ class Journal:
 
     def list(self, provider: str | None = None, phase: str | None = None, target: str | None = None,
              limit: int | None = None, incomplete: bool = False, profile: str | None = None) -> list[JournalEntry]:
-        sql, args = "SELECT * FROM uploads WHERE 1 = 1", []
+        sql, args = "SELECT * FROM uploads WHERE 1 = 1", list[str | int]()
         if profile:
             sql += " AND profile = ?"
             args.append(profile)

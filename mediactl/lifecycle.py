@@ -18,7 +18,7 @@ from __future__ import annotations
 import contextlib
 import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
@@ -115,7 +115,7 @@ class TrackedUpload:
         """Keep what a resume needs up to date (the parts sent so far, the document to send)."""
         self.journal.update(self.entry, resume=resume)
 
-    def sent(self, result: dict | None = None) -> dict | None:
+    def sent(self, result: Any = None) -> Any:
         """The bytes are on the server but the upload is left unfinished on purpose (e.g. --no-complete)."""
         self.journal.update(self.entry, phase="sent", error=None,
                             **({"result": result, "sha256": (result.get("local") or {}).get("sha256")}
@@ -180,14 +180,14 @@ def track(journal: Journal, *, provider: str, profile: str, target: str, path: P
         raise
 
 
-def reopen(journal: Journal, row: dict) -> contextlib.AbstractContextManager[TrackedUpload]:
+def reopen(journal: Journal, row: Mapping[str, Any]) -> contextlib.AbstractContextManager[TrackedUpload]:
     """`track` for an existing journal entry (complete, resume)."""
     return track(journal, provider=row["provider"], profile=row["profile"], target=row["target"],
                  path=row["path"], name=row.get("name"), size=row.get("size"), sha256=row.get("sha256"),
                  entry=row["id"])
 
 
-def check_unchanged(row: dict, path: Path) -> None:
+def check_unchanged(row: Mapping[str, Any], path: Path) -> None:
     """Refuse to resume an upload whose local file changed since it started (size or mtime)."""
     try:
         st = path.stat()

@@ -1,6 +1,6 @@
 """Rendering results (stdout) and progress (stderr).
 
-Modes (DESIGN.md §1): `table` (rich, for people), `json` (one document: an object for `show`, an array for
+Modes (README "Output"): `table` (rich, for people), `json` (one document: an object for `show`, an array for
 list/upload/delete), `jsonl` (one object per line, written as soon as it is known), `plain` (tab-separated
 rows, no header) and `-q` (the primary value of each result, one per line). Nothing but results goes to
 stdout.
@@ -13,7 +13,7 @@ import json
 import threading
 import time
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, TextIO, cast
 
 from mediactl.errors import StdoutClosed
 from mediactl.runtime import Runtime, to_devnull
@@ -176,11 +176,11 @@ class _ResultStream:
         return bool(self.rt.stdout_isatty)
 
 
-def _console(rt: Runtime, stream=None):
+def _console(rt: Runtime, stream: Any = None) -> Any:
     from rich.console import Console
 
     return Console(
-        file=stream or _ResultStream(rt),
+        file=stream or cast(TextIO, _ResultStream(rt)),
         no_color=not rt.color,
         force_terminal=bool(rt.color),
         highlight=False,

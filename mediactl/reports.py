@@ -88,7 +88,8 @@ def item_report(name: str, result: Mapping | None, error: Any | None, *, file: s
     if error is not None:
         return ItemReport(clean(name), "failed", clean(error.message), file, int(error.code), seconds)
     result = result or {}
-    local = result.get("local") if isinstance(result.get("local"), Mapping) else {}
+    given = result.get("local")
+    local: Mapping = given if isinstance(given, Mapping) else {}
     file = file or result.get("path") or local.get("path")
     status = result.get("status")
     if status in FAILING_STATUSES:

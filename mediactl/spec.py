@@ -1,4 +1,4 @@
-"""What a provider declares about itself: one `ProviderSpec` per provider package (DESIGN.md §4).
+"""What a provider declares about itself: one `ProviderSpec` per provider package (ARCHITECTURE.md).
 
 Everything that lists providers (verb groups, root help, settings, completion, resume, history, the
 sandbox) reads these specs through `mediactl.registry`. A spec names its parts by dotted path

@@ -13,16 +13,20 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import typer
 import typer.core
 import typer.main
 from typer._click import Command
+from typer._click import Context as ClickContext
+from typer._click.exceptions import NoSuchOption
 from typer._click.globals import get_current_context
 from typer._click.shell_completion import CompletionItem
 
-__all__ = ["Command", "CommandDoc", "CompletionItem", "ParamDoc", "command_of", "completion_script",
-           "current_context", "enable_shell_completion", "parameter_source", "use_plain_help", "walk_commands"]
+__all__ = ["ClickContext", "Command", "CommandDoc", "CompletionItem", "NoSuchOption", "ParamDoc", "command_of",
+           "completion_script", "current_context", "enable_shell_completion", "parameter_source", "readable_metavars",
+           "use_plain_help", "walk_commands"]
 
 
 def command_of(app: typer.Typer) -> Command:
@@ -30,7 +34,7 @@ def command_of(app: typer.Typer) -> Command:
     return typer.main.get_command(app)
 
 
-def current_context() -> typer.Context:
+def current_context() -> ClickContext:
     """The context of the command being run; RuntimeError outside one."""
     return get_current_context()
 
@@ -108,6 +112,49 @@ def _walk(command: Command, ctx: typer.Context, path: tuple[str, ...]) -> Iterat
                      short_help=command.get_short_help_str(300),
                      params=tuple(params), subcommands=names)
     for name in names:
-        sub = command.get_command(ctx, name)
+        sub = command.get_command(ctx, name) if isinstance(command, typer.core.TyperGroup) else None
         if sub is not None:
             yield from _walk(sub, _context(sub, name, ctx), (*path, name))
+
+
+class _ReadableArgumentNames:
+    """Arguments named in upper case without Typer's type names: `FILES...`, `[FILES]...`, `KEY` (Typer shows
+    `{key}`, `[files]...` and `key <str>`). Installed on Typer's argument class by `readable_metavars`."""
+
+    @staticmethod
+    def usage(arg: Any) -> str:
+        name = arg.display_name_raw.upper()
+        name = name if arg.required else f"[{name}]"
+        return f"{name}..." if arg.nargs != 1 else name
+
+    @staticmethod
+    def listed(arg: Any) -> str:
+        name = arg.display_name_raw.upper()
+        return f"{name}..." if arg.nargs != 1 else name
+
+    @staticmethod
+    def install() -> None:
+        argument = typer.core.TyperArgument
+        argument._usage_display_name = _ReadableArgumentNames.usage  # type: ignore[method-assign,assignment]
+        argument._rich_display_name = _ReadableArgumentNames.listed  # type: ignore[method-assign,assignment]
+        argument.display_type_rich = lambda self, ctx: None  # type: ignore[method-assign]
+
+
+def readable_metavars(command: Command) -> Command:
+    """Name each value in help by what it is (`--page PAGE`, `FILES...`) instead of Typer's internal type
+    names (`<str>`, `<list[str]>`, `<int range>`); choices keep their `<a|b|c>`. Walks the subcommands too."""
+    for param in command.params:
+        if param.metavar is not None or getattr(param, "is_flag", False):
+            continue
+        if getattr(param, "count", False):  # -v -v: no value to name (Typer would show `<int>`)
+            param.metavar = ""
+            continue
+        if getattr(getattr(param, "type_descriptor", None), "is_choice", False):
+            continue
+        if param.param_type_name != "argument":  # arguments: _ReadableArgumentNames
+            param.metavar = (param.name or "value").upper()
+    if isinstance(command, typer.core.TyperGroup):
+        for sub in command.commands.values():
+            readable_metavars(sub)
+    _ReadableArgumentNames.install()
+    return command

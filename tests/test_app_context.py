@@ -84,3 +84,33 @@ def test_a_context_reads_settings_and_dirs_from_its_own_environment(tmp_path):
     assert ctx.resolved_config_dir() == tmp_path / "c" and ctx.data_dir == tmp_path / "d"
     assert ctx.settings.require("otherpage", "community") == "from-env"
     assert ctx.journal.path == tmp_path / "d" / "journal.sqlite3"
+
+
+def test_did_you_mean_for_a_misspelt_command_and_a_global_option_after_the_verb(cli):
+    run = cli("otherpge", "list")
+    assert run.code == 2 and "Did you mean 'otherpage'?" in run.stderr
+    run = cli("config", "path", "--verbos")
+    assert run.code == 2 and "--verbose" in run.stderr
+
+
+def test_completion_of_ids_statuses_providers_shells_output_and_profiles(isolated_env, cli, tmp_path):
+    from tests.test_help_and_completions import _complete
+
+    entry = Journal(tmp_path / "data").register(provider="otherpage", profile="default", target="c",
+                                                 path=tmp_path / "a.png", name="a.png")
+    assert _complete(f"mediactl history forget {entry[:3]}", 3) == [entry]
+    assert _complete("mediactl history --status fa", 3) == ["failed"]
+    assert _complete("mediactl history --provider of", 3) == ["ofauth"]
+    assert _complete("mediactl completion f", 2) == ["fish"]
+    assert _complete("mediactl -o js", 2) == ["json", "jsonl"]
+    assert cli("--profile", "default", "config", "set", "otherpage.community", "c").code == 0
+    assert _complete("mediactl --profile ", 2).count("default") == 1
+
+
+@pytest.mark.parametrize("command", [("nationbuilder", "upload"), ("config", "set"), ("history",),
+                                     ("bitbadges", "upload"), ("ofauth", "list"), ()])
+def test_help_names_values_without_internal_type_names(cli, command):
+    run = cli(*command, "--help")
+    assert run.code == 0, run
+    for internal in ("<str>", "<int>", "<float>", "list[", "range>", "{key}", "{", "<path>"):
+        assert internal not in run.stdout, (internal, run.stdout)

@@ -1,5 +1,5 @@
 """The output layer's contract: server text never drives the terminal, plain rows when stdout is not a
-terminal, and exactly one JSON document in json mode (DESIGN.md §1)."""
+terminal, and exactly one JSON document in json mode (README "Output")."""
 
 from __future__ import annotations
 

@@ -156,7 +156,7 @@ def typer_parameters() -> list[inspect.Parameter]:
             kwargs["envvar"] = option.typer_env
         if option.count:
             kwargs["count"] = True
-        annotation = Annotated[option.type, typer.Option(*option.flags, **kwargs)]
+        annotation = Annotated[option.type, typer.Option(*option.flags, **kwargs)]  # type: ignore[name-defined]
         params.append(inspect.Parameter(_param_name(option), inspect.Parameter.KEYWORD_ONLY, default=option.default,
                                         annotation=annotation))
     return params

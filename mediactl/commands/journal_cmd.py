@@ -4,6 +4,7 @@ from typing import Annotated
 
 import typer
 
+from mediactl.app import completion
 from mediactl.app.context import AppContext
 from mediactl.registry import PROVIDERS
 
@@ -18,7 +19,8 @@ def _provider_option(value: str | None) -> str | None:
 
 
 ProviderOpt = Annotated[str | None, typer.Option(
-    "--provider", help=f"Only this provider ({', '.join(PROVIDERS)}).", callback=_provider_option)]
+    "--provider", help=f"Only this provider ({', '.join(PROVIDERS)}).", callback=_provider_option,
+    autocompletion=completion.providers)]
 
 
 history_app = typer.Typer(add_completion=False, invoke_without_command=True,
@@ -30,7 +32,8 @@ def history(
     ctx: typer.Context,
     provider: ProviderOpt = None,
     status: Annotated[str | None, typer.Option(
-        "--status", help="pending, created, sent, completed, failed, interrupted, abandoned or deleted.")] = None,
+        "--status", help="pending, created, sent, completed, failed, interrupted, abandoned or deleted.",
+        autocompletion=completion.statuses)] = None,
     limit: Annotated[int, typer.Option("--limit", min=1, help="At most this many, newest first.")] = 50,
 ) -> None:
     """List recorded uploads from the local journal, newest first; `history forget ID` drops entries.
@@ -55,7 +58,8 @@ def history(
 def forget(
     ctx: typer.Context,
     entry_ids: Annotated[list[str], typer.Argument(
-        help="Journal ids (the ID column of `mediactl history`).", show_default=False)],
+        help="Journal ids (the ID column of `mediactl history`).", show_default=False,
+        autocompletion=completion.journal_ids)],
 ) -> None:
     """Drop entries from the journal, e.g. an upload `resume` cannot finish. Nothing is sent to a provider.
 

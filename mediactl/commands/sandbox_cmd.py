@@ -114,7 +114,7 @@ def serve(
         if not is_loopback(host):  # the server's own stderr is its log: say it here
             from urllib.parse import urlsplit
 
-            _warn_reachable(rt, host, urlsplit(base_url).port, base_url)
+            _warn_reachable(rt, host, urlsplit(base_url).port or 0, base_url)
         return
     _refuse_if_running(pid_file)
     log = (lambda line: print(line, file=rt.stderr, flush=True)) if rt.verbose else None
@@ -185,6 +185,7 @@ def _serve_in_background(ctx: typer.Context, rt, pid_file: Path) -> str:
     with open(log_path, "ab") as log:
         child = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=log,
                                  start_new_session=True, text=True)
+    assert child.stdout is not None  # stdout=PIPE
     with child.stdout:
         line = child.stdout.readline()
     if not line:

@@ -12,7 +12,7 @@ import os
 import queue
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from mediactl.errors import ExitCode, MediactlError, StdoutClosed, TransientError, UsageError
 
 if TYPE_CHECKING:
+    from mediactl.app.context import AppContext
     from mediactl.config import Settings
     from mediactl.engine.items import Item
     from mediactl.engine.plan import Precheck
@@ -193,7 +194,11 @@ def _interrupted(rt: Runtime, outcomes: list[Outcome], total: int, journal) -> N
 
     from mediactl.spool import remove_all
 
-    signal.signal(signal.SIGINT, lambda *_: (remove_all(rt), os._exit(int(ExitCode.INTERRUPTED))))
+    def exit_at_once(*_: object) -> None:
+        remove_all(rt)
+        os._exit(int(ExitCode.INTERRUPTED))
+
+    signal.signal(signal.SIGINT, exit_at_once)
     marked = journal.interrupt_in_flight() if journal is not None else 0
     done = sum(1 for o in outcomes if o.error is None)
     failed = len(outcomes) - done
@@ -226,7 +231,7 @@ def batch_exit(outcomes: Iterable[Outcome]) -> None:
         raise BatchExit(code)
 
 
-def _second_pass(rt: Runtime, provider: str, journal, entries: dict[int, str], outcomes: list[Outcome], *,
+def _second_pass(rt: AppContext, provider: str, journal, entries: dict[int, str], outcomes: list[Outcome], *,
                  concurrency: int, on_result: Callable[[dict], None], describe: Callable[[Any], str]) -> list[Outcome]:
     """One more pass, at the end of the batch, for the items that failed transiently (like rclone's
     high-level retries): each goes through its provider's resume hook, which asks the provider what
@@ -238,7 +243,8 @@ def _second_pass(rt: Runtime, provider: str, journal, entries: dict[int, str], o
     if not again or any(o.error is not None and o.error.host_down for o in outcomes):
         if again:  # the host is down: no second pass; report what the first one deferred
             for o in again:
-                report_failure(rt, describe(o.item), o.error, on_result)
+                if o.error is not None:
+                    report_failure(rt, describe(o.item), o.error, on_result)
         return outcomes
     rt.info(f"{len(again)} failed transiently; one more pass, checking first what reached the server")
     finish, service = load(PROVIDERS[provider].resume), rt.service(provider)
@@ -262,7 +268,7 @@ def confirm_delete(rt: Runtime, what: str) -> None:
         raise UsageError("not deleted")
 
 
-def existence_check(rt: Runtime, provider: str) -> Callable[[dict, Any], bool | None] | None:
+def existence_check(rt: AppContext, provider: str) -> Callable[[Mapping[str, Any], Any], bool | None] | None:
     """The provider's `exists` hook bound to its service (built here, on the command's thread), or None
     when its capabilities have none."""
     from mediactl.registry import PROVIDERS
@@ -276,7 +282,7 @@ def existence_check(rt: Runtime, provider: str) -> Callable[[dict, Any], bool | 
     return lambda entry, digests: hook(service, entry, digests)
 
 
-def upload_batch(rt: Runtime, settings: Settings, provider: str, items: Sequence[Item], *, target: str,
+def upload_batch(rt: AppContext, settings: Settings, provider: str, items: Sequence[Item], *, target: str,
                  journal: Journal, upload: Callable[..., dict], columns: list[tuple[str, str]], concurrency: int,
                  skip_existing: bool = False, precheck: Precheck | None = None,
                  primary: str = "url", validate: Callable[[Item], None] | None = None,

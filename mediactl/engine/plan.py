@@ -16,7 +16,7 @@ anything is sent.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -36,7 +36,7 @@ RESUME_PLAN_COLUMNS = [("ACTION", "action"), ("PROVIDER", "provider"), ("PATH", 
                        ("WHY", "why")]
 
 # exists(entry, digests): is a journalled upload still on the provider? None: the provider cannot be asked.
-ExistsCheck = Callable[[dict, Any], "bool | None"]
+ExistsCheck = Callable[[Mapping[str, Any], Any], "bool | None"]
 # precheck(item, size, digests): the provider's own answer for a file it already holds, or None.
 Precheck = Callable[[Item, int, Any], "dict | None"]
 
@@ -133,7 +133,7 @@ class UploadPlan:
         from mediactl.transfer.files import local_info
 
         refused = self.check(items)
-        rows = []
+        rows: list[dict[str, Any]] = []
         for item in items:
             if id(item) in refused:
                 decision = Decision(item, "refuse", refused[id(item)].message, size=_size(item.path))
@@ -141,7 +141,8 @@ class UploadPlan:
                 decision = self.decide(item)
             size = decision.size if decision.size is not None else _size(item.path)
             rows.append({"action": decision.action, "why": decision.why, "name": item.name, "target": self.target,
-                         "local": local_info(item.path, size, decision.sha256), "provider": self.provider})
+                         "local": {**local_info(item.path, 0, decision.sha256), "size": size},  # None: unreadable
+                         "provider": self.provider})
         render_plan(self.rt, rows, UPLOAD_PLAN_COLUMNS, primary="local.path")
         counts = Counter(row["action"] for row in rows)
         upload_bytes = sum(row["local"]["size"] or 0 for row in rows if row["action"] == "upload")

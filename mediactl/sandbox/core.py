@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
-from werkzeug.routing import Map, Rule, Submount
+from werkzeug.routing import Map, Rule, RuleFactory, Submount
 from werkzeug.wrappers import Request, Response
 
 
@@ -166,8 +166,9 @@ class Sandbox:
         # The last provider requests, numbered, for tests (e.g. that a dry run sent no create or delete).
         self.request_log: collections.deque[dict] = collections.deque(maxlen=REQUEST_LOG_SIZE)
         self._requests_seen = 0
-        rules = [Rule("/_sandbox/state", endpoint="state"), Rule("/_sandbox/health", endpoint="health"),
-                 Rule("/_sandbox/control", endpoint="control", methods=["POST"])]
+        rules: list[RuleFactory] = [
+            Rule("/_sandbox/state", endpoint="state"), Rule("/_sandbox/health", endpoint="health"),
+            Rule("/_sandbox/control", endpoint="control", methods=["POST"])]
         for module in self.modules.values():
             rules.append(Submount(module.PREFIX, module.rules()))
             rules.extend(getattr(module, "extra_rules", list)())
@@ -400,7 +401,7 @@ class RunningSandbox:
 
         self.sandbox = sandbox
         self.server = make_server(host, port, sandbox, threaded=True, request_handler=QuietHandler)
-        self.server.daemon_threads = True
+        self.server.daemon_threads = True  # type: ignore[attr-defined]  # threaded=True: a ThreadingMixIn
         self.port = self.server.server_port
         client_host = local_address(host)
         shown = f"[{client_host}]" if ":" in client_host else client_host

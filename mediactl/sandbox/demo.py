@@ -16,6 +16,7 @@ import tempfile
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from mediactl.config import ConfigStore
 from mediactl.errors import ExitCode, MediactlError
@@ -66,7 +67,7 @@ class Demo:
         self.steps += 1
         shown = " ".join(a if " " not in a else repr(a) for a in args)
         self.say(f"\n── {title}\n$ mediactl {shown}")
-        out = io.StringIO() if capture else self.rt.stdout
+        out: Any = io.StringIO() if capture else self.rt.stdout
         sub = Runtime(stdout=out, stderr=self.rt.stderr, stdin=io.StringIO(), stdin_isatty=False,
                       stdout_isatty=self.rt.stdout_isatty, stderr_isatty=self.rt.stderr_isatty)
         argv = ["--config-dir", str(self.work / "config"), "--profile", PROFILE, "--no-progress", *args]

@@ -241,6 +241,7 @@ def handle_post(sandbox, request: Request, bucket: str) -> Response:
         fields = {k.lower(): v for k, v in form.fields}
         key = fields["key"].replace("${filename}", form.filename or "")
         blob = "s3-" + hashlib.sha256(f"{bucket}/{key}".encode()).hexdigest()
+        assert form.file_path is not None  # the parser spooled the file field
         os.replace(form.file_path, sandbox.state.blob_path(blob))
         form.file_path = None
         record = {

@@ -37,7 +37,7 @@ from mediactl.transfer.files import (
 try:  # SIMD-accelerated, same RFC 4648 output; the standard library's is the fallback
     from pybase64 import b64encode as _b64encode
 except ImportError:  # pragma: no cover
-    from base64 import b64encode as _b64encode
+    from base64 import b64encode as _b64encode  # type: ignore[assignment]
 
 B64_CHUNK = 3 * 256 * 1024  # a multiple of 3, so chunks encode without padding until the last
 

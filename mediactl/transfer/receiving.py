@@ -282,7 +282,7 @@ def _bounded_body(resp: requests.Response) -> None:
     except Exception:  # a connection lost while reading an error body: the status says enough
         data = b""
     resp._content = data
-    resp._content_consumed = True
+    setattr(resp, "_content_consumed", True)  # noqa: B010 - requests' own flag, not in its type stubs
     resp.close()
 
 
@@ -403,7 +403,7 @@ def _write_body(client, resp: requests.Response, part: Path | None, progress: Pr
     return size, sha
 
 
-def _write_all(out, chunk: bytes, part: Path) -> None:
+def _write_all(out, chunk: bytes, part: Path | None) -> None:
     view = memoryview(chunk)
     while view:
         try:

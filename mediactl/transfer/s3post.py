@@ -145,7 +145,7 @@ def presigned_post(
                           headers={"Accept": "*/*"})
     if resp.status_code not in (200, 201, 204):
         # 4xx answers are S3's verdict on the form (policy, size, expiry): rejected. A 429 that outlasted the
-        # retries is a transient failure like any other (DESIGN's exit 7), not a verdict.
+        # retries is a transient failure like any other (exit 7, README "Exit codes"), not a verdict.
         error = TransientError if resp.status_code == 429 else RejectedError
         raise error(f"S3 {'rate-limited' if resp.status_code == 429 else 'rejected'} the upload: "
                     f"{redactor.text(_s3_message(resp))}", status=resp.status_code, provider=provider)

@@ -69,16 +69,16 @@ class VerbOptions(Mapping[str, Any]):
     own), read as `opts["name"]` or `opts.get("name")`."""
 
     provider: str
-    values: dict[str, Any] = field(default_factory=dict)
+    given: dict[str, Any] = field(default_factory=dict)
 
     def __getitem__(self, key: str) -> Any:
-        return self.values[key]
+        return self.given[key]
 
     def __iter__(self) -> Iterator[str]:
-        return iter(self.values)
+        return iter(self.given)
 
     def __len__(self) -> int:
-        return len(self.values)
+        return len(self.given)
 
 
 def verb_module(verb: str) -> ModuleType:

@@ -8,13 +8,16 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from mediactl.errors import LocalError
 from mediactl.providers.roundtrip import LocalFile, RoundTrip
 from mediactl.runtime import Runtime
+
+if TYPE_CHECKING:
+    from mediactl.app.context import AppContext
 
 NO_FILES = "no files matched"  # collect_items' error for a selection with no file in it
 
@@ -23,7 +26,7 @@ NO_FILES = "no files matched"  # collect_items' error for a selection with no fi
 class RoundTripDeps:
     """A round-trip verb's dependencies: the run, the journal, the provider's calls and its HTTP client."""
 
-    rt: Runtime
+    rt: AppContext
     provider: str
     title: str
     journal: Any

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from mediactl.errors import MediactlError, NotFoundError, UsageError
-from mediactl.providers.roundtrip import ACTIONS, PlanRow
+from mediactl.providers.roundtrip import ACTIONS, LocalFile, PlanRow
 from mediactl.verbs import Param
 from mediactl.verbs.roundtrip_support import Concurrency, RoundTripDeps, local_files
 
@@ -100,7 +100,7 @@ def run(opts: VerbOptions, ctx: AppContext) -> None:
 
     directory = Path(opts["directory"])
     # the provider's calls know which DIR they sync (BitBadges journals a sync's pages under it)
-    values = {**opts.values, "sync_dir": os.fsdecode(directory.absolute())}
+    values = {**dict(opts), "sync_dir": os.fsdecode(directory.absolute())}
     sync(SyncOptions(directory, bool(opts.get("delete")), opts.get("max_delete"), bool(opts.get("dry_run")),
                      int(opts.get("concurrency") or 4), opts.get("include"), opts.get("exclude")),
          deps(Options(opts.provider, values), ctx))
@@ -139,16 +139,16 @@ def carry_out(opts: SyncOptions, deps: RoundTripDeps, plan: list[PlanRow]) -> No
     sends = [row for row in plan if row.action in SENDS]
     # Register every send first: an interrupted sync leaves a record of what never started too.
     entries = {id(row): journal.register(provider=deps.provider, profile=rt.profile, target=trip.target,
-                                         path=row.local.path, name=row.local.name) for row in sends}
-    total_bytes = sum(row.local.digests.size for row in sends)
+                                         path=_local(row).path, name=_local(row).name) for row in sends}
+    total_bytes = sum(_local(row).digests.size for row in sends)
     with ResultWriter(rt, COLUMNS, primary="name") as out, Progress(rt, len(sends), total_bytes) as progress:
 
         def send(row: PlanRow) -> dict:
             if row.action not in SENDS:
                 return row.to_json(deps.provider)
-            task = progress.task(row.name, row.local.digests.size)
+            task = progress.task(row.name, _local(row).digests.size)
             try:
-                result = trip.upload(row.local, progress=task, entry=entries[id(row)], row=row)
+                result = trip.upload(_local(row), progress=task, entry=entries[id(row)], row=row)
             except MediactlError:
                 task.failed()
                 raise
@@ -170,6 +170,7 @@ def carry_out(opts: SyncOptions, deps: RoundTripDeps, plan: list[PlanRow]) -> No
 
         def remove(row: PlanRow) -> dict:
             try:
+                assert row.remote is not None, "a delete row names its item"
                 trip.remove(row.remote)
             except NotFoundError:  # gone already (a retried delete whose first answer was lost): done
                 pass
@@ -182,6 +183,11 @@ def carry_out(opts: SyncOptions, deps: RoundTripDeps, plan: list[PlanRow]) -> No
     send_outcomes = [o for o in outcomes if isinstance(o.item, PlanRow) and id(o.item) in entries]
     summarize_batch(rt, deps.provider, journal, entries, send_outcomes, time.monotonic() - started)
     batch_exit(outcomes)
+
+
+def _local(row: PlanRow) -> LocalFile:
+    assert row.local is not None, "a send row has its local file"
+    return row.local
 
 
 def _replaced_items(rows: list[PlanRow]) -> list[PlanRow]:

@@ -223,6 +223,7 @@ def build(factory: Factory) -> BitBadges:
 
     def refresher() -> str:
         """New tokens from the refresh grant, written back to credentials.toml once."""
+        assert refresh is not None  # the refresher is used only with a refresh_token
         tokens = refresh_tokens(ctx.client, refresh_token=refresh, client_id=settings.value(NAME, "client_id"),
                                 client_secret=settings.value(NAME, "client_secret"))
         changes = {"access_token": tokens["access_token"]}

@@ -7,6 +7,7 @@ from __future__ import annotations
 import hmac
 import secrets
 import time
+from typing import Any
 
 from werkzeug.routing import Rule
 from werkzeug.wrappers import Request, Response
@@ -106,7 +107,7 @@ def get_page(sandbox, request: Request, page_id: str) -> Response:
 
 
 def write_page(sandbox, request: Request) -> Response:
-    body = request.get_json(silent=True)
+    body: Any = request.get_json(silent=True)  # _invalid() refuses what is not an object
     state = sandbox.state.data["bitbadges"]
     schema = {"POST": "iCreateUtilityPagePayload", "PUT": "iUpdateUtilityPagePayload",
               "DELETE": "iDeleteUtilityPagePayload"}[request.method]
@@ -139,7 +140,7 @@ def write_page(sandbox, request: Request) -> Response:
 
 
 def fetch_pages(sandbox, request: Request) -> Response:
-    body = request.get_json(silent=True)
+    body: Any = request.get_json(silent=True)  # _invalid() refuses what is not an object
     invalid = _invalid("iGetUtilityPagesPayload", body)
     if invalid is not None:
         return invalid
@@ -164,7 +165,7 @@ def search_pages(sandbox, request: Request) -> Response:
 
 
 def token(sandbox, request: Request) -> Response:
-    body = request.get_json(silent=True)
+    body: Any = request.get_json(silent=True)  # _invalid() refuses what is not an object
     invalid = _invalid("iExchangeSIWBBAuthorizationCodePayload", body)
     if invalid is not None:
         return invalid

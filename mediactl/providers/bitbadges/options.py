@@ -28,7 +28,7 @@ PARAMS = {
 }
 # the documents are the `files` argument, under their own help
 OVERRIDES = {"upload": {"files": Param("files", Annotated[list[str] | None, typer.Argument(
-    metavar="PAGE_FILES...",
+    metavar="PAGE_FILES",
     help="Utility page documents (.json, or .yaml/.yml with the yaml extra). Optional with --files-from.",
     show_default=False)], None)}}
 ORDER = {"upload": ("files", "update", "listing_id", "name", "visibility", "image"),

@@ -161,6 +161,7 @@ def build(factory: Factory) -> NationBuilder:
     base = base_url_for(settings.value(NAME, "nation"), settings.value(NAME, "base_url"))
     if base is None:
         settings.require(NAME, "nation")
+    assert base is not None  # require() raised: neither nation nor base_url is set
     return NationBuilder(factory.context(NAME, base_url=base, api_root=API_ROOT,
                                          auth_headers={"Authorization": f"Bearer {token}"}))
 
@@ -170,7 +171,7 @@ def _known_ids(service: NationBuilder, entry: dict) -> frozenset[str] | None:
     kept = (entry.get("resume") or {}).get("known_ids")
     if kept is None:
         return None
-    others = {e["remote_id"] for e in service.journal.list(provider=NAME, target=entry["target"])
+    others = {str(e["remote_id"]) for e in service.journal.list(provider=NAME, target=entry["target"])
               if e.get("remote_id") and e["id"] != entry["id"]}
     return frozenset(map(str, kept)) | others
 
@@ -233,7 +234,7 @@ class NationBuilderRoundTrip:
     def _journal_sha256(self, remote: Remote) -> str | None:
         """The SHA-256 the journal recorded when mediactl uploaded this attachment (they cannot be edited)."""
         if self._journalled is None:
-            self._journalled = {str(e["remote_id"]): e["sha256"] for e in
+            self._journalled = {str(e["remote_id"]): str(e["sha256"]) for e in
                                 self.service.journal.list(provider=NAME, phase="completed", target=self.target)
                                 if e.get("remote_id") and e.get("sha256")}
         return self._journalled.get(remote.id)

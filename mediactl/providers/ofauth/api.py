@@ -280,8 +280,8 @@ class OFAuthRoundTrip:
             self._names = {}
             for e in self.service.journal.list(provider=NAME, phase="completed"):
                 media_id = (((e.get("result") or {}).get("media")) or {}).get("id")
-                if media_id is not None:
-                    self._names.setdefault(str(media_id), e.get("name"))
+                if media_id is not None and e.get("name"):
+                    self._names.setdefault(str(media_id), str(e["name"]))
         return self._names
 
     def _remote(self, media: dict) -> Remote:

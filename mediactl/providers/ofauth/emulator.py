@@ -184,8 +184,8 @@ def _create_media(sandbox, upload_id: str, upload: dict, blob: str, size: int, e
 
 def put_single(sandbox, request: Request, upload_id: str) -> Response:
     upload, refused = _pending_upload(sandbox, upload_id)
-    if refused is not None:
-        return refused
+    if refused is not None or upload is None:
+        return refused or not_found()
     if upload["uploadType"] != "single":
         return err_code(400, "This upload is multipart: PUT its parts, then complete", "WRONG_UPLOAD_TYPE")
     blob = "of-" + upload_id.split(":", 1)[1]
@@ -201,8 +201,8 @@ def put_single(sandbox, request: Request, upload_id: str) -> Response:
 
 def put_part(sandbox, request: Request, upload_id: str, part: int) -> Response:
     upload, refused = _pending_upload(sandbox, upload_id)
-    if refused is not None:
-        return refused
+    if refused is not None or upload is None:
+        return refused or not_found()
     if not 1 <= part <= upload["totalParts"]:
         return err_code(400, f"partNumber must be 1..{upload['totalParts']}", "INVALID_PART")
     expected = min(upload["partSize"], upload["size"] - (part - 1) * upload["partSize"])

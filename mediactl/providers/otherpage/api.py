@@ -4,8 +4,9 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlencode
 
 from mediactl.errors import LocalError, MediactlError, NotFoundError, RejectedError
@@ -16,6 +17,9 @@ from mediactl.runtime import no_progress
 from mediactl.services import Factory, ProviderService
 from mediactl.transfer.receiving import remote_sha256
 from mediactl.transfer.s3post import policy_expiration, policy_size_range, presigned_post
+
+if TYPE_CHECKING:
+    from mediactl.journal import JournalEntry
 
 CDN_FORMATS = ("auto", "png", "jpg", "webp")
 
@@ -106,7 +110,7 @@ class OtherPage(ProviderService):
                 hint=f"run `mediactl otherpage upload {entry['path']}` again", provider=NAME)
         check_unchanged(entry, Path(entry["path"]))
         with reopen(self.journal, entry) as up:
-            return self._send(up, entry["name"], entry["result"], stash["url"], stash["fields"], progress)
+            return self._send(up, str(entry["name"]), entry["result"], stash["url"], stash["fields"], progress)
 
 
 def build(factory: Factory) -> OtherPage:
@@ -139,7 +143,7 @@ def reconcile(service: OtherPage, entry: dict) -> dict | None:
     return None
 
 
-def journal_record(entry: dict, cdn_base: str) -> dict[str, Any]:
+def journal_record(entry: Mapping[str, Any], cdn_base: str) -> dict[str, Any]:
     """What `list` and `show` print for a journal entry: the file record, its status and CDN URLs."""
     record = dict(entry.get("result") or {})
     record.setdefault("id", entry.get("remote_id") or entry["id"])
@@ -172,14 +176,14 @@ class OtherPageRoundTrip:
     def __init__(self, service: OtherPage, community: str, cdn_base: str) -> None:
         self.service, self.target, self.cdn_base = service, community, cdn_base
 
-    def _remote(self, entry: dict) -> Remote:
+    def _remote(self, entry: Mapping[str, Any]) -> Remote:
         record = journal_record(entry, self.cdn_base)
         key = record.get("key")
         return Remote(str(record.get("id")), entry.get("name"), record,
                       url=cdn_url(self.cdn_base, key) if key else None, size=entry.get("size"),
                       sha256=entry.get("sha256"))
 
-    def _entries(self) -> list[dict]:
+    def _entries(self) -> list[JournalEntry]:
         """Completed uploads to this community, newest first."""
         return self.service.journal.list(provider=NAME, phase="completed", target=self.target,
                                          profile=self.service.profile)

@@ -114,3 +114,17 @@ def test_help_names_values_without_internal_type_names(cli, command):
     assert run.code == 0, run
     for internal in ("<str>", "<int>", "<float>", "list[", "range>", "{key}", "{", "<path>"):
         assert internal not in run.stdout, (internal, run.stdout)
+
+
+def _leaf_commands() -> list[tuple[str, ...]]:
+    from mediactl.cli import app
+    from mediactl.typer_compat import walk_commands
+
+    return [tuple(c.path) for c in walk_commands(app, "mediactl") if c.path and not c.subcommands]
+
+
+@pytest.mark.parametrize("option", [["-o", "json"], ["--verbose"], ["--profile=default"], ["-y"]],
+                         ids=lambda a: a[0])
+def test_global_options_are_accepted_after_every_verb(cli, option):
+    refused = [" ".join(path) for path in _leaf_commands() if cli(*path, *option, "--help").code != 0]
+    assert refused == []

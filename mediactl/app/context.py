@@ -112,6 +112,12 @@ class AppContext(Runtime):
         )
         return ServiceContext(self, settings, client, self.journal, self.options.profile)
 
+    def once(self, key: str, make: Callable[[], Any]) -> Any:
+        """What `make()` returns, made once per run under `key` (a provider's verbs, its service)."""
+        if key not in self._services:
+            self._services[key] = make()
+        return self._services[key]
+
     def service(self, provider: str) -> Any:
         """The provider's service object, built once per run by its spec's `service` hook."""
         if provider not in self._services:

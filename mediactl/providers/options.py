@@ -1,5 +1,5 @@
-"""Command-line options every provider's `upload` shares (kept apart from common.py so that importing
-them for --help and completion costs nothing)."""
+"""Command-line options every provider's `upload` shares (mediactl/verbs/upload.py), kept apart from the
+engine so that importing them for --help and completion costs nothing."""
 
 from typing import Annotated
 
@@ -8,11 +8,11 @@ import typer
 # Options shared by every provider's `upload` (issue: batch uploads).
 Recursive = Annotated[bool, typer.Option("--recursive", "-r", help="Upload the files inside directories.")]
 Include = Annotated[list[str] | None, typer.Option(
-    "--include", help="Only files whose name or relative path matches this glob (repeatable).")]
+    "--include", metavar="GLOB", help="Only files whose name or relative path matches this glob (repeatable).")]
 Exclude = Annotated[list[str] | None, typer.Option(
-    "--exclude", help="Skip files whose name or relative path matches this glob (repeatable).")]
+    "--exclude", metavar="GLOB", help="Skip files whose name or relative path matches this glob (repeatable).")]
 Concurrency = Annotated[int, typer.Option(
-    "--concurrency", "-j", min=1, max=64, help="Uploads in parallel.")]
+    "--concurrency", "-j", min=1, max=64, metavar="N", help="Uploads in parallel.")]
 SkipExisting = Annotated[bool, typer.Option(
     "--skip-existing", help="Skip files already uploaded (same SHA-256) to the same provider and target.")]
 Files = Annotated[list[str] | None, typer.Argument(

@@ -94,10 +94,7 @@ def provider_verbs(ctx: AppContext, name: str) -> Any:
     """The provider's implementation of the verbs (`<package>/verbs.py`'s `VERBS` class), once per run."""
     from mediactl.registry import PROVIDERS
 
-    key = f"verbs:{name}"
-    if key not in ctx._services:
-        ctx._services[key] = importlib.import_module(f"{PROVIDERS[name].package}.verbs").VERBS(ctx)
-    return ctx._services[key]
+    return ctx.once(f"verbs:{name}", lambda: importlib.import_module(f"{PROVIDERS[name].package}.verbs").VERBS(ctx))
 
 
 def missing(spec: ProviderSpec, verb: str) -> str:

@@ -72,12 +72,22 @@ class MediactlGroup(TyperGroup):
         return super().resolve_command(ctx, args)
 
     def invoke(self, ctx: ClickContext) -> Any:
+        code = int(ExitCode.OK)
         try:
             return self._invoke(ctx)
+        except typer.Exit as exc:
+            code = exc.exit_code
+            raise
         finally:  # every way out of the run, Ctrl-C included, removes its copies of stdin
             from mediactl.spool import remove_all
 
             remove_all(_runtime_of(ctx))
+            if _runtime_of(ctx).recorder is not None:  # a batch verb's CI report (mediactl/reports.py)
+                from mediactl.reports import publish_run
+
+                failed = publish_run(_runtime_of(ctx), code)
+                if failed is not None and code == 0:
+                    ctx.exit(failed)
 
     def _invoke(self, ctx: ClickContext) -> Any:
         try:

@@ -19,6 +19,7 @@ class ExitCode(IntEnum):
     REJECTED = 6
     TRANSIENT = 7
     PARTIAL = 8
+    DIFFERS = 9  # `verify` found differences: nothing failed, the provider holds something else
     INTERRUPTED = 130
     HANGUP = 129  # SIGHUP, handled like Ctrl-C
     TERMINATED = 143  # SIGTERM, handled like Ctrl-C

@@ -73,6 +73,7 @@ class GlobalOptions:
     config_dir: Path | None = None
     timeout: float = 30.0
     retries: int = 5
+    report: Path | None = None  # --report FILE (mediactl/reports.py)
 
 
 class _Part(Generic[T]):
@@ -143,6 +144,7 @@ class Runtime:
         self.streams.fill_in(self.env)
         self.redactor: Any = None  # a mediactl.http.Redactor, set by the first client; the error boundary uses it
         self.spools: list[Path] = []  # copies of stdin this run owns (mediactl/spool.py)
+        self.recorder: Any = None  # the batch's reports.RunRecorder, when a report is wanted
 
     # -- what the options mean ------------------------------------------------------------------------
 

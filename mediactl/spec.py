@@ -37,6 +37,9 @@ class Capabilities:
     show: bool = False
     delete: bool = False
     complete: bool = False
+    download: bool = False  # the round trip (DESIGN 2b): the provider's verbs class has `roundtrip(opts)`
+    verify: bool = False
+    sync: bool = False
     # --skip-existing can ask whether a journalled upload is still there (`<package>.api:exists`); without
     # it, the journal's word is taken and the user told.
     exists: bool = False
@@ -47,7 +50,7 @@ class Capabilities:
         return verb in self.more or (verb in _VERB_FLAGS and bool(getattr(self, verb)))
 
 
-_VERB_FLAGS = ("upload", "list", "show", "delete", "complete")
+_VERB_FLAGS = ("upload", "list", "show", "delete", "complete", "download", "verify", "sync")
 
 
 def load(ref: str) -> Any:

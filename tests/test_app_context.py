@@ -47,7 +47,7 @@ def test_the_resume_hint_names_the_profile():
 
 def _after_the_verb_args() -> list[list[str]]:
     values = {"--profile": "default", "--config-dir": None, "--output": "json", "-o": "plain", "--timeout": "5",
-              "--retries": "1"}
+              "--retries": "1", "--report": "report.json"}
     out = []
     for option in GLOBAL_OPTIONS:
         for flag in option.flags:

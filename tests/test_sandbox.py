@@ -228,9 +228,12 @@ def test_demo_exits_zero(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "mediactl", "sandbox", "demo"], capture_output=True, text=True,
                           timeout=300, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    assert "all 20 steps succeeded" in proc.stdout
-    for provider in ("Other Page", "NationBuilder", "OFAuth", "BitBadges"):
+    assert "all 36 steps succeeded" in proc.stdout
+    for provider in ("Other Page", "NationBuilder", "OFAuth", "BitBadges", "Round trip"):
         assert f"━━ {provider}" in proc.stdout
+    for provider in ("nationbuilder", "otherpage", "ofauth", "bitbadges"):  # the round trip of each provider
+        for verb in ("verify", "download", "sync"):
+            assert f"$ mediactl {provider} {verb} " in proc.stdout
 
 
 def _stop(pid_file) -> None:

@@ -50,6 +50,17 @@ def _env_interval(text: str) -> float:
     return value
 
 
+def _check_report(value: Path | None) -> Path | None:
+    """--report FILE must end in .xml or .json (mediactl/reports.py)."""
+    from mediactl.errors import UsageError
+    from mediactl.reports import check_report_path
+
+    try:
+        return check_report_path(value)
+    except UsageError as exc:
+        raise typer.BadParameter(exc.message) from None
+
+
 def complete_output(incomplete: str) -> list[str]:
     return [mode for mode in OUTPUT_MODES if mode.startswith(incomplete)]
 
@@ -102,6 +113,9 @@ GLOBAL_OPTIONS: tuple[GlobalOption, ...] = (
     GlobalOption("retries", ("--retries",), "Retry budget for transient failures.", int, 5,
                  typer_env="MEDIACTL_RETRIES", typer_kwargs={"min": 0, "metavar": "N"}),
     GlobalOption("yes", ("--yes", "-y"), "Do not prompt before deleting.", bool, False),
+    GlobalOption("report", ("--report",), "After a batch verb, write its report: JUnit XML (FILE.xml) or the "
+                 "summary as JSON (FILE.json).", Path | None, None, typer_env="MEDIACTL_REPORT",
+                 typer_kwargs={"metavar": "FILE", "dir_okay": False, "callback": _check_report}),
 )
 
 HOISTED_FLAGS = frozenset(f for o in GLOBAL_OPTIONS if not o.takes_value for f in o.flags)

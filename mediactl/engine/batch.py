@@ -61,17 +61,25 @@ def run_batch(rt: Runtime, items: Sequence[Any], worker: Callable[[Any], dict], 
     the error boundary); a second Ctrl-C exits at once. A bug in one worker stops the batch once the
     others have finished their items.
     """
+    from mediactl import reports
+
     outcomes: list[Outcome] = []
     lock = threading.Lock()
+    command = _command_path() if reports.wanted(rt.options.report, rt.env) else ""
     stopping = threading.Event()  # set on Ctrl-C, a bug or a host that is down: workers take no new item
     down: list[MediactlError] = []
 
     def emit(result: dict) -> None:
         _emit(on_result, result)
 
-    def finish(item: Any, result: dict | None, error: MediactlError | None) -> None:
+    def finish(item: Any, result: dict | None, error: MediactlError | None, started: float) -> None:
         with lock:
             outcomes.append(Outcome(item, result, error))
+            if command:  # --report / GitHub Actions: every item's outcome (mediactl/reports.py)
+                path = getattr(item, "path", None)
+                reports.record(rt, id(item), describe(item), result, error, command=command,
+                               file=os.fsdecode(path) if isinstance(path, Path) else None,
+                               seconds=time.monotonic() - started)
             if result is not None:
                 emit(result)
             if error is not None and error.host_down:
@@ -83,10 +91,11 @@ def run_batch(rt: Runtime, items: Sequence[Any], worker: Callable[[Any], dict], 
     bugs: list[BaseException] = []
 
     def call(item: Any) -> None:
+        started = time.monotonic()
         try:
-            finish(item, worker(item), None)
+            finish(item, worker(item), None, started)
         except MediactlError as exc:
-            finish(item, None, exc)
+            finish(item, None, exc, started)
 
     try:
         if concurrency <= 1 or len(items) <= 1:
@@ -110,11 +119,22 @@ def run_batch(rt: Runtime, items: Sequence[Any], worker: Callable[[Any], dict], 
             error = TransientError("not started: the host is down", provider=down[0].provider)
             error.host_down = True
             outcomes.append(Outcome(item, None, error))
+            if command:
+                reports.record(rt, id(item), describe(item), None, error, command=command)
             if rt.machine_output:  # every item has its line in the JSON, not started ones too
                 emit(_error_line(describe(item), error))
         if skipped:
             rt.error(f"{len(skipped)} not started: {down[0].message}")
     return outcomes
+
+
+def _command_path() -> str:
+    from mediactl.typer_compat import current_context
+
+    try:
+        return current_context().command_path
+    except RuntimeError:  # called outside a command (a test driving the runner directly)
+        return "mediactl batch"
 
 
 def _run_threads(items: Sequence[Any], call: Callable[[Any], None], concurrency: int, stopping: threading.Event,

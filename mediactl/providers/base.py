@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from mediactl.app.context import AppContext
     from mediactl.engine.items import Item
     from mediactl.journal import JournalEntry
+    from mediactl.providers.roundtrip import RoundTrip
 
 
 def __getattr__(name: str) -> Any:
@@ -117,3 +118,7 @@ class Provider(Protocol):
     def delete(self, opts: Mapping[str, Any]) -> Deletion: ...
 
     def complete(self, opts: Mapping[str, Any]) -> Completion: ...
+
+    def roundtrip(self, opts: Mapping[str, Any]) -> RoundTrip:
+        """download, verify and sync: the provider's calls for the verb's target (mediactl/providers/roundtrip.py)."""
+        ...

@@ -73,6 +73,12 @@ class Options:
     # "500-after" (processed, then a 500), "drop-before", "drop-after" (processed, then the connection drops),
     # or "pass" (no fault for that one)
     fault_paths: dict[str, list[str]] = field(default_factory=dict)
+    # Downloads (round trip): hand out file and CDN URLs on this host name instead (e.g. "localhost": another
+    # host to mediactl, which must not send it credentials); the next N downloads send half their bytes and
+    # drop the connection; every download first answers a redirect to itself (followed without credentials).
+    download_host: str | None = None
+    truncate_downloads: int = 0
+    redirect_downloads: bool = False
     # Sign Other Page forms for a real S3 instead of the sandbox's own endpoint:
     # {"endpoint", "bucket", "region", "access_key", "secret_key"}.
     external_s3: dict | None = None
@@ -81,11 +87,21 @@ class Options:
 REQUEST_LOG_SIZE = 1000
 # The Options that `POST /_sandbox/control` can change at run time (each emulator reads them per request).
 CONTROLLABLE_OPTIONS = ("form_ttl", "ofauth_part_size", "ofauth_legacy_init", "ofauth_already_completed",
-                        "otherpage_max_size", "page_size", "s3_fail_next", "fail_paths", "fault_paths", "strict")
+                        "otherpage_max_size", "page_size", "s3_fail_next", "fail_paths", "fault_paths", "strict",
+                        "download_host", "truncate_downloads", "redirect_downloads")
 
 
 def json_response(body: Any, status: int = 200, headers: dict | None = None) -> Response:
     return Response(json.dumps(body), status=status, headers=headers, mimetype="application/json")
+
+
+CREDENTIAL_HEADERS = ("authorization", "x-api-key", "apikey", "x-connection-id")
+
+
+def _has_credentials(request: Request) -> bool:
+    """Whether a request carried any provider's credentials (the request log says so, for tests)."""
+    return any(name in (k.lower() for k in request.headers.keys()) for name in CREDENTIAL_HEADERS) \
+        or "access_token" in request.args
 
 
 class DropConnection(Exception):
@@ -179,6 +195,39 @@ class Sandbox:
 
     def url(self, path: str) -> str:
         return self.base_url + path
+
+    def download_url(self, path: str) -> str:
+        """The URL of a file the sandbox serves for download (on `download_host` when set)."""
+        host = self.options.download_host
+        if not host:
+            return self.url(path)
+        scheme, _, rest = self.base_url.partition("://")
+        port = rest.rsplit(":", 1)[1] if ":" in rest else ""
+        return f"{scheme}://{host}{':' + port if port else ''}{path}"
+
+    def serve_download(self, request: Request, blob: Path, mimetype: str, headers: dict | None = None) -> Response:
+        """A stored file's bytes, streamed, with the download test controls applied (see Options)."""
+        if self.options.redirect_downloads and "direct" not in request.args:
+            sep = "&" if request.query_string else "?"
+            target = request.full_path.rstrip("?") + sep + "direct=1"
+            return Response(status=302, headers={"Location": target})
+        size = blob.stat().st_size
+        with self._rng_lock:
+            truncate = self.options.truncate_downloads > 0
+            if truncate:
+                self.options.truncate_downloads -= 1
+                self.fault_log.append("truncate-download")
+
+        def body():
+            with open(blob, "rb") as fh:
+                if truncate:
+                    yield fh.read(size // 2)
+                    raise DropConnection
+                while chunk := fh.read(1024 * 1024):
+                    yield chunk
+
+        return Response(body(), mimetype=mimetype, direct_passthrough=True,
+                        headers={"Content-Length": str(size), **(headers or {})})
 
     def env_settings(self) -> dict[str, str]:
         """The MEDIACTL_* settings that point mediactl at this sandbox."""
@@ -276,6 +325,7 @@ class Sandbox:
         added once known). The sandbox's own pages (/_sandbox/..., the dashboard at /) are not logged."""
         # Every key present from the start: the entry is filled in while /_sandbox/state may be serializing it.
         entry: dict[str, Any] = {"n": None, "at": None, "method": request.method, "path": request.path,
+                                 "host": request.host, "credentials": _has_credentials(request),
                                  "status": None, "fault": None}
         if request.path.startswith("/_sandbox") or request.path == "/":
             return entry

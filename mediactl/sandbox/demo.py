@@ -158,6 +158,40 @@ class Demo:
             self.run("show it", "bitbadges", "show", listing)
             self.run("delete it", "--yes", "bitbadges", "delete", listing)
 
+    def roundtrip(self, f: dict[str, Path]) -> None:
+        """upload -> verify -> download -> sync --dry-run on each provider: what is there is what was sent."""
+        self.say("\n━━ Round trip: upload, verify, download, sync --dry-run")
+        local = self.work / "roundtrip"
+        local.mkdir()
+        for name in ("logo.png", "notes.txt"):
+            shutil.copy(f[name], local / name)
+        out = self.work / "downloads"
+        for provider, target, only in (("nationbuilder", ["--page", "roundtrip"], []),
+                                       ("otherpage", [], []), ("ofauth", [], ["--include", "*.png"])):
+            done = self.run(f"{provider}: upload a folder", provider, "upload", "-r", str(local), *only, *target,
+                            capture=True)
+            self.run(f"{provider}: verify it against what landed", provider, "verify", "-r", str(local), *only,
+                     *target)
+            ids = [str(r.get("id") or (r.get("media") or {}).get("id")) for r in done or []]
+            self.run(f"{provider}: download it back", provider, "download", *ids, "-d", str(out / provider),
+                     *target)
+            self.run(f"{provider}: sync --dry-run plans nothing but `unchanged`", provider, "sync", str(local),
+                     *only, *target, "--dry-run")
+        pages = self.work / "pages"
+        pages.mkdir()
+        doc = {"metadata": {"name": "mediactl round trip", "description": "download, edit, sync",
+                            "image": "https://example.com/logo.png"},
+               "content": [], "links": [], "type": "tool", "visibility": "public", "categories": ["demo"]}
+        (pages / "page.json").write_text(json.dumps(doc, indent=2))
+        done = self.run("bitbadges: create a page from a document", "bitbadges", "upload", str(pages / "page.json"),
+                        capture=True)
+        self.run("bitbadges: verify the page against the document", "bitbadges", "verify", str(pages / "page.json"))
+        if done:
+            self.run("bitbadges: download it as a document (with its listingId)", "bitbadges", "download",
+                     done[0]["listingId"], "-d", str(out / "bitbadges"))
+        self.run("bitbadges: sync --dry-run plans nothing but `unchanged`", "bitbadges", "sync", str(pages),
+                 "--delete", "--dry-run")
+
     def _journal(self):
         from mediactl.journal import Journal
 
@@ -202,6 +236,7 @@ def run_demo(rt: Runtime, *, keep: bool = False) -> None:
             demo.nationbuilder(files)
             demo.ofauth(files)
             demo.bitbadges(image)
+            demo.roundtrip(files)
     finally:
         if keep:
             rt.info(f"kept {work}")

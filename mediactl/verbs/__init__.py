@@ -38,6 +38,9 @@ VERB_MODULES: dict[str, str] = {
     "show": "mediactl.verbs.show",
     "delete": "mediactl.verbs.delete",
     "complete": "mediactl.verbs.complete",
+    "download": "mediactl.verbs.download",
+    "verify": "mediactl.verbs.verify",
+    "sync": "mediactl.verbs.sync",
 }
 
 

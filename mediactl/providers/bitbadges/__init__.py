@@ -18,6 +18,7 @@ SPEC = ProviderSpec(
         Setting("base_url", "API base URL", default="https://api.bitbadges.io/api/v0"),
     ),
     package=__name__,
-    capabilities=Capabilities(upload=True, list=True, show=True, delete=True, exists=True, why_not={
+    capabilities=Capabilities(upload=True, list=True, show=True, delete=True, exists=True,
+                              download=True, verify=True, sync=True, why_not={
         "complete": "BitBadges pages are created in one request; there is nothing to complete"}),
 )

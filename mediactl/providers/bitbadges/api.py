@@ -17,6 +17,7 @@ from mediactl.http import ApiClient, default_error_message
 from mediactl.lifecycle import file_size, reopen, track
 from mediactl.providers.bitbadges import NAME
 from mediactl.providers.bitbadges.schema import problems
+from mediactl.providers.roundtrip import Check, LocalFile, PlanRow, Remote
 from mediactl.services import Factory, ProviderService, ServiceContext
 from mediactl.transfer.files import Digests, file_digests
 
@@ -149,9 +150,10 @@ class BitBadges(ProviderService):
         return self._call("PUT", "/utilityPages", bearer=True, json_body=payload, expect=("doc",))["doc"]
 
     def upload(self, path: Path, name: str, schema: str, payload: dict, *, size: int, sha256: str | None = None,
-               progress=None, entry: str | None = None) -> dict:
-        """Create or update one page from a validated document, recorded in the journal like any upload."""
-        with track(self.journal, provider=NAME, profile=self.profile, target=TARGET, path=path, name=name,
+               progress=None, entry: str | None = None, target: str = TARGET) -> dict:
+        """Create or update one page from a validated document, recorded in the journal like any upload
+        (under `target`: a sync journals its pages under its DIR, see BitBadgesRoundTrip)."""
+        with track(self.journal, provider=NAME, profile=self.profile, target=target, path=path, name=name,
                    size=size, sha256=sha256, entry=entry) as up:
             up.save_resume({"schema": schema, "payload": payload})
             if schema == UPDATE_SCHEMA:
@@ -255,7 +257,8 @@ def resume(service: BitBadges, entry: dict) -> dict:
         schema, payload = kept["schema"], kept["payload"]
     else:
         schema, payload = prepare(load_document(path), update=False, overrides={}, source=str(path))
-    return service.upload(path, entry["name"], schema, payload, size=file_size(path), entry=entry["id"])
+    return service.upload(path, entry["name"], schema, payload, size=file_size(path), entry=entry["id"],
+                          target=entry.get("target") or TARGET)
 
 
 def exists(service: BitBadges, entry: dict, digests: Digests) -> bool:
@@ -294,3 +297,129 @@ def refresh_tokens(client: ApiClient, *, refresh_token: str, client_id: str | No
     for key in ("access_token", "refresh_token"):
         client.redactor.add(answer.get(key))
     return answer
+
+
+# -- round trip: download, verify, sync (mediactl/providers/roundtrip.py) -----------------------------------
+
+SYNC_TARGET = "sync:"  # journal target of pages a sync of a DIR created or updated: "sync:<absolute DIR>"
+DOCUMENT_FIELDS = tuple(sorted(set(("listingId", "type", "metadata", "content", "links", "visibility",
+                                    "categories", "directLink", "displayTimes", "estimatedCost", "estimatedTime",
+                                    "inheritMetadataFrom", "linkedTo", "locale"))))
+
+
+def page_document(page: dict) -> dict:
+    """A page as the document `upload` takes (the create schema's fields) with its `listingId`, so that
+    download -> edit -> `upload --update` / `sync` round-trips."""
+    return {key: page[key] for key in DOCUMENT_FIELDS if key in page}
+
+
+def differing_fields(page: dict, payload: dict) -> list[str]:
+    """The fields `upload` would send whose value differs on the page."""
+    return [key for key, value in payload.items() if key != "listingId" and page.get(key) != value]
+
+
+class BitBadgesRoundTrip:
+    """Your utility pages as documents: a document with `listingId` is that page, otherwise the page of
+    its `metadata.name`. sync --delete removes only pages an earlier sync of the same DIR (and profile)
+    created or updated, as the journal recorded them."""
+
+    provider = NAME
+    copy_only = False
+    local_patterns = ("*.json", "*.yaml", "*.yml")  # what a DIR of page documents holds
+
+    def __init__(self, service: BitBadges, sync_dir: str | None = None) -> None:
+        self.service = service
+        self.target = SYNC_TARGET + sync_dir if sync_dir else TARGET
+        self._pages: list[Remote] | None = None
+
+    def _remote(self, page: dict) -> Remote:
+        listing_id = str(page.get("listingId"))
+        name = (page.get("metadata") or {}).get("name")
+        return Remote(listing_id, name, page, document=page_document(page))
+
+    def remote_files(self) -> list[Remote]:
+        if self._pages is None:
+            self._pages = [self._remote(p) for docs in self.service.search(None, True) for p in docs]
+        return self._pages
+
+    def lookup(self, ids) -> list[Remote]:
+        pages = {str(p.get("listingId")): p for p in self.service.fetch(list(ids))}
+        missing = [i for i in ids if i not in pages]
+        if missing:
+            raise NotFoundError(f"no utility page {', '.join(missing)}", provider=NAME)
+        return [self._remote(pages[i]) for i in ids]
+
+    def fetch_sha256(self, remote: Remote, *, trust_journal: bool = False) -> str:
+        import hashlib
+
+        return hashlib.sha256(json.dumps(remote.document, sort_keys=True).encode()).hexdigest()
+
+    def _payload(self, local: LocalFile) -> tuple[str, dict]:
+        return prepare(load_document(local.path), update=False, overrides={}, source=str(local.path))
+
+    def _page_for(self, payload: dict) -> Remote | None:
+        listing_id = payload.get("listingId")
+        if listing_id:
+            return next((r for r in self.remote_files() if r.id == str(listing_id)), None)
+        name = (payload.get("metadata") or {}).get("name")
+        return next((r for r in self.remote_files() if r.name == name), None)
+
+    def check(self, local: LocalFile) -> Check:
+        _, payload = self._payload(local)
+        remote = self._page_for(payload)
+        if remote is None:
+            how = f"listingId {payload['listingId']}" if payload.get("listingId") else "this metadata.name"
+            return Check("missing", why=f"no page with {how} among your pages")
+        fields = differing_fields(remote.record, payload)
+        if fields:
+            return Check("differs", remote, why="the page differs in " + ", ".join(fields))
+        return Check("match", remote)
+
+    def managed(self) -> set[str]:
+        """Pages an earlier sync of this DIR and profile created or updated (still there, per the journal)."""
+        return {str(e["remote_id"]) for e in self.service.journal.list(provider=NAME, phase="completed",
+                                                                      target=self.target)
+                if e.get("remote_id") and e.get("profile") == self.service.profile}
+
+    def plan(self, files, *, delete: bool) -> list[PlanRow]:
+        rows, matched = [], set()
+        for local in files:
+            schema, payload = self._payload(local)
+            remote = self._page_for(payload)
+            if remote is None:
+                if payload.get("listingId"):
+                    rows.append(PlanRow("create", local.name, f"page {payload['listingId']} is gone: created "
+                                        "anew from the document", local, extra={"drop_listing_id": True}))
+                else:
+                    rows.append(PlanRow("create", local.name, "no page with this metadata.name", local))
+                continue
+            matched.add(remote.id)
+            fields = differing_fields(remote.record, {k: v for k, v in payload.items() if k != "type"})
+            if fields:
+                rows.append(PlanRow("update", local.name, "differs in " + ", ".join(fields), local, remote))
+            else:
+                rows.append(PlanRow("unchanged", local.name, "the page holds the document", local, remote))
+        if delete:
+            managed = self.managed()
+            rows += [PlanRow("delete", r.name or r.id, "created by an earlier sync of this DIR; its document is "
+                             "gone", None, r) for r in self.remote_files() if r.id in managed and r.id not in matched]
+        return rows
+
+    def upload(self, local: LocalFile, *, progress, entry: str | None = None, row: PlanRow | None = None) -> dict:
+        """Create, or update the page the plan matched (`row.remote`)."""
+        doc = load_document(local.path)
+        remote = row.remote if row is not None and row.action == "update" else None
+        if row is not None and row.extra.get("drop_listing_id"):
+            doc.pop("listingId", None)
+        overrides = {"listing_id": remote.id} if remote is not None else {}
+        schema, payload = prepare(doc, update=remote is not None, overrides=overrides, source=str(local.path))
+        return self.service.upload(local.path, local.name, schema, payload, size=local.digests.size,
+                                   sha256=local.digests.sha256, progress=progress, entry=entry, target=self.target)
+
+    def remove(self, remote: Remote) -> None:
+        self.service.delete(remote.id)
+
+
+def roundtrip(service: BitBadges, target: dict) -> BitBadgesRoundTrip:
+    """`target`: {"sync_dir"}: the absolute DIR of a sync (its pages are journalled under it)."""
+    return BitBadgesRoundTrip(service, target.get("sync_dir"))

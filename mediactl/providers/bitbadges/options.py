@@ -57,4 +57,19 @@ HELP = {
 
     Examples: mediactl -y bitbadges delete util-1  ·  mediactl bitbadges delete util-1 util-2 --dry-run
     """,
+    "download": """Download your pages (by listingId, or --all) as NAME.json documents, in the shape upload
+    takes, with their listingId: edit them, then `bitbadges sync` or `upload --update`.
+
+    Example: mediactl bitbadges download --all -d pages/
+    """,
+    "verify": """Compare page documents with your pages, over the fields upload sends (by listingId, else by
+    metadata.name): match, differs or missing; exit 9 when anything differs or is missing.
+
+    Example: mediactl bitbadges verify -r pages/
+    """,
+    "sync": """Make your pages match the documents in DIR: create, update or unchanged; --delete removes only
+    pages an earlier sync of this DIR (and profile) created or updated.
+
+    Example: mediactl bitbadges sync pages/ --delete --dry-run
+    """,
 }

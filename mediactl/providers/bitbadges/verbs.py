@@ -75,5 +75,10 @@ class BitBadgesVerbs(ProviderVerbs):
         return Deletion(ids, f"{len(ids)} utility page(s)", key="listingId", header="LISTING ID", find=service.get,
                         delete=service.delete)
 
+    def roundtrip(self, opts: Mapping[str, Any]):
+        from mediactl.providers.bitbadges.api import roundtrip
+
+        return roundtrip(self.ctx.service(NAME), {"sync_dir": opts.get("sync_dir")})
+
 
 VERBS = BitBadgesVerbs

@@ -15,6 +15,7 @@ SPEC = ProviderSpec(
         Setting("base_url", "API base URL", default="https://{nation}.nationbuilder.com/api/v1"),
     ),
     package=__name__,
-    capabilities=Capabilities(upload=True, list=True, show=True, delete=True, exists=True, why_not={
+    capabilities=Capabilities(upload=True, list=True, show=True, delete=True, exists=True,
+                              download=True, verify=True, sync=True, why_not={
         "complete": "NationBuilder uploads finish in one request; there is nothing to complete"}),
 )

@@ -11,13 +11,15 @@ from pathlib import Path
 from urllib.parse import quote
 
 from mediactl import pagination
-from mediactl.errors import NotFoundError
+from mediactl.errors import NotFoundError, RejectedError, UsageError
 from mediactl.http import parse_json
 from mediactl.lifecycle import check_unchanged, file_size, reopen, track
 from mediactl.providers.nationbuilder import NAME
+from mediactl.providers.roundtrip import Check, LocalFile, PlanRow, Remote, by_name
 from mediactl.runtime import no_progress
 from mediactl.services import Factory, ProviderService, ServiceContext
 from mediactl.transfer.files import Digests, file_digests
+from mediactl.transfer.receiving import remote_sha256
 from mediactl.transfer.sending import send_base64_json
 
 # --skip-existing needs the same name too: a page shows each attachment's filename (providers/skipping.py)
@@ -231,3 +233,96 @@ def reconcile(service: NationBuilder, entry: dict) -> dict | None:
     with reopen(service.journal, entry) as up:
         up.note("adopted: the attachment had landed although its answer was lost")
         return up.completed(attachment, digests, remote_id=str(attachment.get("id")), url=attachment.get("url"))
+
+
+# -- round trip: download, verify, sync (mediactl/providers/roundtrip.py) -----------------------------------
+
+
+class NationBuilderRoundTrip:
+    """A page's attachments: downloaded from their `url`, verified and synced by file name (bytes hashed;
+    the journal's SHA-256 of an attachment it uploaded stands for the bytes)."""
+
+    provider = NAME
+    copy_only = False
+
+    def __init__(self, service: NationBuilder, site: str, page: str) -> None:
+        self.service, self.site, self.page = service, site, page
+        self.target = f"{site}/{page}"
+        self._listing: list | None = None
+        self._journalled: dict[str, str] | None = None
+
+    def _remote(self, attachment: dict) -> Remote:
+        return Remote(str(attachment.get("id")), attachment.get("filename"), attachment, url=attachment.get("url"))
+
+    def _journal_sha256(self, remote: Remote) -> str | None:
+        """The SHA-256 the journal recorded when mediactl uploaded this attachment (they cannot be edited)."""
+        if self._journalled is None:
+            self._journalled = {str(e["remote_id"]): str(e["sha256"]) for e in
+                                self.service.journal.list(provider=NAME, phase="completed", target=self.target)
+                                if e.get("remote_id") and e.get("sha256")}
+        return self._journalled.get(remote.id)
+
+    def remote_files(self) -> list[Remote]:
+        if self._listing is None:
+            self._listing = [self._remote(a) for rows in self.service.attachments(self.site, self.page, 100, True)
+                             for a in rows]
+        return self._listing
+
+    def lookup(self, ids) -> list[Remote]:
+        return [self._remote(self.service.show(self.site, self.page, one)) for one in ids]
+
+    def fetch_sha256(self, remote: Remote, *, trust_journal: bool = False) -> str:
+        if remote.sha256 is None and trust_journal:
+            remote.sha256 = self._journal_sha256(remote)
+        if remote.sha256 is None:
+            if not remote.url:
+                raise RejectedError(f"attachment {remote.id} has no url to read it from", provider=NAME)
+            remote.sha256 = remote_sha256(self.service.client, remote.url)[1]
+        return remote.sha256
+
+    def check(self, local: LocalFile) -> Check:
+        named = by_name(self.remote_files()).get(local.name, [])
+        if not named:
+            return Check("missing", why="no attachment with this name on the page")
+        for remote in named:
+            if self.fetch_sha256(remote) == local.digests.sha256:
+                return Check("match", remote)
+        return Check("differs", named[0], why="an attachment of this name holds other bytes")
+
+    def plan(self, files, *, delete: bool) -> list[PlanRow]:
+        remotes = by_name(self.remote_files())
+        rows = []
+        for local in files:
+            named = remotes.pop(local.name, [])
+            same = [r for r in named if self.fetch_sha256(r, trust_journal=True) == local.digests.sha256]
+            if same:
+                rows.append(PlanRow("unchanged", local.name, "same name and bytes", local, same[0]))
+                rows += [PlanRow("delete", local.name, "a second attachment of this name", None, r)
+                         for r in named if r is not same[0]] if delete else []
+            elif named:
+                rows.append(PlanRow("replace", local.name, "other bytes under this name: attach the file, "
+                                    "then delete the old attachment", local, named[0],
+                                    extra={"old": named}))
+            else:
+                rows.append(PlanRow("create", local.name, "no attachment of this name", local))
+        if delete:
+            rows += [PlanRow("delete", name, "no file of this name in DIR", None, r)
+                     for name, named in remotes.items() for r in named]
+        return rows
+
+    def upload(self, local: LocalFile, *, progress, entry: str | None = None, row: PlanRow | None = None) -> dict:
+        from mediactl.engine.items import guess_type
+
+        return self.service.upload(local.path, local.name, self.site, self.page,
+                                   content_type=guess_type(local.name, local.path), size=local.digests.size,
+                                   sha256=local.digests.sha256, progress=progress, entry=entry)
+
+    def remove(self, remote: Remote) -> None:
+        self.service.delete(self.site, self.page, remote.id)
+
+
+def roundtrip(service: NationBuilder, target: dict) -> NationBuilderRoundTrip:
+    """`target`: {"site", "page"} (the command resolved the site's default)."""
+    if not target.get("page"):
+        raise UsageError("--page is required", hint="`mediactl nationbuilder pages` lists the page slugs")
+    return NationBuilderRoundTrip(service, target["site"], target["page"])

@@ -64,7 +64,7 @@ def handlers(sandbox) -> dict:
         "nb_pages": guarded(list_pages),
         "nb_attachments": guarded(attachments),
         "nb_attachment": guarded(attachment),
-        "nb_file": lambda req, att_id, filename: serve_file(sandbox, att_id),
+        "nb_file": lambda req, att_id, filename: serve_file(sandbox, att_id, req),
     }
 
 
@@ -220,13 +220,20 @@ def attachments(sandbox, request: Request, site: str, page: str) -> Response:
             "content_type": att.get("content_type") or mimetypes.guess_type(att["filename"])[0]
             or "application/octet-stream",
             "updated_at": att.get("updated_at") or "",
-            "url": sandbox.url(f"/files/nationbuilder/{att_id}/{quote(att['filename'])}"),
+            "url": sandbox.download_url(f"/files/nationbuilder/{att_id}/{_url_segment(att['filename'])}"),
             "site": site, "page": page, "blob": blob, "size": len(content),
             "sha256": hashlib.sha256(content).hexdigest(),
         }
         data["attachments"][str(att_id)] = record
         sandbox.state.save()
     return json_response({"attachment": _public(record)}, 200)
+
+
+def _url_segment(name: str) -> str:
+    """A file name as the last URL path segment, as a storage key would have it: what follows its last `/`,
+    `.` and `..` escaped (so no client resolves them away); the API's `filename` keeps the name as given."""
+    name = name.rsplit("/", 1)[-1] or "file"
+    return quote(name, safe="") if name.strip(".") else name.replace(".", "%2E")
 
 
 def attachment(sandbox, request: Request, site: str, page: str, att_id: str) -> Response:
@@ -243,8 +250,10 @@ def attachment(sandbox, request: Request, site: str, page: str, att_id: str) -> 
     return json_response({"attachment": _public(record)})
 
 
-def serve_file(sandbox, att_id: str) -> Response:
+def serve_file(sandbox, att_id: str, request: Request | None = None) -> Response:
     record = sandbox.state.data["nationbuilder"]["attachments"].get(att_id)
     if record is None:
         return not_found()
-    return Response(sandbox.state.blob_path(record["blob"]).read_bytes(), mimetype=record["content_type"])
+    if request is None:
+        return Response(sandbox.state.blob_path(record["blob"]).read_bytes(), mimetype=record["content_type"])
+    return sandbox.serve_download(request, sandbox.state.blob_path(record["blob"]), record["content_type"])

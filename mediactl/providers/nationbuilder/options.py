@@ -27,6 +27,7 @@ PARAMS = {
              *TARGET],
     "delete": [Param("attachment_ids", Annotated[list[str], typer.Argument(help="Attachment ids.",
                                                                             show_default=False)]), *TARGET],
+    "download": TARGET, "verify": TARGET, "sync": TARGET,
 }
 ORDER = {"upload": ("page", "files", "site", "content_type", "name"),
          "delete": ("attachment_ids", "page", "site", "dry_run")}
@@ -52,6 +53,21 @@ HELP = {
 
     Examples: mediactl --yes nationbuilder delete 42 43 --page events-2026  ·
     mediactl nationbuilder delete 42 --page events-2026 --dry-run
+    """,
+    "download": """Download attachments (by id, or --all of a page) from their url: streamed to NAME.part,
+    hashed, renamed; never over an existing file without --force.
+
+    Example: mediactl nationbuilder download --all --page gallery -d out/
+    """,
+    "verify": """Compare local files with the page's attachments, by name, bytes hashed: match, differs or
+    missing (and extra with --extra); exit 9 when anything differs or is missing.
+
+    Example: mediactl nationbuilder verify -r site/files --page gallery --extra
+    """,
+    "sync": """Make the page's attachments match DIR: by name; other bytes = attach the new file, then delete
+    the old; --delete removes attachments with no file. --dry-run prints the plan.
+
+    Example: mediactl nationbuilder sync site/files --page gallery --delete --max-delete 5
     """,
 }
 

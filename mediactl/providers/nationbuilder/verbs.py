@@ -46,5 +46,10 @@ class NationBuilderVerbs(ProviderVerbs):
                         find=lambda one: service.show(site, page, one),
                         delete=lambda one: service.delete(site, page, one))
 
+    def roundtrip(self, opts: Mapping[str, Any]):
+        from mediactl.providers.nationbuilder.api import roundtrip
+
+        return roundtrip(self.ctx.service(NAME), {"site": self._site(opts), "page": opts["page"]})
+
 
 VERBS = NationBuilderVerbs

@@ -14,6 +14,7 @@ SPEC = ProviderSpec(
         Setting("base_url", "API base URL", default="https://api-next.ofauth.com"),
     ),
     package=__name__,
-    capabilities=Capabilities(upload=True, list=True, show=True, complete=True, exists=True, why_not={
+    capabilities=Capabilities(upload=True, list=True, show=True, complete=True, exists=True,
+                              download=True, verify=True, sync=True, why_not={
         "delete": "the OFAuth Access API offers no delete; remove media in the vault on OnlyFans"}),
 )

@@ -12,13 +12,15 @@ from urllib.parse import quote
 import requests
 
 from mediactl import pagination
-from mediactl.errors import LocalError, RejectedError, UsageError
+from mediactl.errors import LocalError, NotFoundError, RejectedError, UsageError
 from mediactl.http import excerpt, parse_json
 from mediactl.lifecycle import TrackedUpload, check_unchanged, file_size, reopen, track
 from mediactl.providers.ofauth import NAME
+from mediactl.providers.roundtrip import Check, LocalFile, PlanRow, Remote
 from mediactl.runtime import no_progress
 from mediactl.services import Factory, ProviderService, ServiceContext
 from mediactl.transfer.files import Digests, FileState, WholeFileSha256, file_digests
+from mediactl.transfer.receiving import remote_sha256
 from mediactl.transfer.sending import put_file, send_parts
 
 UPLOADS = "/v2/access/uploads"
@@ -275,3 +277,98 @@ def reconcile(service: OFAuth, entry: dict) -> dict | None:
     with reopen(service.journal, entry) as up:
         up.note("adopted: the upload had landed in the vault although its answer was lost")
         return service._finish(up, entry.get("remote_id") or "", found.get("media"), digests)
+
+
+# -- round trip: download, verify, sync (mediactl/providers/roundtrip.py) -----------------------------------
+
+
+class OFAuthRoundTrip:
+    """Vault media: downloaded from `files.full.url`; verified and synced through `/uploads/check` (MD5 and
+    size). Media carry no file name: the journal's name for media it uploaded, else the URL's last segment.
+    Sync is copy only (the Access API has no delete)."""
+
+    provider = NAME
+    copy_only = True
+    PAGE = 40  # the vault's largest page
+
+    def __init__(self, service: OFAuth, media_type: str | None = None) -> None:
+        self.service, self.media_type = service, media_type
+        self.target = service.target
+        self._names: dict[str, str] | None = None
+
+    def _journal_names(self) -> dict[str, str]:
+        if self._names is None:
+            self._names = {}
+            for e in self.service.journal.list(provider=NAME, phase="completed"):
+                media_id = (((e.get("result") or {}).get("media")) or {}).get("id")
+                if media_id is not None and e.get("name"):
+                    self._names.setdefault(str(media_id), str(e["name"]))
+        return self._names
+
+    def _remote(self, media: dict) -> Remote:
+        full = ((media.get("files") or {}).get("full") or {})
+        url = full.get("url")
+        media_id = str(media.get("id"))
+        from mediactl.transfer.receiving import name_from_url
+
+        name = self._journal_names().get(media_id) or (name_from_url(url) if url else None) or media_id
+        return Remote(media_id, name, media, url=url, size=full.get("size"))
+
+    def remote_files(self) -> list[Remote]:
+        return [self._remote(m) for rows in self.service.vault(limit=self.PAGE, offset=0, media_type=self.media_type,
+                                                                query=None, follow=True) for m in rows]
+
+    def lookup(self, ids) -> list[Remote]:
+        """Media by id: the vault has no get, so its listing is read until every id is found."""
+        wanted = [str(i) for i in ids]
+        found: dict[str, Remote] = {}
+        for rows in self.service.vault(limit=self.PAGE, offset=0, media_type=None, query=None, follow=True):
+            found.update((r.id, r) for r in map(self._remote, rows) if r.id in wanted)
+            if len(found) == len(set(wanted)):
+                break
+        missing = [i for i in wanted if i not in found]
+        if missing:
+            raise NotFoundError(f"no vault media with id {', '.join(missing)}", provider=NAME)
+        return [found[i] for i in wanted]
+
+    def fetch_sha256(self, remote: Remote, *, trust_journal: bool = False) -> str:
+        if not remote.url:
+            raise RejectedError(f"media {remote.id} has no files.full.url", provider=NAME)
+        return remote_sha256(self.service.client, remote.url)[1]
+
+    def check(self, local: LocalFile) -> Check:
+        answer = self.service.check(local.digests.md5 or file_digests(local.path).md5, local.digests.size)
+        if answer.get("exists"):
+            return Check("match", self._remote(answer.get("media") or {}))
+        uploaded = [e for e in self.service.journal.list(provider=NAME, phase="completed", target=self.target)
+                    if e.get("name") == local.name]
+        if uploaded:
+            return Check("differs", None, why="uploaded before under this name, but the vault holds no media with "
+                                              "these bytes")
+        return Check("missing", why="no media with these bytes (MD5 and size) in the vault")
+
+    def plan(self, files, *, delete: bool) -> list[PlanRow]:
+        rows = []
+        for local in files:
+            found = self.check(local)
+            if found.status == "match":
+                rows.append(PlanRow("unchanged", local.name, "the vault holds these bytes (/uploads/check)", local,
+                                    found.remote))
+            else:
+                rows.append(PlanRow("create", local.name, found.why, local))
+        return rows
+
+    def upload(self, local: LocalFile, *, progress, entry: str | None = None, row: PlanRow | None = None) -> dict:
+        from mediactl.engine.items import guess_type
+
+        return self.service.upload(local.path, local.name, content_type=guess_type(local.name, local.path),
+                                   size=local.digests.size, sha256=local.digests.sha256, progress=progress,
+                                   entry=entry)
+
+    def remove(self, remote: Remote) -> None:
+        raise RejectedError("the OFAuth Access API offers no delete", provider=NAME)
+
+
+def roundtrip(service: OFAuth, target: dict) -> OFAuthRoundTrip:
+    """`target`: {"type"}: the vault's media type for download --all (photo, video, audio, gif)."""
+    return OFAuthRoundTrip(service, target.get("type"))

@@ -43,7 +43,8 @@ def rules() -> list[Rule]:
 
 
 def extra_rules() -> list[Rule]:
-    return [Rule("/files/ofauth/<int:media_id>", endpoint="of_file", methods=["GET"])]
+    return [Rule("/files/ofauth/<int:media_id>", endpoint="of_file", methods=["GET"]),
+            Rule("/files/ofauth/<int:media_id>/<path:filename>", endpoint="of_file", methods=["GET"])]
 
 
 def request_id() -> str:
@@ -84,7 +85,7 @@ def handlers(sandbox) -> dict:
     return {
         "of_init": guarded(init), "of_complete": guarded(complete), "of_check": guarded(check),
         "of_single": guarded(put_single), "of_part": guarded(put_part), "of_vault": guarded(vault),
-        "of_file": lambda req, media_id: serve_file(sandbox, media_id),
+        "of_file": lambda req, media_id, filename=None: serve_file(sandbox, media_id, req),
     }
 
 
@@ -187,7 +188,7 @@ def _create_media(sandbox, upload_id: str, upload: dict, blob: str, size: int, e
     data = sandbox.state.data["ofauth"]
     media_id = data["next_id"]
     data["next_id"] += 1
-    url = sandbox.url(f"/files/ofauth/{media_id}")
+    url = sandbox.download_url(f"/files/ofauth/{media_id}/{quote(upload['filename'], safe='')}")
     media = {
         "id": media_id, "type": _media_type(upload["contentType"]), "convertedToVideo": False, "canView": True,
         "hasError": False, "createdAt": dt.datetime.now(dt.UTC).isoformat().replace("+00:00", "Z"),
@@ -302,9 +303,21 @@ def vault_item(media: dict) -> dict:
     return {**media, "counters": {"likesCount": 0, "tipsSumm": 0}, "lists": [], "hasPosts": False}
 
 
-def serve_file(sandbox, media_id: int) -> Response:
+def serve_file(sandbox, media_id: int, request: Request) -> Response:
     record = sandbox.state.data["ofauth"]["media"].get(str(media_id))
     if record is None:
         return not_found()
-    return Response(open(sandbox.state.blob_path(record["blob"]), "rb"), direct_passthrough=True,
-                    mimetype="application/octet-stream")
+    return sandbox.serve_download(request, sandbox.state.blob_path(record["blob"]), "application/octet-stream")
+
+
+def control(sandbox, body: dict) -> None:
+    """Test control {"ofauth_replace": {"id": MEDIA_ID, "content_b64": ...}}: the vault's media gets other
+    bytes (as if replaced behind mediactl's back), so verify must say `differs`."""
+    replace = body.get("ofauth_replace")
+    if replace:
+        import base64
+
+        record = sandbox.state.data["ofauth"]["media"][str(replace["id"])]
+        content = base64.b64decode(replace["content_b64"])
+        sandbox.state.blob_path(record["blob"]).write_bytes(content)
+        record["etag"], record["size"] = hashlib.md5(content).hexdigest(), len(content)

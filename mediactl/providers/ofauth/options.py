@@ -30,6 +30,8 @@ PARAMS = {
         Param("query", Annotated[str | None, typer.Option("--query", help="Search text.")], None)],
     "show": [Param("media_id", Annotated[str, typer.Argument(
         help="Vault media id, or the mediaUploadId that `upload -q` prints.", show_default=False)])],
+    "download": [Param("media_type", Annotated[str | None, typer.Option(
+        "--type", help="With --all: photo, video, audio or gif.", show_default=False)], None)],
 }
 ORDER = {"upload": ("files", "no_complete", "skip_existing", "name", "recursive", "include", "exclude",
                     "concurrency", "part_concurrency")}
@@ -57,5 +59,20 @@ HELP = {
     Accepts the vault media id or a journalled upload's mediaUploadId (what `upload -q` prints).
 
     Examples: mediactl ofauth show 1042  ·  mediactl ofauth show "$(mediactl -q ofauth upload clip.mp4)"
+    """,
+    "download": """Download vault media (by id, or --all with --type) from files.full.url: streamed to
+    NAME.part, hashed, renamed; never over an existing file without --force.
+
+    Example: mediactl ofauth download --all --type photo -d vault/
+    """,
+    "verify": """Compare local files with the vault through /uploads/check (MD5 and size): match, differs or
+    missing; exit 9 when anything differs or is missing.
+
+    Example: mediactl ofauth verify -r photos/
+    """,
+    "sync": """Upload the files of DIR the vault does not hold (/uploads/check). Copy only: the Access API
+    has no delete, so --delete is refused.
+
+    Example: mediactl ofauth sync photos/ --dry-run -o json
     """,
 }

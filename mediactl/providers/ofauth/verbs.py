@@ -79,5 +79,13 @@ class OFAuthVerbs(ProviderVerbs):
 
         return Lookup([opts["media_id"]], find, MEDIA_COLUMNS)
 
+    def roundtrip(self, opts: Mapping[str, Any]):
+        from mediactl.providers.ofauth.api import MEDIA_TYPES, roundtrip
+
+        media_type = opts.get("media_type")
+        if media_type is not None and media_type not in MEDIA_TYPES:
+            raise typer.BadParameter(f"must be one of {', '.join(MEDIA_TYPES)}", param_hint="--type")
+        return roundtrip(self.ctx.service(NAME), {"type": media_type})
+
 
 VERBS = OFAuthVerbs

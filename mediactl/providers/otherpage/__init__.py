@@ -16,6 +16,7 @@ SPEC = ProviderSpec(
         Setting("cdn_url", "image CDN base URL", default="https://img.other.page"),
     ),
     package=__name__,
-    capabilities=Capabilities(upload=True, list=True, show=True, complete=True, why_not={
+    capabilities=Capabilities(upload=True, list=True, show=True, complete=True,
+                              download=True, verify=True, sync=True, why_not={
         "delete": "the Other Page API offers no delete; a file record stays until it is removed on other.page"}),
 )

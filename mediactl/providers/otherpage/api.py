@@ -6,18 +6,24 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlencode
 
 from mediactl.errors import LocalError, MediactlError, NotFoundError, RejectedError
 from mediactl.lifecycle import TrackedUpload, check_unchanged, file_size, reopen, track
 from mediactl.providers.otherpage import NAME
+from mediactl.providers.roundtrip import Check, LocalFile, PlanRow, Remote
 from mediactl.runtime import no_progress
 from mediactl.services import Factory, ProviderService
+from mediactl.transfer.receiving import remote_sha256
 from mediactl.transfer.s3post import policy_expiration, policy_size_range, presigned_post
 
 # --skip-existing needs the same name too: the name is part of the file's key and URL (providers/skipping.py)
 SKIP_NEEDS_SAME_NAME = True
+
+if TYPE_CHECKING:
+    from mediactl.journal import JournalEntry
+
 CDN_FORMATS = ("auto", "png", "jpg", "webp")
 
 
@@ -162,3 +168,88 @@ def journal_record(entry: Mapping[str, Any], cdn_base: str) -> dict[str, Any]:
         record["cdn"] = {fmt: cdn_url(cdn_base, record["key"], fmt) for fmt in CDN_FORMATS}
     return record
 
+
+
+# -- round trip: download, verify, sync (mediactl/providers/roundtrip.py) -----------------------------------
+
+
+class OtherPageRoundTrip:
+    """The API has no listing or get: what a community holds is what the journal recorded, and its bytes
+    are the CDN original `{cdn_url}/{key}` (hashed for verify). Sync is copy only (no delete in the API)."""
+
+    provider = NAME
+    copy_only = True
+
+    def __init__(self, service: OtherPage, community: str, cdn_base: str) -> None:
+        self.service, self.target, self.cdn_base = service, community, cdn_base
+
+    def _remote(self, entry: Mapping[str, Any]) -> Remote:
+        record = journal_record(entry, self.cdn_base)
+        key = record.get("key")
+        return Remote(str(record.get("id")), entry.get("name"), record,
+                      url=cdn_url(self.cdn_base, key) if key else None, size=entry.get("size"),
+                      sha256=entry.get("sha256"))
+
+    def _entries(self) -> list[JournalEntry]:
+        """Completed uploads to this community, newest first."""
+        return self.service.journal.list(provider=NAME, phase="completed", target=self.target,
+                                         profile=self.service.profile)
+
+    def remote_files(self) -> list[Remote]:
+        return [self._remote(e) for e in self._entries()]
+
+    def lookup(self, ids) -> list[Remote]:
+        found = []
+        for key in ids:
+            entry = self.service.journal.get(NAME, key)
+            if entry is None or entry["phase"] != "completed":
+                raise NotFoundError(f"{key}: no completed Other Page upload with this file id or journal id in "
+                                    "the journal (the API cannot list files)", provider=NAME,
+                                    hint="`mediactl otherpage list` shows recorded uploads")
+            found.append(self._remote(entry))
+        return found
+
+    def fetch_sha256(self, remote: Remote, *, trust_journal: bool = False) -> str:
+        if trust_journal and remote.sha256:
+            return remote.sha256
+        if not remote.url:
+            raise RejectedError(f"file {remote.id} has no CDN key to read it from", provider=NAME)
+        return remote_sha256(self.service.client, remote.url)[1]
+
+    def _latest(self, name: str) -> Remote | None:
+        entry = next((e for e in self._entries() if e.get("name") == name), None)
+        return self._remote(entry) if entry is not None else None
+
+    def check(self, local: LocalFile) -> Check:
+        remote = self._latest(local.name)
+        if remote is None:
+            return Check("missing", why="the journal has no upload of this name to the community")
+        if self.fetch_sha256(remote) == local.digests.sha256:
+            return Check("match", remote)
+        return Check("differs", remote, why="the CDN serves other bytes for the last upload of this name")
+
+    def plan(self, files, *, delete: bool) -> list[PlanRow]:
+        rows = []
+        for local in files:
+            remote = self._latest(local.name)
+            if remote is None:
+                rows.append(PlanRow("create", local.name, "never uploaded to this community", local))
+            elif remote.sha256 == local.digests.sha256:
+                rows.append(PlanRow("unchanged", local.name, "the journal's SHA-256 of the last upload matches",
+                                    local, remote))
+            else:
+                rows.append(PlanRow("create", local.name, "changed since its last upload (Other Page files "
+                                    "cannot be replaced: a new file record is made)", local, remote))
+        return rows
+
+    def upload(self, local: LocalFile, *, progress, entry: str | None = None, row: PlanRow | None = None) -> dict:
+        return self.service.upload(local.path, local.name, self.target, size=local.digests.size,
+                                   sha256=local.digests.sha256, progress=progress, entry=entry)
+
+    def remove(self, remote: Remote) -> None:
+        raise RejectedError("the Other Page API offers no delete", provider=NAME)
+
+
+def roundtrip(service: OtherPage, target: dict) -> OtherPageRoundTrip:
+    """`target`: {"community", "cdn_url"} (resolved by the command from options and settings)."""
+    return OtherPageRoundTrip(service, target["community"], target["cdn_url"])

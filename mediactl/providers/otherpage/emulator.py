@@ -122,5 +122,16 @@ def cdn(sandbox, request: Request, key: str) -> Response:
         obj = sandbox.state.data["otherpage"]["objects"].get(key)
     if obj is None:
         return error(404, "image not found")
-    return Response(open(sandbox.state.blob_path(obj["blob"]), "rb"), mimetype=obj["content_type"],
-                    direct_passthrough=True, headers={"X-Sandbox-Format": fmt, "X-Sandbox-Size": size})
+    return sandbox.serve_download(request, sandbox.state.blob_path(obj["blob"]), obj["content_type"],
+                                  headers={"X-Sandbox-Format": fmt, "X-Sandbox-Size": size})
+
+
+def control(sandbox, body: dict) -> None:
+    """Test control {"otherpage_replace": {"key": KEY, "content_b64": ...}}: the stored object gets other
+    bytes (as if overwritten behind mediactl's back), so verify must say `differs`."""
+    replace = body.get("otherpage_replace")
+    if replace:
+        import base64
+
+        obj = sandbox.state.data["otherpage"]["objects"][replace["key"]]
+        sandbox.state.blob_path(obj["blob"]).write_bytes(base64.b64decode(replace["content_b64"]))

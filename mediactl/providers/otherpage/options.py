@@ -30,6 +30,8 @@ PARAMS = {
     "complete": [Param("file_ids", Annotated[list[str], typer.Argument(
         help="File ids (or journal ids) whose S3 POST failed.", autocompletion=complete_journal_id,
         show_default=False)])],
+    "download": [Param("community", Community, None)], "verify": [Param("community", Community, None)],
+    "sync": [Param("community", Community, None)],
 }
 ORDER = {"upload": ("files", "community", "name")}
 
@@ -54,6 +56,21 @@ HELP = {
     The file must be unchanged since the upload started (same size and modification time).
 
     Example: mediactl otherpage complete 3f2a9c1e-...
+    """,
+    "download": """Download recorded uploads (file ids or journal ids) from the CDN original {cdn_url}/{key}:
+    streamed to NAME.part, hashed, renamed; never over an existing file without --force.
+
+    Example: mediactl otherpage download 3f2a9c0e-... -d out/
+    """,
+    "verify": """Compare local files with the journal's uploads of their names to the community, CDN bytes
+    hashed: match, differs or missing; exit 9 when anything differs or is missing.
+
+    Example: mediactl otherpage verify logo.png --community c-123
+    """,
+    "sync": """Upload the files of DIR that changed since their last upload (the journal's SHA-256), or were
+    never uploaded. Copy only: the API has no delete, so --delete is refused.
+
+    Example: mediactl otherpage sync assets/ --community c-123 --dry-run
     """,
 }
 

@@ -50,5 +50,15 @@ class OtherPageVerbs(ProviderVerbs):
         return Completion(opts["file_ids"], lambda key, progress: service.complete(key, progress), UPLOAD_COLUMNS,
                           primary="url", progress=True)
 
+    def roundtrip(self, opts: Mapping[str, Any]):
+        from mediactl.providers.otherpage.api import roundtrip
+
+        settings = self.ctx.settings
+        # a download by id reads the journal's record, whatever its community: the setting is not needed there
+        community = settings.value(NAME, "community", opts.get("community")) if "ids" in opts else \
+            settings.require(NAME, "community", opts.get("community"), flag="--community")
+        return roundtrip(self.ctx.service(NAME), {"community": community,
+                                                  "cdn_url": settings.require(NAME, "cdn_url")})
+
 
 VERBS = OtherPageVerbs

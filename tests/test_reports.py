@@ -1,0 +1,151 @@
+"""CI reports (mediactl/reports.py): JUnit XML read back with a real JUnit reader, the JSON summary, GitHub
+workflow annotations in GitHub's documented escaping, the step summary, and `--report` on a real batch."""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+import junitparser
+import pytest
+
+from mediactl import reports
+from mediactl.errors import RejectedError
+
+
+def sample() -> reports.BatchReport:
+    report = reports.BatchReport("mediactl nationbuilder upload")
+    report.items = [
+        reports.item_report("a.png", {"id": 1, "local": {"path": "/w/a.png", "size": 1, "sha256": "x"}}, None),
+        reports.item_report("b,c:d.png", None, RejectedError("Validation Failed: 100% bad\r\nsecond line")),
+        reports.item_report("e.png", {"skipped": True, "local": {"path": "/w/e.png"}}, None),
+        reports.item_report("f.png", {"path": "/w/f.png", "status": "differs"}, None),
+        reports.item_report("\x1b[31mred.png", {"status": "match", "path": "/w/red.png"}, None),
+    ]
+    report.elapsed, report.exit_code = 1.5, 8
+    return report
+
+
+def test_junit_parses_with_a_real_reader(tmp_path):
+    path = tmp_path / "r.xml"
+    reports.write_report(path, sample())
+    xml = junitparser.JUnitXml.fromfile(str(path))
+    [suite] = list(xml)
+    assert suite.name == "mediactl nationbuilder upload"
+    assert (suite.tests, suite.failures, suite.skipped, suite.errors) == (5, 2, 1, 0)
+    cases = {case.name: case for case in suite}
+    assert set(cases) == {"a.png", "b,c:d.png", "e.png", "f.png", "[31mred.png"}  # no ESC in the XML
+    assert cases["a.png"].is_passed
+    [failure] = cases["b,c:d.png"].result
+    assert isinstance(failure, junitparser.Failure) and "100% bad" in failure.message
+    assert cases["e.png"].is_skipped
+    [differs] = cases["f.png"].result
+    assert isinstance(differs, junitparser.Failure) and differs.message.startswith("differs")
+    assert cases["a.png"].classname == "mediactl.nationbuilder.upload"
+
+
+def test_json_summary(tmp_path):
+    path = tmp_path / "r.json"
+    reports.write_report(path, sample())
+    body = json.loads(path.read_text())
+    assert body["totals"] == {"total": 5, "passed": 2, "failed": 2, "skipped": 1}
+    assert body["provider"] == "nationbuilder" and body["verb"] == "upload" and body["exit_code"] == 8
+    assert [i["status"] for i in body["items"]] == ["passed", "failed", "skipped", "failed", "passed"]
+
+
+def test_annotation_escaping_matches_githubs_documented_format():
+    # docs.github.com "Workflow commands": data escapes % \r \n; properties also : and ,
+    assert reports.escape_data("100%\r\nok") == "100%25%0D%0Aok"
+    assert reports.escape_property("a:b,c%d\ne") == "a%3Ab%2Cc%25d%0Ae"
+    item = reports.item_report("x", None, RejectedError("bad: 50%\nmore"), file="/work/dir/a,b:c.png")
+    assert reports.annotation(item, cwd="/work") == \
+        "::error file=dir/a%2Cb%3Ac.png,title=mediactl::x: bad: 50%25%0Amore"
+    outside = reports.item_report("y", None, RejectedError("no"), file="/elsewhere/y.png")
+    assert reports.annotation(outside, cwd="/work") == "::error file=/elsewhere/y.png,title=mediactl::y: no"
+    no_file = reports.item_report("42", None, RejectedError("gone\x1b[2J"))
+    assert reports.annotation(no_file) == "::error title=mediactl::42: gone[2J"
+
+
+def test_publish_under_github_actions(tmp_path, capsys):
+    import io
+
+    summary = tmp_path / "summary.md"
+    summary.write_text("before\n")
+    err = io.StringIO()
+    reports.publish(sample(), report_file=None, stderr=err,
+                    env={"GITHUB_ACTIONS": "true", "GITHUB_STEP_SUMMARY": str(summary), "GITHUB_WORKSPACE": "/w"})
+    lines = err.getvalue().splitlines()
+    assert lines == ["::error title=mediactl::b,c:d.png: Validation Failed: 100%25 bad%0D%0Asecond line",
+                     "::error file=f.png,title=mediactl::f.png: differs: the provider holds other content"]
+    text = summary.read_text()
+    assert text.startswith("before\n### `mediactl nationbuilder upload`")
+    assert "| item | status | message |" in text and "| b,c:d.png | failed |" in text
+    quiet = io.StringIO()
+    reports.publish(sample(), report_file=None, stderr=quiet, env={})  # nothing changes for anyone else
+    assert quiet.getvalue() == ""
+
+
+def test_report_path_must_be_xml_or_json(cli, tmp_path):
+    run = cli("--report", str(tmp_path / "r.txt"), "history")
+    assert run.code == 2 and ".xml" in run.stderr
+
+
+def test_report_of_a_real_batch_with_a_failure(cli, sandbox, tmp_path, monkeypatch):
+    page = "p-" + uuid.uuid4().hex[:8]
+    (tmp_path / "ok.txt").write_text("fine")
+    report = tmp_path / "out" / "upload.xml"
+    summary = tmp_path / "summary.md"
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    run = cli("nationbuilder", "upload", str(tmp_path / "ok.txt"), str(tmp_path / "gone.txt"), "--page", page,
+              "--report", str(report))
+    assert run.code == 3 and not report.exists(), run  # gone.txt is refused before anything is sent
+    run = cli("nationbuilder", "upload", str(tmp_path / "ok.txt"), "--page", page, "--report", str(report))
+    assert run.code == 0, run
+    [suite] = list(junitparser.JUnitXml.fromfile(str(report)))
+    assert suite.tests == 1 and suite.failures == 0
+    [case] = list(suite)
+    assert case.time > 0 and case.name == str(tmp_path / "ok.txt")  # each item's own time
+    assert "| " in summary.read_text()
+
+
+@pytest.mark.parametrize("suffix", [".json"])
+def test_report_env_var_and_partial_batch(cli, sandbox, tmp_path, monkeypatch, suffix):
+    report = tmp_path / f"delete{suffix}"
+    monkeypatch.setenv("MEDIACTL_REPORT", str(report))
+    page = "p-" + uuid.uuid4().hex[:8]
+    (tmp_path / "a.txt").write_text("a")
+    att = json.loads(cli("-o", "json", "nationbuilder", "upload", str(tmp_path / "a.txt"), "--page", page).stdout)[0]
+    run = cli("-y", "nationbuilder", "delete", "999999", str(att["id"]), "--page", page)
+    assert run.code == 8, run
+    body = json.loads(report.read_text())
+    assert body["command"] == "mediactl nationbuilder delete" and body["exit_code"] == 8
+    assert body["totals"] == {"total": 2, "passed": 1, "failed": 1, "skipped": 0}
+    [failed] = [i for i in body["items"] if i["status"] == "failed"]
+    assert failed["name"] == "999999" and "not found" in failed["message"].lower() and failed["code"] == 5
+
+
+def test_verify_and_sync_reports_under_github_actions(cli, sandbox, tmp_path, monkeypatch):
+    page = "p-" + uuid.uuid4().hex[:8]
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "kept.txt").write_text("kept")
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    monkeypatch.setenv("GITHUB_WORKSPACE", str(tmp_path))
+    summary = tmp_path / "summary.md"
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    run = cli("--report", str(tmp_path / "sync.json"), "nationbuilder", "sync", str(site), "--page", page)
+    assert run.code == 0 and "::error" not in run.stderr, run
+    body = json.loads((tmp_path / "sync.json").read_text())
+    assert body["command"] == "mediactl nationbuilder sync" and body["totals"]["passed"] == 1
+    assert body["items"][0]["message"] == "create"
+
+    (site / "new, with: odd%name.txt").write_text("never synced")
+    run = cli("--report", str(tmp_path / "verify.xml"), "nationbuilder", "verify", "-r", str(site), "--page", page)
+    assert run.code == 9, run
+    [suite] = list(junitparser.JUnitXml.fromfile(str(tmp_path / "verify.xml")))
+    assert (suite.tests, suite.failures) == (2, 1)
+    annotations = [line for line in run.stderr.splitlines() if line.startswith("::error")]
+    assert annotations == ["::error file=site/new%2C with%3A odd%25name.txt,title=mediactl::"
+                           f"{site}/new, with: odd%25name.txt: missing: no attachment with this name on the page"]
+    assert summary.read_text().count("### `mediactl nationbuilder") == 2

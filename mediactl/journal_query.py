@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from mediactl.journal import Journal, _row
+from mediactl.journal import Journal, JournalEntry, _row
 
 DATE_EXAMPLE = "2026-11-01 or 2026-11-01T14:30Z"
 AGE_EXAMPLE = "90d, 12w, 36h"
@@ -106,7 +107,7 @@ class EntryFilter:
 
 
 def select(journal: Journal, selection: EntryFilter, *, limit: int | None = None,
-           oldest_first: bool = False) -> list[dict]:
+           oldest_first: bool = False) -> list[JournalEntry]:
     """The entries matching `selection`, newest first (or oldest first). Reads through the journal's own
     connection and row decoding, so it sees what the journal sees (WAL, retries on a busy database)."""
     where, args = selection.where()
@@ -114,7 +115,7 @@ def select(journal: Journal, selection: EntryFilter, *, limit: int | None = None
     if limit:
         sql += " LIMIT ?"
         args.append(limit)
-    return [_row(row) for row in journal._execute(sql, args).fetchall()]
+    return [entry for row in journal._execute(sql, args).fetchall() if (entry := _row(row)) is not None]
 
 
 def forget(journal: Journal, entry_ids: Sequence[str]) -> None:
@@ -126,7 +127,7 @@ def forget(journal: Journal, entry_ids: Sequence[str]) -> None:
             journal.drop_stash(entry_id)
 
 
-def history_row(entry: dict) -> dict:
+def history_row(entry: Mapping[str, Any]) -> dict:
     """An entry as `history` shows it: the journal's phase is `status` in the table, in JSON and for
     --status (one name everywhere)."""
     return {"status" if k == "phase" else k: v for k, v in entry.items()}

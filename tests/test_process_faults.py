@@ -257,7 +257,7 @@ def test_a_nationbuilder_file_appended_to_after_its_last_byte_went_out_is_upload
                                                  ("POST /uploads/complete", 2500)], ids=["single-put", "complete"])
 def test_an_ofauth_repeat_refused_as_a_400_is_still_adopted(cli, sandbox_factory, tmp_path, request_path, size):
     server = sandbox_factory("--ofauth-part-size", "1000")
-    server.control(ofauth_completed_refusal=400, fault_paths={request_path: ["drop-after"]})
+    server.control(ofauth_already_completed=400, fault_paths={request_path: ["drop-after"]})
     path = tmp_path / "vault.png"
     path.write_bytes(PNG + os.urandom(size))
     run = cli("-o", "json", "ofauth", "upload", str(path))

@@ -1,6 +1,7 @@
 """`mediactl history` and `mediactl resume`: read the upload journal, and finish what was left undone."""
 
-from typing import Annotated
+from collections.abc import Mapping, Sequence
+from typing import Annotated, Any
 
 import typer
 
@@ -180,7 +181,7 @@ def prune(
     _drop(factory, factory.journal, select(factory.journal, selection, oldest_first=True), dry_run=dry_run)
 
 
-def _drop(rt, journal, entries: list[dict], *, dry_run: bool) -> None:
+def _drop(rt, journal, entries: Sequence[Mapping[str, Any]], *, dry_run: bool) -> None:
     """Forget `entries` (or, with dry_run, only show them), as rows shaped like `history`'s plus `forgotten`."""
     from mediactl.journal_query import forget as forget_entries
     from mediactl.journal_query import history_row

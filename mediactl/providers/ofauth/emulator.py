@@ -136,20 +136,6 @@ def init(sandbox, request: Request) -> Response:
     }, 200, headers)
 
 
-def already_completed(sandbox) -> Response:
-    """The refusal of a PUT or complete on a finished upload: OFAuth's 409, or (test control
-    {"ofauth_completed_refusal": 400}) a 400 in another shape, as other versions of the API answer."""
-    if getattr(sandbox, "ofauth_completed_refusal", 409) == 400:
-        return err_message(400, "Upload already completed", "BAD_REQUEST")
-    return err_message(409, "Upload already completed", "UPLOAD_ALREADY_COMPLETED")
-
-
-def control(sandbox, body: dict) -> None:
-    """Test controls: {"ofauth_completed_refusal": 400 | 409}."""
-    if "ofauth_completed_refusal" in body:
-        sandbox.ofauth_completed_refusal = int(body["ofauth_completed_refusal"])
-
-
 def _upload(sandbox, upload_id: str):
     return sandbox.state.data["ofauth"]["uploads"].get(upload_id)
 

@@ -74,13 +74,7 @@ def _now() -> str:
 
 class Journal:
     def __init__(self, data_dir: Path) -> None:
-        self.data_dir = data_dir
-        self.path = data_dir / "journal.sqlite3"
-        self.pending_dir = data_dir / "pending"
-        self._local = threading.local()
-        self._in_flight: set[str] = set()
-        self._flight_lock = threading.Lock()
-        self.run_id: str | None = None  # this process's lease (mediactl/leases.py), once it holds one
+        self._attach(data_dir)
         data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         # Switching a new database to WAL and creating the schema can fail at once with "database is
         # locked" when two processes start together (SQLite's busy handler does not cover it): serialize.
@@ -89,6 +83,16 @@ class Journal:
 
         with file_lock(data_dir / ".journal.lock"):
             migrate(self._db(), self.path)
+
+    def _attach(self, data_dir: Path) -> None:
+        """The in-memory state of a journal on `data_dir` (shared with the read-only journal, mediactl/localfs.py)."""
+        self.data_dir = data_dir
+        self.path = data_dir / "journal.sqlite3"
+        self.pending_dir = data_dir / "pending"
+        self._local = threading.local()
+        self._in_flight: set[str] = set()
+        self._flight_lock = threading.Lock()
+        self.run_id: str | None = None  # this process's lease (mediactl/leases.py), once it holds one
 
     def _db(self) -> sqlite3.Connection:
         """This thread's connection (sqlite3 connections are not shared between threads)."""

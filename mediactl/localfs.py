@@ -172,14 +172,7 @@ def read_only_journal(data_dir: Path, journal_class: type[J]) -> J | None:
 
     class ReadOnlyJournal(journal_class):  # type: ignore[valid-type,misc]
         def __init__(self, folder: Path) -> None:  # no mkdir, no lock file, no migration: nothing is written
-            import threading
-
-            self.data_dir = folder
-            self.path = folder / JOURNAL_FILE
-            self.pending_dir = folder / "pending"
-            self._local = threading.local()
-            self._in_flight: set[str] = set()
-            self._flight_lock = threading.Lock()
+            self._attach(folder)
 
         def _db(self) -> sqlite3.Connection:
             conn = getattr(self._local, "conn", None)

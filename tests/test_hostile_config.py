@@ -1,7 +1,8 @@
 """Config mistakes and unsafe config files (issue 25): unknown keys with a did-you-mean, secrets in
 config.toml, wrong types, and, as OpenSSH does, a config dir or file that another user can write or owns.
-Each is exit 3 naming the key or the path, one line, no traceback, and no request sent. Ownership is tested
-as an unprivileged user (setpriv), since root may read and write anything."""
+Each is exit 3 naming the key or the path, one line, no traceback, and no request sent. Ownership and
+permissions are tested in a process that obeys file permissions (setpriv drops root's DAC override), since
+root may otherwise read and write anything."""
 
 from __future__ import annotations
 
@@ -17,8 +18,11 @@ import pytest
 from tests.httpserver import Reply, ScriptedServer
 from tests.test_hostile_answers import one_error
 
-NOBODY = 65534
-OTHER = 65533  # a user who is neither nobody nor root
+# The restricted process stays uid 0 but without CAP_DAC_OVERRIDE / CAP_DAC_READ_SEARCH: it obeys file modes as
+# any user does, and can still reach the checkout and its venv wherever CI cloned them (another uid cannot
+# pass a 0700 directory above the clone, and then cannot even import mediactl).
+RUNNER = 0  # the restricted process's uid: the files it owns
+OTHER = 65533  # a user who is neither the runner nor root
 
 
 @pytest.fixture
@@ -75,18 +79,19 @@ def test_a_config_writable_by_others_is_refused_with_the_chmod_that_fixes_it(cli
     assert cli("nationbuilder", "sites").code == 0
 
 
-def as_nobody(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess:
+def restricted(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess:
+    """mediactl ARGS in a process that obeys file permissions (root without its DAC override)."""
     if os.geteuid() != 0:
-        pytest.fail("this test switches to an unprivileged user with setpriv and needs root (CI runs as root)")
+        pytest.fail("this test drops root's DAC override with setpriv and needs root (CI runs as root)")
     if shutil.which("setpriv") is None:
         pytest.fail("setpriv (util-linux) is missing: scripts/test installs it")
-    drop = ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups"]
+    drop = ["setpriv", "--bounding-set=-dac_override,-dac_read_search", "--inh-caps=-dac_override,-dac_read_search"]
     return subprocess.run([*drop, sys.executable, "-m", "mediactl", *args], env=env, capture_output=True,
                           text=True, timeout=60)
 
 
 def test_a_config_owned_by_another_user_is_refused(server):
-    """Run as nobody with a config dir owned by a third user (mode 0755: nobody can read it, not write it;
+    """Run with a config dir owned by a third user (mode 0755: the runner can read it, not write it;
     root's own files are trusted, as OpenSSH trusts them)."""
     work = Path(tempfile.mkdtemp(prefix="mediactl-owner-"))
     try:
@@ -98,17 +103,17 @@ def test_a_config_owned_by_another_user_is_refused(server):
         os.chown(config / "config.toml", OTHER, OTHER)
         data = work / "data"
         data.mkdir()
-        os.chown(data, NOBODY, NOBODY)
+        os.chown(data, RUNNER, RUNNER)
         env = {k: v for k, v in os.environ.items() if k != "MEDIACTL_NATIONBUILDER_BASE_URL"}
         env.update(MEDIACTL_CONFIG_DIR=str(config), MEDIACTL_DATA_DIR=str(data), HOME=str(data))
-        proc = as_nobody(["nationbuilder", "sites"], env)
+        proc = restricted(["nationbuilder", "sites"], env)
         assert proc.returncode == 3, proc
         assert "Traceback" not in proc.stderr and proc.stderr.count("error:") == 1, proc.stderr
         assert f"config directory {config} is owned by another user (uid {OTHER})" in proc.stderr
         assert server.requests == []  # its base_url did not get the token
-        os.chown(config, NOBODY, NOBODY)
-        os.chown(config / "config.toml", NOBODY, NOBODY)
-        assert as_nobody(["nationbuilder", "sites"], env).returncode == 0
+        os.chown(config, RUNNER, RUNNER)
+        os.chown(config / "config.toml", RUNNER, RUNNER)
+        assert restricted(["nationbuilder", "sites"], env).returncode == 0
         assert len(server.requests) == 1
     finally:
         shutil.rmtree(work, ignore_errors=True)

@@ -1,7 +1,8 @@
 """Inputs that change under a run or cannot be read (issue 25): a FIFO swapped in after the batch listed
 its files (and before a `resume`), a directory `-r` cannot list, a file the dry run and the real run must
-agree about, and an empty --files-from list. Permissions are tested as an unprivileged user (setpriv), since
-root reads everything. Each run must end (no hang), with the documented exit code and one line per failure."""
+agree about, and an empty --files-from list. Permissions are tested in a process without root's DAC
+override (setpriv), since root reads everything. Each run must end (no hang), with the documented exit code
+and one line per failure."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from tests.test_hostile_answers import one_error
-from tests.test_hostile_config import NOBODY, as_nobody
+from tests.test_hostile_config import RUNNER, restricted
 
 MEDIACTL = [sys.executable, "-m", "mediactl"]
 
@@ -79,15 +80,16 @@ def test_a_fifo_swapped_in_before_resume_does_not_hang_it(cli, sandbox, tmp_path
 
 
 @pytest.fixture
-def nobody_home(sandbox):
-    """A work dir, config and data dir that belong to nobody, and the environment pointing at the sandbox."""
-    work = Path(tempfile.mkdtemp(prefix="mediactl-nobody-"))
+def runner_home(sandbox):
+    """A work dir, config and data dir that belong to the restricted runner, and the environment pointing at the
+    sandbox."""
+    work = Path(tempfile.mkdtemp(prefix="mediactl-restricted-"))
     work.chmod(0o755)
     for sub in ("cfg", "data", "files"):
         (work / sub).mkdir(mode=0o700)
     for root, dirs, _files in os.walk(work):
         for name in [root, *(os.path.join(root, d) for d in dirs)]:
-            os.chown(name, NOBODY, NOBODY)
+            os.chown(name, RUNNER, RUNNER)
     env = {**os.environ, **sandbox.env, "MEDIACTL_CONFIG_DIR": str(work / "cfg"),
            "MEDIACTL_DATA_DIR": str(work / "data"), "HOME": str(work)}
     yield work, env
@@ -97,28 +99,28 @@ def nobody_home(sandbox):
 
 def owned_file(path: Path, data: bytes, mode: int = 0o644) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
-    os.chown(path.parent, NOBODY, NOBODY)
+    os.chown(path.parent, RUNNER, RUNNER)
     path.write_bytes(data)
-    os.chown(path, NOBODY, NOBODY)
+    os.chown(path, RUNNER, RUNNER)
     path.chmod(mode)
     return path
 
 
-def test_recursive_upload_reports_a_directory_it_cannot_list(sandbox, nobody_home):
-    work, env = nobody_home
+def test_recursive_upload_reports_a_directory_it_cannot_list(sandbox, runner_home):
+    work, env = runner_home
     top = work / "files"
     owned_file(top / "a.png", os.urandom(400))
     owned_file(top / "locked" / "b.png", os.urandom(400))
     (top / "locked").chmod(0o000)
     comm = community()
-    proc = as_nobody(["--no-progress", "otherpage", "upload", "-r", str(top), "--community", comm], env)
+    proc = restricted(["--no-progress", "otherpage", "upload", "-r", str(top), "--community", comm], env)
     assert proc.returncode == 8, proc  # the others were uploaded
     assert "Traceback" not in proc.stderr
     assert f"warning: cannot list {top / 'locked'}: permission denied" in proc.stderr
     errors = [line for line in proc.stderr.splitlines() if line.startswith("error:")]
     assert len(errors) == 1 and str(top / "locked") in errors[0], proc.stderr
     assert uploaded_names(sandbox, comm) == ["a-png"]
-    alone = as_nobody(["--no-progress", "otherpage", "upload", "-r", str(top / "locked"), "--community", comm], env)
+    alone = restricted(["--no-progress", "otherpage", "upload", "-r", str(top / "locked"), "--community", comm], env)
     assert alone.returncode == 3, alone  # nothing could be uploaded
     assert f"cannot list {top / 'locked'}" in alone.stderr and "Traceback" not in alone.stderr
     assert uploaded_names(sandbox, comm) == ["a-png"]
@@ -128,17 +130,17 @@ PAGE = {"metadata": {"name": "Page", "description": "d", "image": "https://examp
         "links": [], "type": "utility", "visibility": "public", "categories": []}
 
 
-def test_dry_run_and_real_run_agree_about_an_unreadable_file(sandbox, nobody_home):
-    work, env = nobody_home
+def test_dry_run_and_real_run_agree_about_an_unreadable_file(sandbox, runner_home):
+    work, env = runner_home
     name = "agree-" + uuid.uuid4().hex[:6]
     good = owned_file(work / "files" / "good.json", json.dumps({**PAGE, "metadata": {**PAGE["metadata"],
                                                                                      "name": name}}).encode())
     bad = owned_file(work / "files" / "bad.json", json.dumps(PAGE).encode(), mode=0o000)
-    plan = as_nobody(["-o", "json", "bitbadges", "upload", str(good), str(bad), "--dry-run"], env)
+    plan = restricted(["-o", "json", "bitbadges", "upload", str(good), str(bad), "--dry-run"], env)
     assert plan.returncode == 0, plan
     actions = {Path(row["local"]["path"]).name: row["action"] for row in json.loads(plan.stdout)}
     assert actions == {"good.json": "upload", "bad.json": "refuse"}
-    real = as_nobody(["-o", "json", "--no-progress", "bitbadges", "upload", str(good), str(bad)], env)
+    real = restricted(["-o", "json", "--no-progress", "bitbadges", "upload", str(good), str(bad)], env)
     assert real.returncode == 8, real  # as planned: the readable one is sent, the unreadable one refused
     assert "Traceback" not in real.stderr
     errors = [line for line in real.stderr.splitlines() if line.startswith("error:")]

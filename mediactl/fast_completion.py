@@ -7,10 +7,11 @@ stale and checks that these answers equal the full CLI's, word for word, in bash
 This module follows the steps of Click's own completion (typer._click.shell_completion: resolve the
 command from the words typed, then the option or argument the incomplete word belongs to) over the table
 instead of the command objects; global options written after the verb are taken out as the root group
-takes them. Whenever a command line leaves that well-trodden path (an option the table does not know at
-that point; a global option written last after the verb, which the root group leaves in place; `--`; an
-option with a callback; a completer that needs the CLI), `answer` returns None and the launcher hands the
-call to the full CLI, which is never wrong, only slower.
+takes them; the value of one written last after the verb (`mediactl otherpage list -o <TAB>`), which the
+root group leaves in place, is completed as the root's, as the full CLI does (mediactl/typer_compat.py).
+Whenever a command line leaves that well-trodden path (an option the table does not know at that point;
+`--`; an option with a callback; a completer that needs the CLI), `answer` returns None and the launcher
+hands the call to the full CLI, which is never wrong, only slower.
 """
 
 from __future__ import annotations
@@ -81,7 +82,7 @@ def completion_args(shell: str, environ: dict[str, str]) -> tuple[list[str], str
 def complete(table: dict, args: list[str], incomplete: str) -> list[list[str]]:
     """The completion items for `incomplete` after `args`."""
     nodes = table["nodes"]
-    path, used, positionals, values = _resolve(nodes, args)
+    path, used, positionals, values, root_values = _resolve(nodes, args)
     node = nodes[path]
     args = list(args)
     if incomplete == "=":
@@ -93,6 +94,10 @@ def complete(table: dict, args: list[str], incomplete: str) -> list[list[str]]:
         raise NeedsFullCli
     if incomplete.startswith("-"):
         return _command_items(node, used, incomplete)
+    if path and args and nodes[""]["hoisted"].get(args[-1]) and _knows(node, args[-1]) is None:
+        # a global option written last after the verb: the root's value completion, with the root's values
+        return _value_items(nodes[""]["options"][_option_index(nodes[""], args[-1])]["values"], incomplete,
+                            root_values)
     if args and args[-1].startswith("-"):
         for option in node["options"]:
             if not option["flag"] and args[-1] in option["opts"]:
@@ -102,10 +107,11 @@ def complete(table: dict, args: list[str], incomplete: str) -> list[list[str]]:
     return _command_items(node, used, incomplete)
 
 
-def _resolve(nodes: dict, args: list[str]) -> tuple[str, set[int], int, dict[str, str]]:
+def _resolve(nodes: dict, args: list[str]) -> tuple[str, set[int], int, dict[str, str], dict[str, str]]:
     """The command the words lead to, the options given on its part of the line (their indexes, and the values
-    of those that take one, by parameter name), and its count of positional words."""
-    path, used, positionals, values = "", set(), 0, {}
+    of those that take one, by parameter name), its count of positional words, and the values of the root's
+    options (those written after the verb included)."""
+    path, used, positionals, values, root_values = "", set(), 0, {}, {}
     i = 0
     while i < len(args):
         word = args[i]
@@ -116,8 +122,13 @@ def _resolve(nodes: dict, args: list[str]) -> tuple[str, set[int], int, dict[str
             name, has_value, _ = word.partition("=")
             if path and name in nodes[""]["hoisted"]:  # the root group takes it from here (a global option)
                 takes_value = nodes[""]["hoisted"][name]
-                if has_value and not takes_value or takes_value and not has_value and i + 1 >= len(args):
-                    raise NeedsFullCli  # left where it is, where the command does not know it
+                if has_value and not takes_value:
+                    raise NeedsFullCli
+                if takes_value and not has_value and i + 1 >= len(args):
+                    break  # written last: left where it is, for `complete` to give the root's values
+                if takes_value:
+                    option = nodes[""]["options"][_option_index(nodes[""], name)]
+                    root_values[option["name"]] = word.partition("=")[2] if has_value else args[i + 1]
                 i += 1 if has_value or not takes_value else 2
                 continue
             index = _option_index(node, name)
@@ -134,19 +145,28 @@ def _resolve(nodes: dict, args: list[str]) -> tuple[str, set[int], int, dict[str
         if node["children"] is not None:
             if word not in node["children"]:
                 raise NeedsFullCli
+            if not path:
+                root_values = {**values, **root_values}
             path = f"{path} {word}".strip()
             used, positionals, values = set(), 0, {}
         else:
             positionals += 1
         i += 1
-    return path, used, positionals, values
+    return path, used, positionals, values, root_values if path else values
 
 
-def _option_index(node: dict, name: str) -> int:
+def _knows(node: dict, name: str) -> int | None:
     for index, option in enumerate(node["options"]):
         if name in option["names"]:
             return index
-    raise NeedsFullCli  # an option this command does not know: Click stops parsing the line there
+    return None
+
+
+def _option_index(node: dict, name: str) -> int:
+    index = _knows(node, name)
+    if index is None:
+        raise NeedsFullCli  # an option this command does not know: Click stops parsing the line there
+    return index
 
 
 def _open_arguments(node: dict, positionals: int):

@@ -56,9 +56,39 @@ def use_plain_help() -> None:
 def enable_shell_completion() -> None:
     """Register Typer's completion classes, which answer `_<PROG>_COMPLETE=complete_<shell>` with plain
     values (what the scripts in completions/ read); Typer does it itself only with add_completion=True."""
+    from typer._click.shell_completion import add_completion_class, get_completion_class
     from typer.completion import completion_init
 
     completion_init()
+    for shell in ("bash", "zsh", "fish"):
+        base = get_completion_class(shell)
+        if base is not None and not issubclass(base, _RootOptionLast):
+            add_completion_class(type(base.__name__, (_RootOptionLast, base), {}), shell)
+
+
+class _RootOptionLast:
+    """Completes the value of a root option written last after a command (`mediactl otherpage list -o <TAB>`),
+    which the root group leaves in place for the command, which does not know it: as the root's option, with
+    the root's context (its values, those written after the command included). README "Global options"."""
+
+    def get_completions(self, args: list[str], incomplete: str) -> list[CompletionItem]:
+        from typer._click.shell_completion import _resolve_context, _start_of_option
+
+        ctx = _resolve_context(self.cli, self.ctx_args, self.prog_name, args)  # type: ignore[attr-defined]
+        root, words = ctx.find_root(), list(args)
+        if incomplete != "=" and "=" in incomplete and _start_of_option(ctx, incomplete):
+            name, _, value = incomplete.partition("=")
+            words.append(name)
+        else:
+            value = "" if incomplete == "=" else incomplete
+        if ctx is not root and words and "--" not in words and not _start_of_option(ctx, value):
+            last = words[-1]
+            known = {n for p in ctx.command.get_params(ctx) for n in (*p.opts, *p.secondary_opts)}
+            for param in root.command.get_params(root):
+                if (param.param_type_name == "option" and not getattr(param, "is_flag", False)
+                        and last in param.opts and last not in known):
+                    return param.shell_complete(root, value)
+        return super().get_completions(args, incomplete)  # type: ignore[misc]
 
 
 def completion_script(prog_name: str, complete_var: str, shell: str) -> str:

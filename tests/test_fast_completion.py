@@ -86,7 +86,15 @@ def static_cases(table: dict):
             yield [*words, "-q"], "--"  # global options after the verb: the root group takes them
             yield [*words, "-o", "json", "x"], "-"
             yield [*words, "--timeout=5"], ""
-            yield [*words, "-o"], ""  # left in place: for the CLI
+            # a global option written last after the verb, which the root group leaves in place: the root's values
+            yield [*words, "-o"], ""
+            yield [*words, "a", "-o"], "J"
+            yield [*words, "--output"], "pl"
+            yield words, "--output=j"
+            yield [*words, "--profile"], ""
+            yield [*words, "--config-dir", "x", "--profile"], "d"
+            yield [*words, "--timeout"], ""
+            yield [*words, "-o"], "-"
 
 
 def test_committed_completion_table_is_current():
@@ -118,16 +126,16 @@ def test_table_answers_equal_the_full_cli(shell, isolated_env, cli):
         for option in node["options"]:
             for name in option["names"]:
                 given[name] = given.get(name, False) or option["callback"] or option["values"]["kind"] == "full"
-    hoisted = table["nodes"][""]["hoisted"]
-    left_in_place = [c for c in full_only if len(c[0]) > 1 and hoisted.get(c[0][-1])]
-    assert [c for c in full_only if not any(given.get(w) for w in c[0]) and c not in left_in_place] == []
+    assert [c for c in full_only if not any(given.get(w) for w in c[0])] == []
 
 
 @pytest.mark.parametrize("words, incomplete, expected", [
     (["--profile"], "ci", "ci-prod"),
     (["config", "set"], "ofauth.con", "ofauth.connection_id"),
     (["auth", "login"], "nat", "nationbuilder"),
-    (["otherpage", "upload", "--dry-run", "-o"], "", None),  # a global option after the verb: the CLI's job
+    (["otherpage", "upload", "--dry-run", "-o"], "", "table\njson\njsonl\nplain"),  # a global option last
+    (["otherpage", "list", "--profile"], "ci", "ci-prod"),  # after the verb: the root's values
+    (["nationbuilder", "list", "--page", "x", "--output"], "JS", "json\njsonl"),
 ])
 def test_values_looked_up_at_run_time(words, incomplete, expected, isolated_env, cli):
     assert cli("--profile", "ci-prod", "config", "set", "otherpage.community", "c").code == 0
@@ -164,6 +172,8 @@ def test_launcher_answers_version_and_completion_only():
     ("bash", ["-o"], "js"),
     ("bash", ["--profile"], ""),  # a value looked up at run time (the config's profiles)
     ("fish", ["otherpage", "show"], ""),  # journal ids
+    ("bash", ["otherpage", "list", "-o"], ""),  # a global option written last after the verb
+    ("zsh", ["otherpage", "upload", "a.png", "--profile"], ""),
 ])
 def test_table_completion_imports_no_typer_rich_or_pydantic(shell, words, incomplete, isolated_env):
     code = ("import sys, runpy\nsys.argv = ['mediactl']\n"
@@ -175,3 +185,36 @@ def test_table_completion_imports_no_typer_rich_or_pydantic(shell, words, incomp
     modules = json.loads(proc.stderr.strip().splitlines()[-1])
     assert [m for m in modules if m.split(".")[0] in HEAVY] == []
     assert proc.stdout.strip() or shell == "fish"
+
+
+GLOBAL_LAST = [  # a global option written last after the verb (README "Global options"): its values
+    (["otherpage", "list", "-o"], "", ["table", "json", "jsonl", "plain"]),
+    (["otherpage", "upload", "a.png", "-o"], "", ["table", "json", "jsonl", "plain"]),
+    (["otherpage", "list", "--profile"], "", ["default", "ci-prod"]),
+    (["nationbuilder", "list", "--page", "x", "-o"], "js", ["json", "jsonl"]),
+    (["otherpage", "list"], "--output=p", ["plain"]),
+]
+
+
+@pytest.mark.parametrize("shell", ["bash", "zsh", "fish"])
+@pytest.mark.parametrize("words, incomplete, expected", GLOBAL_LAST)
+def test_global_option_written_last_after_the_verb_completes_its_values(shell, words, incomplete, expected,
+                                                                        isolated_env, cli):
+    assert cli("--profile", "ci-prod", "config", "set", "otherpage.community", "c").code == 0
+    env = {**os.environ, **shell_env(shell, words, incomplete)}
+    proc = subprocess.run([str(Path(sys.executable).with_name("mediactl"))], capture_output=True, text=True,
+                          env=env)
+    assert proc.returncode == 0, proc.stderr
+    if shell == "zsh":
+        assert proc.stdout != "_files\n"
+        assert proc.stdout.startswith("_arguments '*: :((") and all(f'"{v}"' in proc.stdout for v in expected)
+    else:
+        assert proc.stdout.split() == expected
+    assert (proc.stdout, 0) == full_cli_answer(shell_env(shell, words, incomplete))
+
+
+def test_profile_names_after_the_verb_come_from_the_config_dir_given_after_it(isolated_env, cli, tmp_path):
+    other = tmp_path / "elsewhere"
+    assert cli("--config-dir", str(other), "--profile", "far", "config", "set", "otherpage.community", "c").code == 0
+    env = shell_env("bash", ["otherpage", "list", "--config-dir", str(other), "--profile"], "f")
+    assert answer(env) == ("far\n", 0) == full_cli_answer(env)

@@ -129,6 +129,35 @@ def test_a_second_sandbox_for_the_same_data_dir_leaves_the_first_ones_record(tmp
         first.stop()
 
 
+def test_a_second_background_sandbox_for_the_same_data_dir_warns_and_leaves_the_first_ones_record(tmp_path):
+    env, first_pid_file = _clean_env(tmp_path), tmp_path / "sandbox.pid"  # the first with --pid-file $PWD/...
+    second_pid_file = tmp_path / "data" / "sandbox.pid"  # the second with the default pid file
+    first = _mediactl("sandbox", "serve", "--background", "--pid-file", str(first_pid_file), env=env)
+    try:
+        assert first.returncode == 0, first.stderr
+        assert "another sandbox" not in first.stderr
+        first_pid = int(first_pid_file.read_text())
+        second = _mediactl("sandbox", "serve", "--background", env=env)
+        assert second.returncode == 0, second.stderr
+        assert f"another sandbox (pid {first_pid}, " in second.stderr
+        assert str(tmp_path / "data") in second.stderr
+        row = json.loads(_mediactl("-o", "json", "sandbox", "status", env=env).stdout)
+        assert row["running"] is True and row["pid"] == first_pid  # the first one's record, left alone
+        assert _mediactl("sandbox", "env", env=env).stdout == first.stdout
+        os.kill(int(second_pid_file.read_text()), signal.SIGTERM)
+        _wait_gone(second_pid_file)
+        assert not second_pid_file.exists()
+        row = json.loads(_mediactl("-o", "json", "sandbox", "status", env=env).stdout)
+        assert row["running"] is True and row["pid"] == first_pid  # the second's stop left it alone too
+    finally:
+        for pid_file in (second_pid_file, first_pid_file):
+            try:
+                os.kill(int(pid_file.read_text()), signal.SIGTERM)
+            except (OSError, ValueError):
+                pass
+    _wait_gone(first_pid_file, second_pid_file, tmp_path / "data" / "sandbox.json")
+
+
 # -- --strict: NationBuilder sites and pages exist or 404 ------------------------------------------------------
 
 

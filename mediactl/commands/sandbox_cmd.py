@@ -189,8 +189,12 @@ def _publish(rt, base_url: str, env: dict[str, str], state_dir: Path | None) -> 
                 "find it")
         return
     if other is not None:
-        rt.warn(f"another sandbox (pid {other.pid}, {other.base_url}) already runs for the data dir "
-                f"{rt.data_dir}: `mediactl sandbox env` and `status` show that one")
+        _warn_other(rt, other)
+
+
+def _warn_other(rt, other) -> None:
+    rt.warn(f"another sandbox (pid {other.pid}, {other.base_url}) already runs for the data dir "
+            f"{rt.data_dir}: `mediactl sandbox env` and `status` show that one")
 
 
 def _withdraw(rt) -> None:
@@ -247,6 +251,13 @@ def _serve_in_background(ctx: typer.Context, rt, pid_file: Path) -> str:
         child.wait()
         raise UsageError(f"the sandbox did not start (exit {child.returncode}); see {log_path}")
     started = json.loads(line)
+    # The server has recorded itself before printing that line, or found another sandbox's record for this
+    # data dir and left it alone, saying so in its log only: say it here too
+    from mediactl.sandbox import instance
+
+    recorded = instance.find(rt.data_dir)
+    if recorded is not None and recorded.pid != child.pid:
+        _warn_other(rt, recorded)
     _print_env(rt, started["base_url"], started["env"])
     rt.info(f"sandbox serving on {started['base_url']} in the background (pid {child.pid}, log {log_path}); "
             f"stop it with: kill \"$(cat {pid_file})\"")

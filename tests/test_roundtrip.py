@@ -481,3 +481,15 @@ def test_a_replace_finishes_even_when_another_row_fails(cli, sandbox_factory, tm
     out = tmp_path / "back"
     cli("nationbuilder", "download", "--all", "--page", "mixed", "-d", str(out))
     assert (out / "a.txt").read_text() == "a2"
+
+
+def test_an_item_whose_name_has_a_newline_downloads_under_a_safe_name(cli, sandbox, tmp_path):
+    pg = page()
+    att = nb_attach(sandbox, pg, "new\nline.png", b"two lines")
+    out = tmp_path / "ndl"
+    run = cli("-o", "json", "nationbuilder", "download", "--all", "--page", pg, "-d", str(out))
+    assert run.code == 0, run
+    [row] = json.loads(run.stdout)
+    assert row["id"] == att["id"] and Path(row["local"]["path"]) == (out / "newline.png").resolve()
+    assert (out / "newline.png").read_bytes() == b"two lines" and [p.name for p in out.iterdir()] == ["newline.png"]
+

@@ -193,7 +193,10 @@ def _relative(path: str, cwd: str | None) -> str:
 
 
 def _cell(text: Any) -> str:
-    return clean(text).replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
+    """A Markdown table cell: GitHub renders HTML in the step summary, so `&`, `<`, `>` are entities (a name
+    like `a<i>.png` stays text), and `|` is escaped so it cannot split the cell."""
+    text = clean(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
 
 
 def step_summary_markdown(report: BatchReport) -> str:

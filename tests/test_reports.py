@@ -149,3 +149,17 @@ def test_verify_and_sync_reports_under_github_actions(cli, sandbox, tmp_path, mo
     assert annotations == ["::error file=site/new%2C with%3A odd%25name.txt,title=mediactl::"
                            f"{site}/new, with: odd%25name.txt: missing: no attachment with this name on the page"]
     assert summary.read_text().count("### `mediactl nationbuilder") == 2
+
+
+def test_the_step_summary_escapes_html_and_pipes(cli, sandbox, tmp_path, monkeypatch):
+    page = "p-" + uuid.uuid4().hex[:8]
+    odd = tmp_path / "a|b<i>&.png"
+    odd.write_bytes(b"never uploaded")
+    summary = tmp_path / "summary.md"
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    run = cli("nationbuilder", "verify", str(odd), "--page", page)
+    assert run.code == 9, run
+    text = summary.read_text()
+    assert f"| {tmp_path}/a\\|b&lt;i&gt;&amp;.png | failed |" in text, text
+    assert "<i>" not in text

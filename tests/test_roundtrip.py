@@ -493,3 +493,13 @@ def test_an_item_whose_name_has_a_newline_downloads_under_a_safe_name(cli, sandb
     assert row["id"] == att["id"] and Path(row["local"]["path"]) == (out / "newline.png").resolve()
     assert (out / "newline.png").read_bytes() == b"two lines" and [p.name for p in out.iterdir()] == ["newline.png"]
 
+
+
+def test_an_id_given_twice_is_downloaded_once(cli, sandbox, tmp_path):
+    pg = page()
+    att = nb_attach(sandbox, pg, "f1.png", b"once")
+    out = tmp_path / "dup"
+    run = cli("-o", "json", "nationbuilder", "download", str(att["id"]), str(att["id"]), "--page", pg, "-d", str(out))
+    assert run.code == 0, run
+    assert [r["id"] for r in json.loads(run.stdout)] == [att["id"]]
+    assert [p.name for p in out.iterdir()] == ["f1.png"]

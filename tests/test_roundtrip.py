@@ -503,3 +503,25 @@ def test_an_id_given_twice_is_downloaded_once(cli, sandbox, tmp_path):
     assert run.code == 0, run
     assert [r["id"] for r in json.loads(run.stdout)] == [att["id"]]
     assert [p.name for p in out.iterdir()] == ["f1.png"]
+
+
+def test_a_dry_run_over_max_delete_prints_its_plan_then_refuses(cli, sandbox, tmp_path):
+    pg = page()
+    site = tmp_path / "site"
+    site.mkdir()
+    for name in ("s1.txt", "s2.txt", "s3.txt"):
+        nb_attach(sandbox, pg, name, b"stale")
+    mark = last_request(sandbox)
+    run = cli("-o", "plain", "nationbuilder", "sync", str(site), "--page", pg, "--delete", "--max-delete", "2",
+              "--dry-run")
+    assert run.code == 2, run
+    assert [line.split("\t")[:2] for line in run.stdout.splitlines()] == [["delete", "s1.txt"], ["delete", "s2.txt"],
+                                                                          ["delete", "s3.txt"]]
+    assert "more than --max-delete 2" in run.stderr and "hint: run with --dry-run" not in run.stderr
+    run = cli("-o", "json", "nationbuilder", "sync", str(site), "--page", pg, "--delete", "--max-delete", "2",
+              "--dry-run")
+    body = json.loads(run.stdout)  # one document: the plan, and why it is refused
+    assert run.code == 2 and body["totals"]["delete"] == 3 and body["error"]["code"] == 2, run
+    run = cli("nationbuilder", "sync", str(site), "--page", pg, "--delete", "--max-delete", "2")
+    assert run.code == 2 and run.stdout == "" and "hint: run with --dry-run to see the plan" in run.stderr, run
+    assert sends(sandbox, mark) == [] and nb_names(cli, pg) == ["s1.txt", "s2.txt", "s3.txt"]

@@ -9,7 +9,7 @@ why (the provider decides: mediactl/providers/*/api.py `*RoundTrip.plan`). `--dr
 - deletes come last: a replace deletes the old item once its new one is there (NationBuilder attachments
   cannot be edited); `--delete` rows follow, only when every send succeeded.
 `--max-delete N`: a plan deleting more than N items changes nothing and exits 2, as does `--delete` for a
-provider whose API has no delete (copy only), before anything is sent.
+provider whose API has no delete (copy only), before anything is sent; a dry run prints the plan, then refuses.
 """
 
 from __future__ import annotations
@@ -69,11 +69,20 @@ def make_plan(opts: SyncOptions, deps: RoundTripDeps) -> list[PlanRow]:
                         include=opts.include or getattr(trip, "local_patterns", None), exclude=opts.exclude,
                         unique_names=True, allow_empty=True)
     plan = trip.plan(files, delete=opts.delete)
-    deleting = sum(1 for row in plan if row.action == "delete")
-    if opts.max_delete is not None and deleting > opts.max_delete:
-        raise UsageError(f"the plan deletes {deleting} item(s), more than --max-delete {opts.max_delete}; nothing "
-                         "was changed", hint="run with --dry-run to see the plan")
+    refusal = max_delete_refusal(opts, plan)
+    if refusal is not None and not opts.dry_run:
+        raise refusal
     return plan
+
+
+def max_delete_refusal(opts: SyncOptions, plan: list[PlanRow]) -> UsageError | None:
+    """The --max-delete refusal of `plan` (exit 2), if it deletes too much. A dry run has printed the plan, so
+    only the real run's refusal points at it."""
+    deleting = sum(1 for row in plan if row.action == "delete")
+    if opts.max_delete is None or deleting <= opts.max_delete:
+        return None
+    return UsageError(f"the plan deletes {deleting} item(s), more than --max-delete {opts.max_delete}; nothing "
+                      "was changed", hint=None if opts.dry_run else "run with --dry-run to see the plan")
 
 
 def params(spec: ProviderSpec) -> list[Param]:
@@ -110,22 +119,32 @@ def sync(opts: SyncOptions, deps: RoundTripDeps) -> None:
     """Plan, then print the plan (--dry-run) or carry it out, with the provider's calls in `deps`."""
     plan = make_plan(opts, deps)
     if opts.dry_run:
-        print_plan(deps, plan)
+        refusal = max_delete_refusal(opts, plan)
+        print_plan(deps, plan, refusal)
+        if refusal is not None:  # the plan is printed, then refused (stderr, exit 2) as the real run would be
+            from mediactl.engine.batch import BatchExit
+
+            deps.rt.error(refusal.message)
+            raise BatchExit(int(refusal.code))
         return
     carry_out(opts, deps, plan)
 
 
-def print_plan(deps: RoundTripDeps, plan: list[PlanRow]) -> None:
+def print_plan(deps: RoundTripDeps, plan: list[PlanRow], refusal: UsageError | None = None) -> None:
+    """The plan on stdout; a plan `refusal` refuses (--max-delete) is in the JSON document as its `error`
+    (jsonl: a last line), so stdout stays one document."""
     from mediactl.output import ResultWriter, _write_json
 
     rt = deps.rt
     rows = [row.to_json(deps.provider) for row in plan]
     counts = totals(plan)
     if rt.output == "json" and not rt.quiet:
-        _write_json(rt, {"plan": rows, "totals": counts}, indent=2)
+        _write_json(rt, {"plan": rows, "totals": counts, **(refusal.to_json() if refusal else {})}, indent=2)
     else:
         with ResultWriter(rt, COLUMNS, primary="name", empty_note="nothing to sync") as out:
             out.extend(rows)
+        if refusal is not None and rt.output == "jsonl":
+            _write_json(rt, refusal.to_json(), indent=None)
     rt.info("plan: " + ", ".join(f"{n} {action}" for action, n in counts.items()) + " (dry run: nothing sent)")
 
 

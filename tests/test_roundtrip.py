@@ -525,3 +525,18 @@ def test_a_dry_run_over_max_delete_prints_its_plan_then_refuses(cli, sandbox, tm
     run = cli("nationbuilder", "sync", str(site), "--page", pg, "--delete", "--max-delete", "2")
     assert run.code == 2 and run.stdout == "" and "hint: run with --dry-run to see the plan" in run.stderr, run
     assert sends(sandbox, mark) == [] and nb_names(cli, pg) == ["s1.txt", "s2.txt", "s3.txt"]
+
+
+def test_a_real_sync_shows_the_new_ids_in_plain_output(cli, sandbox, tmp_path):
+    pg = page()
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "brandnew.png").write_bytes(b"never uploaded")
+    run = cli("-o", "plain", "nationbuilder", "sync", str(site), "--page", pg)
+    assert run.code == 0, run
+    [line] = run.stdout.splitlines()
+    action, name, _why, new_id, url = line.split("\t")
+    [att] = json.loads(cli("-o", "json", "nationbuilder", "list", "--page", pg).stdout)
+    assert (action, name, new_id) == ("create", "brandnew.png", str(att["id"])) and url == att["url"]
+    run = cli("-o", "plain", "nationbuilder", "sync", str(site), "--page", pg)
+    assert run.stdout.split("\t")[0] == "unchanged" and run.stdout.split("\t")[3] == str(att["id"]), run

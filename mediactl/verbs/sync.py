@@ -39,6 +39,10 @@ Example: mediactl PROVIDER sync files/ --dry-run
 """
 
 COLUMNS = [("ACTION", "action"), ("NAME", "name"), ("WHY", "why"), ("REMOTE ID", "remote.id")]
+# A real run's table/plain rows: the item's id (a sent row's new one) and URL, as upload shows them.
+RUN_COLUMNS = [("ACTION", "action"), ("NAME", "name"), ("WHY", "why"), ("ID", "shown.id"), ("URL", "shown.url")]
+# Where each provider's upload answer has the new item's id and URL (its upload columns), default id / url.
+RESULT_PATHS = {"bitbadges": ("listingId", "url"), "ofauth": ("media.id", "media.files.full.url")}
 SENDS = ("create", "replace", "update")
 
 
@@ -160,7 +164,9 @@ def carry_out(opts: SyncOptions, deps: RoundTripDeps, plan: list[PlanRow]) -> No
     entries = {id(row): journal.register(provider=deps.provider, profile=rt.profile, target=trip.target,
                                          path=_local(row).path, name=_local(row).name) for row in sends}
     total_bytes = sum(_local(row).digests.size for row in sends)
-    with ResultWriter(rt, COLUMNS, primary="name") as out, Progress(rt, len(sends), total_bytes) as progress:
+    with ResultWriter(rt, RUN_COLUMNS, primary="name") as out, Progress(rt, len(sends), total_bytes) as progress:
+        def show(row: dict) -> None:  # JSON rows stay as they are (the new item is their `result`)
+            out.add(row if rt.machine_output else _shown(deps.provider, row))
 
         def send(row: PlanRow) -> dict:
             if row.action not in SENDS:
@@ -176,10 +182,10 @@ def carry_out(opts: SyncOptions, deps: RoundTripDeps, plan: list[PlanRow]) -> No
 
         describe = _describe
         first = [row for row in plan if row.action != "delete"]  # sends, and the unchanged rows' lines
-        outcomes = run_batch(rt, first, send, concurrency=opts.concurrency, on_result=out.add, describe=describe,
+        outcomes = run_batch(rt, first, send, concurrency=opts.concurrency, on_result=show, describe=describe,
                              journal=journal, defer=second_pass_worthy)
         outcomes = _second_pass(rt, deps.provider, journal, entries, outcomes, concurrency=opts.concurrency,
-                                on_result=out.add, describe=describe)
+                                on_result=show, describe=describe)
         failed = [o for o in outcomes if o.error is not None]
         replaced = [o.item for o in outcomes if o.error is None and o.item.action == "replace"]
         deletes = _replaced_items(replaced) + ([] if failed else [row for row in plan if row.action == "delete"])
@@ -195,7 +201,7 @@ def carry_out(opts: SyncOptions, deps: RoundTripDeps, plan: list[PlanRow]) -> No
                 pass
             return {**row.to_json(deps.provider), "action": "delete", "result": {"deleted": True}}
 
-        outcomes += run_batch(rt, deletes, remove, concurrency=1, on_result=out.add, describe=describe)
+        outcomes += run_batch(rt, deletes, remove, concurrency=1, on_result=show, describe=describe)
     counts = totals(plan)
     rt.info("sync: " + ", ".join(f"{n} {action}" for action, n in counts.items() if n)
             + (f"; {len([o for o in outcomes if o.error])} failed" if any(o.error for o in outcomes) else ""))
@@ -218,3 +224,16 @@ def _replaced_items(rows: list[PlanRow]) -> list[PlanRow]:
 
 def _describe(row: PlanRow) -> str:
     return str(row.local.path) if row.local is not None else f"{row.name} ({row.remote.id if row.remote else '?'})"
+
+
+def _shown(provider: str, row: dict) -> dict:
+    """A result row with `shown: {id, url}` for table/plain: the new item of a send, else the remote one."""
+    from mediactl.output import dig
+
+    if "error" in row:
+        return row
+    id_path, url_path = RESULT_PATHS.get(provider, ("id", "url"))
+    result = row.get("result")
+    if isinstance(result, dict) and "deleted" not in result:
+        return {**row, "shown": {"id": dig(result, id_path), "url": dig(result, url_path)}}
+    return {**row, "shown": {"id": dig(row, "remote.id")}}

@@ -137,11 +137,14 @@ def sync(opts: SyncOptions, deps: RoundTripDeps) -> None:
 def print_plan(deps: RoundTripDeps, plan: list[PlanRow], refusal: UsageError | None = None) -> None:
     """The plan on stdout; a plan `refusal` refuses (--max-delete) is in the JSON document as its `error`
     (jsonl: a last line), so stdout stays one document."""
+    from mediactl import reports
     from mediactl.output import ResultWriter, _write_json
 
     rt = deps.rt
     rows = [row.to_json(deps.provider) for row in plan]
     counts = totals(plan)
+    for row, shown in zip(plan, rows, strict=True):  # a dry run's report: a testcase per row of the plan
+        reports.record(rt, id(row), row.name, shown, None, command=f"mediactl {deps.provider} sync")
     if rt.output == "json" and not rt.quiet:
         _write_json(rt, {"plan": rows, "totals": counts, **(refusal.to_json() if refusal else {})}, indent=2)
     else:

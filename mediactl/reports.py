@@ -307,10 +307,17 @@ def batch_reported(rt, command: str):
     try:
         yield
     except MediactlError as exc:
-        recorder = rt.recorder
-        if recorder is not None and not recorder.report.items:
-            recorder.add("refused", ItemReport(clean(command), "error", clean(exc.message), None, int(exc.code)))
+        if rt.recorder is not None and not rt.recorder.report.items:
+            record_refusal(rt, exc)
         raise
+
+
+def record_refusal(rt, error: Any) -> None:
+    """A refusal of the whole batch (not of one item) as the report's error, when a report is being kept."""
+    recorder = rt.recorder
+    if recorder is not None:
+        recorder.add("refused", ItemReport(clean(recorder.report.command), "error", clean(error.message), None,
+                                           int(error.code)))
 
 
 def publish_run(rt, exit_code: int) -> int | None:

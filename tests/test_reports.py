@@ -229,3 +229,8 @@ def test_a_batch_refused_before_it_starts_still_reports_under_github_actions(cli
     assert body["exit_code"] == 2 and body["totals"] == {"total": 1, "passed": 0, "failed": 0, "skipped": 0,
                                                          "error": 1}
     assert "more than --max-delete 1" in body["items"][0]["message"]
+    run = cli("--report", str(tmp_path / "dry.json"), "nationbuilder", "sync", str(site), "--page", page,
+              "--delete", "--max-delete", "1", "--dry-run")
+    body = json.loads((tmp_path / "dry.json").read_text())
+    assert run.code == 2 and body["exit_code"] == 2, run
+    assert [i["status"] for i in body["items"]] == ["passed", "passed", "error"]  # the plan, then the refusal

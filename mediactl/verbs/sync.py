@@ -127,8 +127,10 @@ def sync(opts: SyncOptions, deps: RoundTripDeps) -> None:
         print_plan(deps, plan, refusal)
         if refusal is not None:  # the plan is printed, then refused (stderr, exit 2) as the real run would be
             from mediactl.engine.batch import BatchExit
+            from mediactl.reports import record_refusal
 
             deps.rt.error(refusal.message)
+            record_refusal(deps.rt, refusal)  # the report: the plan's rows, then why it is refused
             raise BatchExit(int(refusal.code))
         return
     carry_out(opts, deps, plan)

@@ -540,3 +540,17 @@ def test_a_real_sync_shows_the_new_ids_in_plain_output(cli, sandbox, tmp_path):
     assert (action, name, new_id) == ("create", "brandnew.png", str(att["id"])) and url == att["url"]
     run = cli("-o", "plain", "nationbuilder", "sync", str(site), "--page", pg)
     assert run.stdout.split("\t")[0] == "unchanged" and run.stdout.split("\t")[3] == str(att["id"]), run
+
+
+def test_an_ofauth_media_whose_name_has_a_newline_downloads(cli, sandbox_factory, tmp_path):
+    sandbox_factory()  # its own vault: --all is this one media
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "new\nline.png").write_bytes(png(2000))
+    assert cli("ofauth", "upload", str(src / "new\nline.png")).code == 0
+    out = tmp_path / "ndl"
+    run = cli("-o", "json", "ofauth", "download", "--all", "--type", "photo", "-d", str(out))
+    assert run.code == 0, run
+    [row] = json.loads(run.stdout)
+    assert Path(row["local"]["path"]).parent == out.resolve() and "\n" not in Path(row["local"]["path"]).name
+    assert Path(row["local"]["path"]).read_bytes() == (src / "new\nline.png").read_bytes()

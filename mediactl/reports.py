@@ -6,8 +6,10 @@
   (`::error file=PATH,title=mediactl::MESSAGE`, escaped as GitHub's workflow-commands page says), and the
   summary appended to `$GITHUB_STEP_SUMMARY` as a Markdown table.
 
-The batch runner records each item's outcome (`record`); the error boundary calls `publish` once, on every
-way out of the command. No typer or rich here: this module is plain data in, files and lines out.
+Around each batch verb, `batch_reported` checks FILE's directory before any request and starts the run's
+recorder (dry runs and refused batches report too: a refusal is the report's one `error`); the batch runner
+records each item's outcome (`record`); the error boundary calls `publish` once, on every way out of the
+command. No typer or rich here: this module is plain data in, files and lines out.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import re
 import tempfile
 import time
 from collections.abc import Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -36,7 +39,7 @@ class ItemReport:
     """One item of a batch as a report shows it."""
 
     name: str
-    status: str  # passed | failed | skipped
+    status: str  # passed | failed | skipped | error (the batch was refused before it started)
     message: str = ""
     file: str | None = None  # the local file it concerns, when there is one
     code: int | None = None  # the exit code of a failure
@@ -77,6 +80,17 @@ def check_report_path(value: str | os.PathLike | None) -> Path | None:
     return path
 
 
+def check_report_dir(path: Path) -> None:
+    """The report's directory must be there and writable (exit 3 otherwise), decided before a batch sends
+    anything: a CI job must not learn at the end, or never, that its report was not written."""
+    directory = path.parent if str(path.parent) else Path(".")
+    if not directory.is_dir():
+        raise LocalError(f"--report {path}: the directory {directory} does not exist",
+                         hint="create it first, or give a path in an existing directory")
+    if not os.access(directory, os.W_OK | os.X_OK):
+        raise LocalError(f"--report {path}: the directory {directory} is not writable")
+
+
 def clean(text: Any) -> str:
     """Server and file text with the characters XML and terminals cannot take removed."""
     return _CONTROL.sub("", str(text if text is not None else ""))
@@ -111,7 +125,7 @@ def item_report(name: str, result: Mapping | None, error: Any | None, *, file: s
 def junit_xml(report: BatchReport) -> bytes:
     """JUnit XML in the shape GitLab, Jenkins and junitparser read: testsuites > testsuite > testcase."""
     totals = report.totals()
-    attrs = {"tests": str(totals["total"]), "failures": str(totals["failed"]), "errors": "0",
+    attrs = {"tests": str(totals["total"]), "failures": str(totals["failed"]), "errors": str(totals.get("error", 0)),
              "skipped": str(totals["skipped"]), "time": f"{report.elapsed:.3f}"}
     root = ET.Element("testsuites", {"name": "mediactl", **attrs})
     suite = ET.SubElement(root, "testsuite", {
@@ -127,6 +141,9 @@ def junit_xml(report: BatchReport) -> bytes:
             failure = ET.SubElement(case, "failure", {"message": item.message,
                                                       "type": f"exit {item.code}" if item.code else "failure"})
             failure.text = item.message
+        elif item.status == "error":
+            error = ET.SubElement(case, "error", {"message": item.message, "type": f"exit {item.code}"})
+            error.text = item.message
         elif item.status == "skipped":
             ET.SubElement(case, "skipped", {"message": item.message})
     return ET.tostring(root, encoding="utf-8", xml_declaration=True)
@@ -147,7 +164,6 @@ def write_report(path: Path, report: BatchReport) -> None:
         (json.dumps(summary_json(report), indent=2, ensure_ascii=False) + "\n").encode()
     directory = path.parent if str(path.parent) else Path(".")
     try:
-        directory.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{path.name}.", suffix=".tmp")
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
@@ -193,7 +209,10 @@ def _relative(path: str, cwd: str | None) -> str:
 
 
 def _cell(text: Any) -> str:
-    return clean(text).replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
+    """A Markdown table cell: GitHub renders HTML in the step summary, so `&`, `<`, `>` are entities (a name
+    like `a<i>.png` stays text), and `|` is escaped so it cannot split the cell."""
+    text = clean(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
 
 
 def step_summary_markdown(report: BatchReport) -> str:
@@ -215,7 +234,7 @@ def publish(report: BatchReport, *, report_file: Path | None, stderr, env: Mappi
         return
     cwd = env.get("GITHUB_WORKSPACE")
     for item in report.items:
-        if item.status == "failed":
+        if item.status in ("failed", "error"):
             print(annotation(item, cwd), file=stderr, flush=True)
     summary = env.get("GITHUB_STEP_SUMMARY")
     if summary:
@@ -265,6 +284,40 @@ def record(rt, key: Any, name: str, result: Mapping | None, error: Any | None, *
         words = command.split()
         rt.recorder = RunRecorder(" ".join(["mediactl", *words[1:]]))
     rt.recorder.add(key, item_report(name, result, error, file=file, seconds=seconds))
+
+
+BATCH_VERBS = frozenset({"upload", "delete", "download", "verify", "sync", "resume"})
+
+
+@contextmanager
+def batch_reported(rt, command: str):
+    """Around a batch verb (`command`: "mediactl PROVIDER VERB"): when a report is wanted, check the report's
+    directory before anything is sent, start the run's recorder (so a dry run, or a batch with no items,
+    still writes its report) and record a refusal before the first item (a missing file, --max-delete) as
+    the report's one error, which the error boundary then publishes with its annotation."""
+    from mediactl.errors import MediactlError
+
+    if not wanted(rt.options.report, rt.env):
+        yield
+        return
+    if rt.options.report is not None:
+        check_report_dir(rt.options.report)
+    if rt.recorder is None:
+        rt.recorder = RunRecorder(command)
+    try:
+        yield
+    except MediactlError as exc:
+        if rt.recorder is not None and not rt.recorder.report.items:
+            record_refusal(rt, exc)
+        raise
+
+
+def record_refusal(rt, error: Any) -> None:
+    """A refusal of the whole batch (not of one item) as the report's error, when a report is being kept."""
+    recorder = rt.recorder
+    if recorder is not None:
+        recorder.add("refused", ItemReport(clean(recorder.report.command), "error", clean(error.message), None,
+                                           int(error.code)))
 
 
 def publish_run(rt, exit_code: int) -> int | None:

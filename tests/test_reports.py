@@ -97,9 +97,12 @@ def test_report_of_a_real_batch_with_a_failure(cli, sandbox, tmp_path, monkeypat
     summary = tmp_path / "summary.md"
     monkeypatch.setenv("GITHUB_ACTIONS", "true")
     monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    report.parent.mkdir()
     run = cli("nationbuilder", "upload", str(tmp_path / "ok.txt"), str(tmp_path / "gone.txt"), "--page", page,
               "--report", str(report))
-    assert run.code == 3 and not report.exists(), run  # gone.txt is refused before anything is sent
+    assert run.code == 3, run  # gone.txt is refused before anything is sent: the report says so
+    [suite] = list(junitparser.JUnitXml.fromfile(str(report)))
+    assert (suite.tests, suite.errors) == (1, 1)
     run = cli("nationbuilder", "upload", str(tmp_path / "ok.txt"), "--page", page, "--report", str(report))
     assert run.code == 0, run
     [suite] = list(junitparser.JUnitXml.fromfile(str(report)))
@@ -149,3 +152,85 @@ def test_verify_and_sync_reports_under_github_actions(cli, sandbox, tmp_path, mo
     assert annotations == ["::error file=site/new%2C with%3A odd%25name.txt,title=mediactl::"
                            f"{site}/new, with: odd%25name.txt: missing: no attachment with this name on the page"]
     assert summary.read_text().count("### `mediactl nationbuilder") == 2
+
+
+def test_the_step_summary_escapes_html_and_pipes(cli, sandbox, tmp_path, monkeypatch):
+    page = "p-" + uuid.uuid4().hex[:8]
+    odd = tmp_path / "a|b<i>&.png"
+    odd.write_bytes(b"never uploaded")
+    summary = tmp_path / "summary.md"
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    run = cli("nationbuilder", "verify", str(odd), "--page", page)
+    assert run.code == 9, run
+    text = summary.read_text()
+    assert f"| {tmp_path}/a\\|b&lt;i&gt;&amp;.png | failed |" in text, text
+    assert "<i>" not in text
+
+
+def requests_made(sandbox) -> int:
+    log = sandbox.state()["requests"]
+    return log[-1]["n"] if log else 0
+
+
+def test_a_report_in_a_missing_directory_is_refused_before_any_request(cli, sandbox, tmp_path):
+    (tmp_path / "f1.png").write_bytes(b"f1")
+    report = tmp_path / "nonexistent" / "dir" / "r.xml"
+    mark = requests_made(sandbox)
+    run = cli("--report", str(report), "nationbuilder", "verify", str(tmp_path / "f1.png"), "--page", "events")
+    assert run.code == 3 and f"--report {report}" in run.stderr and "does not exist" in run.stderr, run
+    assert requests_made(sandbox) == mark and not report.parent.exists()
+
+
+def test_dry_runs_write_their_report(cli, sandbox, tmp_path):
+    page = "p-" + uuid.uuid4().hex[:8]
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "new.txt").write_text("new")
+    run = cli("--report", str(tmp_path / "sync.json"), "nationbuilder", "sync", str(site), "--page", page,
+              "--delete", "--dry-run")
+    assert run.code == 0, run
+    body = json.loads((tmp_path / "sync.json").read_text())
+    assert body["command"] == "mediactl nationbuilder sync" and body["totals"]["total"] == 1
+    assert body["items"][0]["name"] == "new.txt" and body["items"][0]["message"] == "create"
+    run = cli("--report", str(tmp_path / "delete.xml"), "nationbuilder", "delete", "999999", "--page", page,
+              "--dry-run")
+    assert run.code == 0 and (tmp_path / "delete.xml").exists(), run
+    assert [s.name for s in junitparser.JUnitXml.fromfile(str(tmp_path / "delete.xml"))] == [
+        "mediactl nationbuilder delete"]
+
+
+def test_a_batch_refused_before_it_starts_still_reports_under_github_actions(cli, sandbox, tmp_path, monkeypatch):
+    page = "p-" + uuid.uuid4().hex[:8]
+    summary = tmp_path / "summary.md"
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    run = cli("nationbuilder", "upload", str(tmp_path / "missing.png"), "--page", page,
+              "--report", str(tmp_path / "gh.xml"))
+    assert run.code == 3, run
+    [suite] = list(junitparser.JUnitXml.fromfile(str(tmp_path / "gh.xml")))
+    [case] = list(suite)
+    assert (suite.tests, suite.errors, suite.failures) == (1, 1, 0) and "no such file" in case.result[0].message
+    assert [line for line in run.stderr.splitlines() if line.startswith("::error")] == [
+        f"::error title=mediactl::mediactl nationbuilder upload: {tmp_path}/missing.png: no such file"]
+    assert "| mediactl nationbuilder upload | error |" in summary.read_text()
+
+    site = tmp_path / "site"
+    site.mkdir()
+    for name in ("s1.txt", "s2.txt"):
+        (site / name).write_text(name)
+    assert cli("nationbuilder", "upload", "-r", str(site), "--page", page).code == 0
+    for name in ("s1.txt", "s2.txt"):
+        (site / name).unlink()
+    run = cli("--report", str(tmp_path / "sync.json"), "nationbuilder", "sync", str(site), "--page", page,
+              "--delete", "--max-delete", "1")
+    assert run.code == 2, run
+    body = json.loads((tmp_path / "sync.json").read_text())
+    assert body["exit_code"] == 2 and body["totals"] == {"total": 1, "passed": 0, "failed": 0, "skipped": 0,
+                                                         "error": 1}
+    assert "more than --max-delete 1" in body["items"][0]["message"]
+    run = cli("--report", str(tmp_path / "dry.json"), "nationbuilder", "sync", str(site), "--page", page,
+              "--delete", "--max-delete", "1", "--dry-run")
+    body = json.loads((tmp_path / "dry.json").read_text())
+    assert run.code == 2 and body["exit_code"] == 2, run
+    assert [i["status"] for i in body["items"]] == ["passed", "passed", "error"]  # the plan, then the refusal

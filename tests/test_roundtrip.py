@@ -481,3 +481,76 @@ def test_a_replace_finishes_even_when_another_row_fails(cli, sandbox_factory, tm
     out = tmp_path / "back"
     cli("nationbuilder", "download", "--all", "--page", "mixed", "-d", str(out))
     assert (out / "a.txt").read_text() == "a2"
+
+
+def test_an_item_whose_name_has_a_newline_downloads_under_a_safe_name(cli, sandbox, tmp_path):
+    pg = page()
+    att = nb_attach(sandbox, pg, "new\nline.png", b"two lines")
+    out = tmp_path / "ndl"
+    run = cli("-o", "json", "nationbuilder", "download", "--all", "--page", pg, "-d", str(out))
+    assert run.code == 0, run
+    [row] = json.loads(run.stdout)
+    assert row["id"] == att["id"] and Path(row["local"]["path"]) == (out / "newline.png").resolve()
+    assert (out / "newline.png").read_bytes() == b"two lines" and [p.name for p in out.iterdir()] == ["newline.png"]
+
+
+
+def test_an_id_given_twice_is_downloaded_once(cli, sandbox, tmp_path):
+    pg = page()
+    att = nb_attach(sandbox, pg, "f1.png", b"once")
+    out = tmp_path / "dup"
+    run = cli("-o", "json", "nationbuilder", "download", str(att["id"]), str(att["id"]), "--page", pg, "-d", str(out))
+    assert run.code == 0, run
+    assert [r["id"] for r in json.loads(run.stdout)] == [att["id"]]
+    assert [p.name for p in out.iterdir()] == ["f1.png"]
+
+
+def test_a_dry_run_over_max_delete_prints_its_plan_then_refuses(cli, sandbox, tmp_path):
+    pg = page()
+    site = tmp_path / "site"
+    site.mkdir()
+    for name in ("s1.txt", "s2.txt", "s3.txt"):
+        nb_attach(sandbox, pg, name, b"stale")
+    mark = last_request(sandbox)
+    run = cli("-o", "plain", "nationbuilder", "sync", str(site), "--page", pg, "--delete", "--max-delete", "2",
+              "--dry-run")
+    assert run.code == 2, run
+    assert [line.split("\t")[:2] for line in run.stdout.splitlines()] == [["delete", "s1.txt"], ["delete", "s2.txt"],
+                                                                          ["delete", "s3.txt"]]
+    assert "more than --max-delete 2" in run.stderr and "hint: run with --dry-run" not in run.stderr
+    run = cli("-o", "json", "nationbuilder", "sync", str(site), "--page", pg, "--delete", "--max-delete", "2",
+              "--dry-run")
+    body = json.loads(run.stdout)  # one document: the plan, and why it is refused
+    assert run.code == 2 and body["totals"]["delete"] == 3 and body["error"]["code"] == 2, run
+    run = cli("nationbuilder", "sync", str(site), "--page", pg, "--delete", "--max-delete", "2")
+    assert run.code == 2 and run.stdout == "" and "hint: run with --dry-run to see the plan" in run.stderr, run
+    assert sends(sandbox, mark) == [] and nb_names(cli, pg) == ["s1.txt", "s2.txt", "s3.txt"]
+
+
+def test_a_real_sync_shows_the_new_ids_in_plain_output(cli, sandbox, tmp_path):
+    pg = page()
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "brandnew.png").write_bytes(b"never uploaded")
+    run = cli("-o", "plain", "nationbuilder", "sync", str(site), "--page", pg)
+    assert run.code == 0, run
+    [line] = run.stdout.splitlines()
+    action, name, _why, new_id, url = line.split("\t")
+    [att] = json.loads(cli("-o", "json", "nationbuilder", "list", "--page", pg).stdout)
+    assert (action, name, new_id) == ("create", "brandnew.png", str(att["id"])) and url == att["url"]
+    run = cli("-o", "plain", "nationbuilder", "sync", str(site), "--page", pg)
+    assert run.stdout.split("\t")[0] == "unchanged" and run.stdout.split("\t")[3] == str(att["id"]), run
+
+
+def test_an_ofauth_media_whose_name_has_a_newline_downloads(cli, sandbox_factory, tmp_path):
+    sandbox_factory()  # its own vault: --all is this one media
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "new\nline.png").write_bytes(png(2000))
+    assert cli("ofauth", "upload", str(src / "new\nline.png")).code == 0
+    out = tmp_path / "ndl"
+    run = cli("-o", "json", "ofauth", "download", "--all", "--type", "photo", "-d", str(out))
+    assert run.code == 0, run
+    [row] = json.loads(run.stdout)
+    assert Path(row["local"]["path"]).parent == out.resolve() and "\n" not in Path(row["local"]["path"]).name
+    assert Path(row["local"]["path"]).read_bytes() == (src / "new\nline.png").read_bytes()

@@ -117,7 +117,14 @@ def _command(spec: ProviderSpec, verb: str) -> Callable[..., None]:
     params.sort(key=lambda p: order.index(p.name) if p.name in order else len(order))
 
     def command(ctx: typer.Context, **values: Any) -> None:
-        module.run(VerbOptions(spec.name, values), AppContext.of(ctx))
+        from mediactl.reports import BATCH_VERBS, batch_reported
+
+        app = AppContext.of(ctx)
+        if verb not in BATCH_VERBS:
+            module.run(VerbOptions(spec.name, values), app)
+            return
+        with batch_reported(app, f"mediactl {spec.name} {verb}"):  # --report / GitHub Actions (reports.py)
+            module.run(VerbOptions(spec.name, values), app)
 
     command.__name__ = f"{spec.name}_{verb}"
     command.__doc__ = getattr(extras, "HELP", {}).get(verb) or module.HELP

@@ -75,7 +75,9 @@ def download(opts: DownloadOptions, deps: RoundTripDeps) -> None:
         raise UsageError("give IDs or --all, not both")
     if not opts.all and not opts.ids:
         raise UsageError("nothing to download", hint="give IDs, or --all")
-    remotes = list(trip.remote_files()) if opts.all else trip.lookup(list(opts.ids))
+    # an id given twice (or two spellings of one item) is downloaded once, as upload treats a path given twice
+    remotes = list({r.id: r for r in (trip.remote_files() if opts.all
+                                      else trip.lookup(list(dict.fromkeys(opts.ids))))}.values())
     directory = prepare_dir(opts.directory)
     names = NamePicker()
     planned = []

@@ -9,7 +9,7 @@ why (the provider decides: mediactl/providers/*/api.py `*RoundTrip.plan`). `--dr
 - deletes come last: a replace deletes the old item once its new one is there (NationBuilder attachments
   cannot be edited); `--delete` rows follow, only when every send succeeded.
 `--max-delete N`: a plan deleting more than N items changes nothing and exits 2, as does `--delete` for a
-provider whose API has no delete (copy only), before anything is sent.
+provider whose API has no delete (copy only), before anything is sent; a dry run prints the plan, then refuses.
 """
 
 from __future__ import annotations
@@ -39,6 +39,10 @@ Example: mediactl PROVIDER sync files/ --dry-run
 """
 
 COLUMNS = [("ACTION", "action"), ("NAME", "name"), ("WHY", "why"), ("REMOTE ID", "remote.id")]
+# A real run's table/plain rows: the item's id (a sent row's new one) and URL, as upload shows them.
+RUN_COLUMNS = [("ACTION", "action"), ("NAME", "name"), ("WHY", "why"), ("ID", "shown.id"), ("URL", "shown.url")]
+# Where each provider's upload answer has the new item's id and URL (its upload columns), default id / url.
+RESULT_PATHS = {"bitbadges": ("listingId", "url"), "ofauth": ("media.id", "media.files.full.url")}
 SENDS = ("create", "replace", "update")
 
 
@@ -69,11 +73,20 @@ def make_plan(opts: SyncOptions, deps: RoundTripDeps) -> list[PlanRow]:
                         include=opts.include or getattr(trip, "local_patterns", None), exclude=opts.exclude,
                         unique_names=True, allow_empty=True)
     plan = trip.plan(files, delete=opts.delete)
-    deleting = sum(1 for row in plan if row.action == "delete")
-    if opts.max_delete is not None and deleting > opts.max_delete:
-        raise UsageError(f"the plan deletes {deleting} item(s), more than --max-delete {opts.max_delete}; nothing "
-                         "was changed", hint="run with --dry-run to see the plan")
+    refusal = max_delete_refusal(opts, plan)
+    if refusal is not None and not opts.dry_run:
+        raise refusal
     return plan
+
+
+def max_delete_refusal(opts: SyncOptions, plan: list[PlanRow]) -> UsageError | None:
+    """The --max-delete refusal of `plan` (exit 2), if it deletes too much. A dry run has printed the plan, so
+    only the real run's refusal points at it."""
+    deleting = sum(1 for row in plan if row.action == "delete")
+    if opts.max_delete is None or deleting <= opts.max_delete:
+        return None
+    return UsageError(f"the plan deletes {deleting} item(s), more than --max-delete {opts.max_delete}; nothing "
+                      "was changed", hint=None if opts.dry_run else "run with --dry-run to see the plan")
 
 
 def params(spec: ProviderSpec) -> list[Param]:
@@ -110,22 +123,37 @@ def sync(opts: SyncOptions, deps: RoundTripDeps) -> None:
     """Plan, then print the plan (--dry-run) or carry it out, with the provider's calls in `deps`."""
     plan = make_plan(opts, deps)
     if opts.dry_run:
-        print_plan(deps, plan)
+        refusal = max_delete_refusal(opts, plan)
+        print_plan(deps, plan, refusal)
+        if refusal is not None:  # the plan is printed, then refused (stderr, exit 2) as the real run would be
+            from mediactl.engine.batch import BatchExit
+            from mediactl.reports import record_refusal
+
+            deps.rt.error(refusal.message)
+            record_refusal(deps.rt, refusal)  # the report: the plan's rows, then why it is refused
+            raise BatchExit(int(refusal.code))
         return
     carry_out(opts, deps, plan)
 
 
-def print_plan(deps: RoundTripDeps, plan: list[PlanRow]) -> None:
+def print_plan(deps: RoundTripDeps, plan: list[PlanRow], refusal: UsageError | None = None) -> None:
+    """The plan on stdout; a plan `refusal` refuses (--max-delete) is in the JSON document as its `error`
+    (jsonl: a last line), so stdout stays one document."""
+    from mediactl import reports
     from mediactl.output import ResultWriter, _write_json
 
     rt = deps.rt
     rows = [row.to_json(deps.provider) for row in plan]
     counts = totals(plan)
+    for row, shown in zip(plan, rows, strict=True):  # a dry run's report: a testcase per row of the plan
+        reports.record(rt, id(row), row.name, shown, None, command=f"mediactl {deps.provider} sync")
     if rt.output == "json" and not rt.quiet:
-        _write_json(rt, {"plan": rows, "totals": counts}, indent=2)
+        _write_json(rt, {"plan": rows, "totals": counts, **(refusal.to_json() if refusal else {})}, indent=2)
     else:
         with ResultWriter(rt, COLUMNS, primary="name", empty_note="nothing to sync") as out:
             out.extend(rows)
+        if refusal is not None and rt.output == "jsonl":
+            _write_json(rt, refusal.to_json(), indent=None)
     rt.info("plan: " + ", ".join(f"{n} {action}" for action, n in counts.items()) + " (dry run: nothing sent)")
 
 
@@ -141,7 +169,9 @@ def carry_out(opts: SyncOptions, deps: RoundTripDeps, plan: list[PlanRow]) -> No
     entries = {id(row): journal.register(provider=deps.provider, profile=rt.profile, target=trip.target,
                                          path=_local(row).path, name=_local(row).name) for row in sends}
     total_bytes = sum(_local(row).digests.size for row in sends)
-    with ResultWriter(rt, COLUMNS, primary="name") as out, Progress(rt, len(sends), total_bytes) as progress:
+    with ResultWriter(rt, RUN_COLUMNS, primary="name") as out, Progress(rt, len(sends), total_bytes) as progress:
+        def show(row: dict) -> None:  # JSON rows stay as they are (the new item is their `result`)
+            out.add(row if rt.machine_output else _shown(deps.provider, row))
 
         def send(row: PlanRow) -> dict:
             if row.action not in SENDS:
@@ -157,10 +187,10 @@ def carry_out(opts: SyncOptions, deps: RoundTripDeps, plan: list[PlanRow]) -> No
 
         describe = _describe
         first = [row for row in plan if row.action != "delete"]  # sends, and the unchanged rows' lines
-        outcomes = run_batch(rt, first, send, concurrency=opts.concurrency, on_result=out.add, describe=describe,
+        outcomes = run_batch(rt, first, send, concurrency=opts.concurrency, on_result=show, describe=describe,
                              journal=journal, defer=second_pass_worthy)
         outcomes = _second_pass(rt, deps.provider, journal, entries, outcomes, concurrency=opts.concurrency,
-                                on_result=out.add, describe=describe)
+                                on_result=show, describe=describe)
         failed = [o for o in outcomes if o.error is not None]
         replaced = [o.item for o in outcomes if o.error is None and o.item.action == "replace"]
         deletes = _replaced_items(replaced) + ([] if failed else [row for row in plan if row.action == "delete"])
@@ -176,7 +206,7 @@ def carry_out(opts: SyncOptions, deps: RoundTripDeps, plan: list[PlanRow]) -> No
                 pass
             return {**row.to_json(deps.provider), "action": "delete", "result": {"deleted": True}}
 
-        outcomes += run_batch(rt, deletes, remove, concurrency=1, on_result=out.add, describe=describe)
+        outcomes += run_batch(rt, deletes, remove, concurrency=1, on_result=show, describe=describe)
     counts = totals(plan)
     rt.info("sync: " + ", ".join(f"{n} {action}" for action, n in counts.items() if n)
             + (f"; {len([o for o in outcomes if o.error])} failed" if any(o.error for o in outcomes) else ""))
@@ -199,3 +229,16 @@ def _replaced_items(rows: list[PlanRow]) -> list[PlanRow]:
 
 def _describe(row: PlanRow) -> str:
     return str(row.local.path) if row.local is not None else f"{row.name} ({row.remote.id if row.remote else '?'})"
+
+
+def _shown(provider: str, row: dict) -> dict:
+    """A result row with `shown: {id, url}` for table/plain: the new item of a send, else the remote one."""
+    from mediactl.output import dig
+
+    if "error" in row:
+        return row
+    id_path, url_path = RESULT_PATHS.get(provider, ("id", "url"))
+    result = row.get("result")
+    if isinstance(result, dict) and "deleted" not in result:
+        return {**row, "shown": {"id": dig(result, id_path), "url": dig(result, url_path)}}
+    return {**row, "shown": {"id": dig(row, "remote.id")}}

@@ -46,8 +46,19 @@ def rules() -> list[Rule]:
     ]
 
 
+class AnyNameRule(Rule):
+    """A file route whose `<path:...>` also matches a name with a newline (`%0A`): werkzeug's own path
+    converter is `[^/].*?`, and `.` stops at a newline, so such an item's URL would answer 404."""
+
+    def get_converter(self, variable_name, converter_name, args, kwargs):
+        converter = super().get_converter(variable_name, converter_name, args, kwargs)
+        if converter_name == "path":
+            converter.regex = r"[^/][\s\S]*?"
+        return converter
+
+
 def extra_rules() -> list[Rule]:
-    return [Rule("/files/nationbuilder/<att_id>/<path:filename>", endpoint="nb_file", methods=["GET"])]
+    return [AnyNameRule("/files/nationbuilder/<att_id>/<path:filename>", endpoint="nb_file", methods=["GET"])]
 
 
 def handlers(sandbox) -> dict:

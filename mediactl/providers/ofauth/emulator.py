@@ -42,9 +42,20 @@ def rules() -> list[Rule]:
     ]
 
 
+class AnyNameRule(Rule):
+    """A file route whose `<path:...>` also matches a name with a newline (`%0A`): werkzeug's own path
+    converter is `[^/].*?`, and `.` stops at a newline, so such an item's URL would answer 404."""
+
+    def get_converter(self, variable_name, converter_name, args, kwargs):
+        converter = super().get_converter(variable_name, converter_name, args, kwargs)
+        if converter_name == "path":
+            converter.regex = r"[^/][\s\S]*?"
+        return converter
+
+
 def extra_rules() -> list[Rule]:
     return [Rule("/files/ofauth/<int:media_id>", endpoint="of_file", methods=["GET"]),
-            Rule("/files/ofauth/<int:media_id>/<path:filename>", endpoint="of_file", methods=["GET"])]
+            AnyNameRule("/files/ofauth/<int:media_id>/<path:filename>", endpoint="of_file", methods=["GET"])]
 
 
 def request_id() -> str:

@@ -10,7 +10,7 @@
   URL's host;
 - plain http:// is refused unless the host is loopback, so secrets never cross a network in clear text, and
   a plain-http request never goes through a proxy (HTTP_PROXY) that is not on loopback;
-- answers are bounded (DESIGN.md 4b, "Bounded I/O"): a success body is read up to MAX_ANSWER_BYTES (beyond
+- answers are bounded (README "Troubleshooting"): a success body is read up to MAX_ANSWER_BYTES (beyond
   is an error), an error body up to MAX_ERROR_BYTES (the rest is dropped), and the whole body must arrive
   within DEADLINE_FACTOR x the read timeout (from the request for a JSON or empty body, from the answer's
   headers for a streamed upload): a watchdog shuts the socket down, so a server trickling its headers or

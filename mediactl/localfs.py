@@ -1,4 +1,4 @@
-"""Local problems as exit-3 errors that name the path and say what to do (DESIGN.md 4b, "Bounded I/O").
+"""Local problems as exit-3 errors that name the path and say what to do (README "Troubleshooting").
 
 A full disk, a read-only or missing data dir, a data dir path that is a file, a journal that is damaged or
 is a directory: none of them is a bug in mediactl, so none may end in "internal error". `local_error`

@@ -1,4 +1,4 @@
-"""CI reports of a batch verb (upload, delete, download, verify, sync, resume): DESIGN.md 2b.
+"""CI reports of a batch verb (upload, delete, download, verify, sync, resume): README "Round trip".
 
 - `--report FILE` (`MEDIACTL_REPORT`): JUnit XML when FILE ends in `.xml` (one testcase per item, failures
   with their message, as GitLab and Jenkins read it), the summary as JSON when it ends in `.json`;

@@ -1,4 +1,4 @@
-"""Hostile answers and bad connection settings (issue 25; DESIGN.md 4b "Bounded I/O"), through the CLI
+"""Hostile answers and bad connection settings (issue 25; README "Troubleshooting"), through the CLI
 against loopback servers: endless and trickled bodies, JSON nested 100,000 deep, an https:// URL pointed at
 plain HTTP, CA bundles, malformed base_urls, credentials in a base_url, a plain-http proxy off the machine.
 Each asserts the exit code, one error line without a traceback, and what reached (or did not) the server."""

@@ -1,4 +1,4 @@
-"""Round trip end to end (DESIGN.md 2b): download, verify and sync for each provider, the real CLI against
+"""Round trip end to end (README "Round trip"): download, verify and sync for each provider, the real CLI against
 `mediactl sandbox serve`, including the hostile cases (a server file name that tries to leave DIR, a download
 cut off half way, a CDN on another host, a remote file replaced behind mediactl's back)."""
 

@@ -1,4 +1,4 @@
-"""What a provider supplies for the round-trip verbs (download, verify, sync: DESIGN.md 2b).
+"""What a provider supplies for the round-trip verbs (download, verify, sync: README "Round trip").
 
 Each provider's api.py has `roundtrip(service, target) -> RoundTrip`, `target` being the verb's target
 options (`{"site": ..., "page": ...}` for NationBuilder). The verbs in `mediactl/verbs/` are written once

@@ -1,6 +1,6 @@
 """Downloads: a remote file streamed to `DIR/NAME.part`, hashed on the way, fsynced, then renamed.
 
-What this module guarantees (DESIGN.md 2b):
+What this module guarantees (README "Round trip"):
 - O(1) memory: the body is read in chunks and written as it arrives;
 - the SHA-256 (and size) of what was written is in the result;
 - NAME is the provider's file name reduced to a safe base name (no `/`, `..`, control characters or

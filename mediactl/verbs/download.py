@@ -1,4 +1,4 @@
-"""`mediactl PROVIDER download ID... [-d DIR] [--force]` / `--all`: DESIGN.md 2b.
+"""`mediactl PROVIDER download ID... [-d DIR] [--force]` / `--all`: README "Round trip".
 
 Each item is streamed to `DIR/NAME.part`, hashed, fsynced and renamed (mediactl/transfer/receiving.py);
 BitBadges pages are written as the documents `upload` takes. A result row is the provider's record plus

@@ -1,4 +1,4 @@
-"""`mediactl PROVIDER sync DIR [--delete] [--max-delete N] [--dry-run]`: DESIGN.md 2b.
+"""`mediactl PROVIDER sync DIR [--delete] [--max-delete N] [--dry-run]`: README "Round trip".
 
 Every sync first computes ONE plan, a row per item: `create | replace | update | delete | unchanged`, with
 why (the provider decides: mediactl/providers/*/api.py `*RoundTrip.plan`). `--dry-run` prints that plan

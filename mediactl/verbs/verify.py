@@ -1,4 +1,4 @@
-"""`mediactl PROVIDER verify [FILES...] [-r DIR] [--files-from F] [--extra]`: DESIGN.md 2b.
+"""`mediactl PROVIDER verify [FILES...] [-r DIR] [--files-from F] [--extra]`: README "Round trip".
 
 Local files against what the provider holds, as rclone `check` does: a row per file,
 `{"path", "status": "match|differs|missing", "remote": {...}, "provider"}`, and with `--extra` a row

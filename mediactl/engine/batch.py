@@ -397,7 +397,8 @@ def _upload_batch(rt: AppContext, settings: Settings, provider: str, items: Sequ
             if decision.unconfirmed:
                 unconfirmed.append(item)
             if decision.error is not None:
-                journal.update(entry, phase="failed", error=decision.error.message)
+                # refused before anything was sent: nothing for a later resume to send (mediactl/journal.py)
+                journal.update(entry, phase="abandoned", outcome="refused", error=decision.error.message)
                 raise decision.error
             if decision.answer is not None:
                 journal.delete(entry)

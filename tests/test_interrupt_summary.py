@@ -41,7 +41,7 @@ def test_an_interrupted_batch_ends_stderr_with_the_hint_naming_its_batch(sandbox
     assert "interrupted (" not in err, err
 
 
-@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=lambda s: s.name)
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP], ids=lambda s: s.name)
 def test_an_interrupted_resume_ends_stderr_with_the_hint(sandbox_factory, tmp_path, signum):
     server = sandbox_factory("--latency-ms", "400")
     target = f"hint-resume-{signum.name}"

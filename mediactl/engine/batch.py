@@ -313,7 +313,21 @@ def signals_handled(rt: Runtime) -> Iterator[None]:
         ignore_further()
         if not getattr(exc, "reported", False):  # run_batch has said so, its hint last: nothing after it
             rt.stderr_line(f"interrupted ({why(exc)})")
+            _resume_hint(rt)  # e.g. just after registering: the hint still comes last
         raise BatchExit(exit_code(exc)) from None
+
+
+def _resume_hint(rt: Runtime) -> None:
+    """After an interrupt outside run_batch: the `hint:` to resume, when the profile has uploads left."""
+    journal = getattr(rt, "journal", None)
+    if journal is None:
+        return
+    left = len(journal.list(incomplete=True, profile=rt.profile))
+    if left:
+        from mediactl.providers.summary import profile_flag
+
+        rt.stderr_line(f"hint: {left} upload{'s' if left != 1 else ''} can be finished with "
+                       f"`mediactl {profile_flag(rt.profile)}resume`")
 
 
 def upload_batch(rt: AppContext, settings: Settings, provider: str, items: Sequence[Item], *, journal: Journal,

@@ -34,8 +34,12 @@ PHASES = ("pending", "sending", "created", "sent", "completed", "failed", "inter
 IN_FLIGHT = ("pending", "sending", "created", "sent", "interrupted", "failed")
 # What mediactl learned about an upload beyond its phase (the `outcome` column, migration m003):
 # "adopted": a create's answer was lost, the provider was asked, and what had landed was adopted;
-# "possibly_orphaned": a lost create may have left a record without bytes (the API cannot be asked).
-OUTCOMES = ("adopted", "possibly_orphaned")
+# "possibly_orphaned": a lost create may have left a record without bytes (the API cannot be asked);
+# "refused" (phase abandoned): refused locally before anything was sent (over max_size, a bad max_size,
+# an unreadable file, `--no-complete` on a single-PUT plan): resume leaves it be, it is not a failure to finish;
+# "superseded" (phase abandoned): a LATER upload of the same file (provider, profile, target, name, bytes)
+# completed, so resume did not send it again.
+OUTCOMES = ("adopted", "possibly_orphaned", "refused", "superseded")
 
 
 class JournalEntry(TypedDict):
@@ -299,6 +303,15 @@ class Journal:
     def entry(self, entry_id: str) -> JournalEntry | None:
         """An entry by its journal id, whatever its provider."""
         return _row(self._execute("SELECT * FROM uploads WHERE id = ?", (entry_id,)).fetchone())
+
+    def completed_later(self, entry: Any) -> list[JournalEntry]:
+        """Completed uploads registered AFTER `entry` with its provider, profile, target and name, newest
+        first (does one of them supersede it? `resume` compares the bytes)."""
+        rows = self._execute(
+            "SELECT * FROM uploads WHERE provider = ? AND target = ? AND name IS ? AND phase = 'completed' AND "
+            "profile = ? AND rowid > (SELECT rowid FROM uploads WHERE id = ?) ORDER BY rowid DESC",
+            (entry["provider"], entry["target"], entry.get("name"), entry["profile"], entry["id"])).fetchall()
+        return [row for row in map(_row, rows) if row is not None]
 
     def completed_with(self, provider: str, target: str, sha256: str) -> JournalEntry | None:
         row = self._execute(

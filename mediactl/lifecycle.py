@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
-from mediactl.errors import LocalError, MediactlError
+from mediactl.errors import LocalError, MediactlError, UsageError
 from mediactl.http import RetryPolicy
 from mediactl.journal import Journal
 from mediactl.spool import is_spool
@@ -187,6 +187,9 @@ def track(journal: Journal, *, provider: str, profile: str, target: str, path: P
     try:
         yield upload
     except MediactlError as exc:
+        if _refused_before_sending(journal, entry, exc):  # nothing went out for it: resume leaves it be
+            journal.update(entry, phase="abandoned", outcome="refused", error=exc.message)
+            raise
         note, outcome = upload.journal_note(), upload.journal_outcome()
         journal.update(entry, phase="failed", error=exc.message, **({"note": note} if note else {}),
                        **({"outcome": outcome} if outcome else {}))
@@ -199,6 +202,16 @@ def track(journal: Journal, *, provider: str, profile: str, target: str, path: P
     except BaseException as exc:  # a bug: the entry must not stay "in flight" forever
         journal.update(entry, phase="failed", error=f"internal error: {type(exc).__name__}: {exc}")
         raise
+
+
+def _refused_before_sending(journal: Journal, entry: str, exc: MediactlError) -> bool:
+    """A local refusal (the file, the settings, the options: LocalError, UsageError) of an upload that has
+    created nothing: still `pending`, no create ever sent, no remote id (e.g. `--no-complete` on a
+    single-PUT plan). Journalled `failed`, a later `resume` would send what the user was told was refused."""
+    if not isinstance(exc, LocalError | UsageError):
+        return False
+    row = journal.entry(entry)
+    return row is not None and row["phase"] == "pending" and not row["unanswered"] and not row["remote_id"]
 
 
 def reopen(journal: Journal, row: Mapping[str, Any]) -> contextlib.AbstractContextManager[TrackedUpload]:

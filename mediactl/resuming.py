@@ -5,6 +5,10 @@ from cron next to a running batch leaves that batch's entries alone. Each entry 
 in one transaction, so two resumes never finish the same entry. An entry whose create went out unanswered
 (`sending`, or interrupted with `unanswered` > 0) is reconciled with the provider by its resume hook
 before anything is sent again; Other Page cannot be asked, so the possible orphan is counted.
+
+Before anything is sent, an entry superseded by a LATER completed upload of the same file (same provider,
+profile, target, name and bytes: the user ran `upload` again after the failure) is marked `abandoned`
+(outcome `superseded`) and said so, never sent: a re-run `upload` and a cron `resume` make one copy.
 """
 
 from __future__ import annotations
@@ -12,8 +16,10 @@ from __future__ import annotations
 import time
 from collections import Counter
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
+from mediactl.errors import MediactlError
 from mediactl.registry import PROVIDERS
 
 RESUME_COLUMNS = [("PROVIDER", "provider"), ("ID", "remoteId"), ("URL", "url"), ("PATH", "local.path"),
@@ -45,8 +51,9 @@ def resume_all(factory: Any, provider: str | None, concurrency: int, *, dry_run:
             return
         from mediactl.engine.plan import plan_resume
 
-        return plan_resume(rt, free)
+        return plan_resume(rt, free, superseded_by=lambda entry: superseded_by(journal, entry))
     mine = journal.adopt_entries(free)
+    mine = _drop_superseded(rt, journal, mine)
     busy += [e for e in free if e["id"] not in {m["id"] for m in mine}]  # taken by another resume meanwhile
     _busy_note(rt, busy)
     if not mine:
@@ -78,6 +85,44 @@ def resume_all(factory: Any, provider: str | None, concurrency: int, *, dry_run:
     if any(o.error is not None for o in outcomes):
         # the outcome of remote work: 8 (some not finished), never a "local error" 3 for the whole run
         raise BatchExit(int(ExitCode.PARTIAL))
+
+
+def superseded_by(journal: Any, entry: dict) -> dict | None:
+    """The LATER completed upload of the same file that makes `entry` unneeded (same provider, profile,
+    target and name, same SHA-256 and size), or None. The file is hashed only when such an upload exists
+    and the entry never recorded its digest (e.g. it failed before it was read)."""
+    later = journal.completed_later(entry)
+    if not later:
+        return None
+    sha256, size = entry.get("sha256"), entry.get("size")
+    if sha256 is None:
+        from mediactl.transfer.files import file_digests
+
+        try:
+            digests = file_digests(Path(entry["path"]))
+        except (OSError, MediactlError):  # gone or unreadable: resume itself says so
+            return None
+        sha256, size = digests.sha256, digests.size
+    for done in later:
+        if done.get("sha256") == sha256 and (size is None or done.get("size") in (None, size)):
+            return dict(done)
+    return None
+
+
+def _drop_superseded(rt, journal, entries: list[dict]) -> list[dict]:
+    """Mark the entries a later upload superseded (and say so); return the others, to be finished."""
+    left = []
+    for entry in entries:
+        done = superseded_by(journal, entry)
+        if done is None:
+            left.append(entry)
+            continue
+        by = done.get("remote_id") or done["id"]
+        journal.update(entry["id"], phase="abandoned", outcome="superseded",
+                       note=f"superseded by {by} (journal {done['id']}), a later upload of the same file")
+        rt.info(f"{entry['path']}: superseded by a later upload of the same file ({entry['provider']} {by}): "
+                f"not sent again (marked abandoned; `mediactl history forget {entry['id']}` drops it)")
+    return left
 
 
 def _busy_note(rt, busy: list[dict]) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 import uuid
@@ -70,7 +71,8 @@ def test_upload_batch_exit_code_reflects_the_uploads_not_the_pipe(cli, sandbox, 
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 8, err  # what the uploads say (some failed), not 0 (the pipe) and not 1
     assert b"internal error" not in err and err.count(b"over otherpage.max_size") == 3
-    assert phases(cli, "otherpage") == {"completed": 3, "failed": 3}
+    # refused before anything was sent: abandoned (outcome refused), nothing for a resume to send
+    assert phases(cli, "otherpage") == {"completed": 3, "abandoned": 3}
 
 
 def test_listing_whose_reader_goes_away_succeeds_under_pipefail(cli, sandbox, tmp_path):
@@ -184,12 +186,23 @@ def test_spool_lives_in_the_data_dir_and_is_removed_on_success_and_failure(cli, 
     assert run.code == 0, run
     assert json.loads(run.stdout)[0]["local"]["path"].startswith(str(tmp_path / "data" / "spool"))
     assert spools(tmp_path) == []
-    monkeypatch.setenv("MEDIACTL_NATIONBUILDER_MAX_SIZE", "10")  # fails after spooling
+    monkeypatch.setenv("MEDIACTL_NATIONBUILDER_MAX_SIZE", "10")  # refused after spooling, nothing sent
     run = cli("nationbuilder", "upload", "-", "--page", "sp", "--name", "s.txt", input=data.hex())
     assert run.code == 3, run
     assert spools(tmp_path) == []
-    # ... so a resume of that upload says clearly that the bytes are gone
     monkeypatch.delenv("MEDIACTL_NATIONBUILDER_MAX_SIZE")
+    run = cli("resume", "--provider", "nationbuilder")  # refused: not something resume sends later
+    assert run.code == 0 and "nothing to resume" in run.stderr, run
+    base = sandbox.env["MEDIACTL_NATIONBUILDER_BASE_URL"]
+    with socket.socket() as sock:  # a port nothing listens on: the upload fails after spooling
+        sock.bind(("127.0.0.1", 0))
+        monkeypatch.setenv("MEDIACTL_NATIONBUILDER_BASE_URL", f"http://127.0.0.1:{sock.getsockname()[1]}/api/v1")
+    run = cli("nationbuilder", "upload", "-", "--page", "sp", "--name", "s.txt", "--retries", "0",
+              input=data.hex())
+    assert run.code != 0, run
+    assert spools(tmp_path) == []
+    # ... so a resume of that upload says clearly that the bytes are gone
+    monkeypatch.setenv("MEDIACTL_NATIONBUILDER_BASE_URL", base)
     run = cli("resume", "--provider", "nationbuilder")  # resume: 8 when something could not be finished
     assert run.code == 8 and "read from stdin and its bytes are gone" in run.stderr, run
     assert "| mediactl nationbuilder upload - --name 's.txt'" in run.stderr

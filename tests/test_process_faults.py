@@ -289,6 +289,8 @@ def test_sigterm_during_registration_leaves_all_of_the_batch_registered_or_none(
     assert code == 143, err
     registered = sum(phases(data_dir).values())
     assert registered in (0, len(files))  # one transaction: never a half-known batch
+    if registered:  # the hint to resume comes last, wherever the signal landed
+        assert err.rstrip("\n").splitlines()[-1].startswith("hint: "), err
     code, _, resumed = resume(env)
     assert code == 0, resumed
     on_server = landed("nationbuilder", server.state(), "reg", files)

@@ -51,14 +51,16 @@ def second_pass_worthy(error: MediactlError) -> bool:
 
 def run_batch(rt: Runtime, items: Sequence[Any], worker: Callable[[Any], dict], *, concurrency: int,
               on_result: Callable[[dict], None], describe: Callable[[Any], str] = str,
-              journal=None, defer: Callable[[MediactlError], bool] | None = None) -> list[Outcome]:
+              journal=None, defer: Callable[[MediactlError], bool] | None = None,
+              batch: str | None = None) -> list[Outcome]:
     """Run `worker` on each item (in parallel up to `concurrency`), reporting results as they finish.
 
     A failed item is reported (stderr, and stdout in json/jsonl) and does not stop the batch, unless its
     host is down: then no new item starts and the rest are reported as not started. A failure `defer`
     accepts is kept in the outcomes unreported, for the caller's second pass. Ctrl-C stops starting new
     items, marks the in-flight ones interrupted in the journal, prints a summary and exits 130 (through
-    the error boundary); a second Ctrl-C exits at once. A bug in one worker stops the batch once the
+    the error boundary), its `hint:` last (naming `batch`, the upload run, when given); a second Ctrl-C
+    exits at once. A bug in one worker stops the batch once the
     others have finished their items.
     """
     from mediactl import reports
@@ -109,7 +111,7 @@ def run_batch(rt: Runtime, items: Sequence[Any], worker: Callable[[Any], dict], 
             raise bugs[0]
     except KeyboardInterrupt as exc:
         stopping.set()
-        _interrupted(rt, outcomes, len(items), journal, exc)
+        _interrupted(rt, outcomes, len(items), journal, exc, batch)
         exc.reported = True  # type: ignore[attr-defined]  # said above, with the hint: no bare `interrupted`
         raise
     if down:
@@ -190,9 +192,11 @@ def report_failure(rt: Runtime, what: str, error: MediactlError, on_result: Call
     rt.error(message, error.hint if hint else None)
 
 
-def _interrupted(rt: Runtime, outcomes: list[Outcome], total: int, journal, exc: BaseException) -> None:
+def _interrupted(rt: Runtime, outcomes: list[Outcome], total: int, journal, exc: BaseException,
+                 batch: str | None = None) -> None:
     """First Ctrl-C (or SIGTERM, SIGHUP: mediactl/interrupts.py): record in-flight uploads as interrupted,
-    summarize; a second Ctrl-C exits at once."""
+    summarize, the `hint:` to resume last (nothing is printed after it); a second Ctrl-C exits at once
+    (unless SIGINT was ignored when mediactl started: a background job of a script, nohup; it stays so)."""
     import signal
 
     from mediactl.interrupts import ignore_further, stopping, why
@@ -204,7 +208,7 @@ def _interrupted(rt: Runtime, outcomes: list[Outcome], total: int, journal, exc:
         remove_all(rt)
         os._exit(int(ExitCode.INTERRUPTED))
 
-    if threading.current_thread() is threading.main_thread():
+    if threading.current_thread() is threading.main_thread() and signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:
         signal.signal(signal.SIGINT, exit_at_once)
     ignore_further()
     marked, doubtful = journal.interrupt_in_flight(why(exc)) if journal is not None else (0, 0)
@@ -217,7 +221,8 @@ def _interrupted(rt: Runtime, outcomes: list[Outcome], total: int, journal, exc:
     if journal is not None:
         from mediactl.providers.summary import profile_flag
 
-        print(f"hint: `mediactl {profile_flag(rt.profile)}resume` checks with the provider what landed and "
+        only = f" --batch {batch}" if batch else ""
+        print(f"hint: `mediactl {profile_flag(rt.profile)}resume{only}` checks with the provider what landed and "
               "finishes the rest",
               file=rt.stderr, flush=True)
 
@@ -242,7 +247,8 @@ def batch_exit(outcomes: Iterable[Outcome]) -> None:
 
 
 def _second_pass(rt: AppContext, provider: str, journal, entries: dict[int, str], outcomes: list[Outcome], *,
-                 concurrency: int, on_result: Callable[[dict], None], describe: Callable[[Any], str]) -> list[Outcome]:
+                 concurrency: int, on_result: Callable[[dict], None], describe: Callable[[Any], str],
+                 batch: str | None = None) -> list[Outcome]:
     """One more pass, at the end of the batch, for the items that failed transiently (like rclone's
     high-level retries): each goes through its provider's resume hook, which asks the provider what
     landed before sending anything again."""
@@ -260,7 +266,8 @@ def _second_pass(rt: AppContext, provider: str, journal, entries: dict[int, str]
     finish, service = load(PROVIDERS[provider].resume), rt.service(provider)
     second = run_batch(rt, [o.item for o in again],
                        lambda item: finish(service, journal.entry(entries[id(item)])),
-                       concurrency=concurrency, on_result=on_result, describe=describe, journal=journal)
+                       concurrency=concurrency, on_result=on_result, describe=describe, journal=journal,
+                       batch=batch)
     retried = {id(o.item) for o in again}
     return [o for o in outcomes if id(o.item) not in retried] + second
 
@@ -304,8 +311,23 @@ def signals_handled(rt: Runtime) -> Iterator[None]:
             yield
     except Interrupted as exc:
         ignore_further()
-        rt.stderr_line(f"interrupted ({why(exc)})")
+        if not getattr(exc, "reported", False):  # run_batch has said so, its hint last: nothing after it
+            rt.stderr_line(f"interrupted ({why(exc)})")
+            _resume_hint(rt)  # e.g. just after registering: the hint still comes last
         raise BatchExit(exit_code(exc)) from None
+
+
+def _resume_hint(rt: Runtime) -> None:
+    """After an interrupt outside run_batch: the `hint:` to resume, when the profile has uploads left."""
+    journal = getattr(rt, "journal", None)
+    if journal is None:
+        return
+    left = len(journal.list(incomplete=True, profile=rt.profile))
+    if left:
+        from mediactl.providers.summary import profile_flag
+
+        rt.stderr_line(f"hint: {left} upload{'s' if left != 1 else ''} can be finished with "
+                       f"`mediactl {profile_flag(rt.profile)}resume`")
 
 
 def upload_batch(rt: AppContext, settings: Settings, provider: str, items: Sequence[Item], *, journal: Journal,
@@ -389,7 +411,8 @@ def _upload_batch(rt: AppContext, settings: Settings, provider: str, items: Sequ
             if decision.unconfirmed:
                 unconfirmed.append(item)
             if decision.error is not None:
-                journal.update(entry, phase="failed", error=decision.error.message)
+                # refused before anything was sent: nothing for a later resume to send (mediactl/journal.py)
+                journal.update(entry, phase="abandoned", outcome="refused", error=decision.error.message)
                 raise decision.error
             if decision.answer is not None:
                 journal.delete(entry)
@@ -403,9 +426,9 @@ def _upload_batch(rt: AppContext, settings: Settings, provider: str, items: Sequ
             return item.given or str(item.path)
 
         outcomes = run_batch(rt, items, one, concurrency=concurrency, on_result=out.add, describe=describe,
-                             journal=journal, defer=second_pass_worthy)
+                             journal=journal, defer=second_pass_worthy, batch=batch)
         outcomes = _second_pass(rt, provider, journal, entries, outcomes, concurrency=concurrency,
-                                on_result=out.add, describe=describe)
+                                on_result=out.add, describe=describe, batch=batch)
     if unconfirmed:
         from mediactl.registry import PROVIDERS
 

@@ -180,12 +180,15 @@ RESUME_WHY = {
 }
 
 
-def plan_resume(rt: Runtime, entries: Sequence[dict]) -> None:
-    """Print what `resume` would do with each incomplete journal entry (the journal is only read)."""
+def plan_resume(rt: Runtime, entries: Sequence[dict],
+                superseded_by: Callable[[dict], dict | None] | None = None) -> None:
+    """Print what `resume` would do with each incomplete journal entry (the journal is only read);
+    `superseded_by(entry)` finds a later completed upload of the same file (it would be skipped)."""
     from mediactl.lifecycle import check_unchanged
 
     rows = []
     for entry in entries:
+        done = superseded_by(entry) if superseded_by is not None else None
         phase = entry.get("phase") or ""
         row = {"action": "upload" if phase == "pending" else "resume", "why": RESUME_WHY.get(phase, phase),
                "provider": entry["provider"], "phase": phase, "id": entry["id"], "name": entry.get("name"),
@@ -193,6 +196,11 @@ def plan_resume(rt: Runtime, entries: Sequence[dict]) -> None:
                                                           "sha256": entry.get("sha256")}}
         if entry.get("error"):
             row["error"] = entry["error"]
+        if done is not None:
+            row.update(action="skip", why=f"superseded by a later upload of the same file "
+                                          f"({done.get('remote_id') or done['id']}): not sent again")
+            rows.append(row)
+            continue
         try:
             check_unchanged(entry, Path(entry["path"]))
         except MediactlError as exc:
@@ -200,8 +208,9 @@ def plan_resume(rt: Runtime, entries: Sequence[dict]) -> None:
         rows.append(row)
     render_plan(rt, rows, RESUME_PLAN_COLUMNS, primary="local.path")
     counts = Counter(row["action"] for row in rows)
-    rt.info(f"dry run: {counts['resume']} to resume, {counts['upload']} to upload, {counts['refuse']} refused, "
-            f"of {len(rows)}; nothing was sent or recorded")
+    skipped = f"{counts['skip']} superseded, " if counts["skip"] else ""
+    rt.info(f"dry run: {counts['resume']} to resume, {counts['upload']} to upload, {skipped}{counts['refuse']} "
+            f"refused, of {len(rows)}; nothing was sent or recorded")
 
 
 def render_plan(rt: Runtime, rows: list[dict], columns: list[tuple[str, str]], *, primary: str) -> None:

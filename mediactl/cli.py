@@ -16,7 +16,7 @@ from mediactl.app.options import all_flags, hoist_global_options, options_from_v
 from mediactl.cli_names import subapps
 from mediactl.engine.batch import BatchExit
 from mediactl.errors import ExitCode, MediactlError, StdoutClosed
-from mediactl.helptexts import GROUP_HELP
+from mediactl.helptexts import GROUP_EXAMPLES, GROUP_HELP
 from mediactl.runtime import Runtime
 from mediactl.typer_compat import (
     ClickContext,
@@ -213,6 +213,8 @@ def _load_subapp(name: str) -> Command:
     if isinstance(target, typer.Typer):
         command = command_of(target)
         command.name = name
+        if not command.epilog and name in GROUP_EXAMPLES:  # every group's help shows an example, as leaves do
+            command.epilog = GROUP_EXAMPLES[name]
         return command
     single = typer.Typer(add_completion=False)
     single.command(name)(target)

@@ -109,6 +109,8 @@ def collect_items(rt: Runtime, paths: Sequence[str], *, recursive: bool = False,
         raise UsageError("no files given")
     if name is not None and (len(paths) > 1 or recursive):
         raise UsageError("--name applies to a single file")
+    if name is not None:
+        check_name_option(name)
     items: list[Item] = []
     for raw in paths:
         if raw == "-":
@@ -152,6 +154,21 @@ def collect_items(rt: Runtime, paths: Sequence[str], *, recursive: bool = False,
     return items
 
 
+def check_name_option(name: str) -> None:
+    """`--name` is a file name, never a path: `/`, `\\`, control characters, `.` and `..` are refused (exit 2)."""
+    why = None
+    if not name:
+        why = "is empty"
+    elif name in (".", ".."):
+        why = f"cannot be '{name}'"
+    elif "/" in name or "\\" in name:
+        why = "must be a file name, without '/' or '\\'"
+    elif any(ord(ch) < 32 or 127 <= ord(ch) < 160 for ch in name):
+        why = "must not hold control characters"
+    if why is not None:
+        raise UsageError(f"--name {why}: {printable(name)!r}", hint="pass the name the file gets, e.g. --name logo.png")
+
+
 def _walk(rt: Runtime, top: Path, include: list[str], exclude: list[str]) -> list[Item]:
     found = []
 
@@ -165,8 +182,9 @@ def _walk(rt: Runtime, top: Path, include: list[str], exclude: list[str]) -> lis
     for root, dirs, files in os.walk(top, onerror=unlisted):
         dirs.sort()
         for linked in [d for d in dirs if (Path(root) / d).is_symlink()]:
-            rt.warn(f"skipping {Path(root) / linked}: a symbolic link to a directory (links found by -r are "
-                    "followed only to files)")
+            target = os.readlink(Path(root) / linked)  # named: `/nonexistent` may well be a directory here
+            rt.warn(f"skipping {Path(root) / linked}: a symbolic link to a directory ({printable(target)}; links "
+                    "found by -r are followed only to files)")
             dirs.remove(linked)
         for file in sorted(files):
             full = Path(root) / file

@@ -1,0 +1,43 @@
+"""What a new user's trial of the integration branch found in the CLI's contract and output (README "Output",
+"Batches"): batches where one file is missing, JSON on every way out, broken config files, providers named in
+errors, notes on lists cut short, --name as a file name only, and the warnings of `-r`. Through the CLI
+against the sandbox."""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+import pytest
+
+
+def page() -> str:
+    return "p-" + uuid.uuid4().hex[:8]
+
+
+def community() -> str:
+    return "c-" + uuid.uuid4().hex[:8]
+
+
+@pytest.mark.parametrize("name", ["../../evil.png", "a/b.png", "a\\b.png", ".", "..", "a\nb.png", "a\x1b[2Jb.png"])
+def test_name_is_a_file_name_never_a_path(sandbox, cli, tmp_path, name):
+    (tmp_path / "f.png").write_bytes(b"png")
+    pg = page()
+    run = cli("-o", "json", "nationbuilder", "upload", str(tmp_path / "f.png"), "--page", pg, "--name", name)
+    assert run.code == 2, run
+    assert "--name" in run.stderr
+    assert json.loads(run.stdout)["error"]["code"] == 2
+    assert json.loads(cli("-o", "json", "nationbuilder", "list", "--page", pg).stdout) == []  # nothing sent
+    ok = cli("-o", "json", "nationbuilder", "upload", str(tmp_path / "f.png"), "--page", pg, "--name", "ok.png")
+    assert ok.code == 0, ok
+
+
+def test_recursive_warnings_tell_a_broken_link_from_a_link_to_a_directory(sandbox, cli, tmp_path):
+    folder = tmp_path / "lnk"
+    folder.mkdir()
+    (folder / "broken.png").symlink_to(tmp_path / "no" / "such" / "target")
+    (tmp_path / "adir").mkdir()
+    (folder / "dir.png").symlink_to(tmp_path / "adir", target_is_directory=True)
+    run = cli("otherpage", "upload", "-r", str(folder), "--community", community(), "--dry-run")
+    assert "broken.png: a broken symbolic link" in run.stderr, run
+    assert f"dir.png: a symbolic link to a directory ({tmp_path / 'adir'}" in run.stderr, run

@@ -139,6 +139,14 @@ def _runtime_of(ctx: ClickContext) -> AppContext:
     return AppContext.of(ctx)
 
 
+def _provider_of(ctx: ClickContext) -> str | None:
+    """The provider whose verb ran (`mediactl otherpage delete ...` -> otherpage), or None for the built-ins."""
+    from mediactl.registry import PROVIDERS
+
+    name = getattr(ctx.find_root(), "invoked_subcommand", None)
+    return name if name in PROVIDERS else None
+
+
 def report_error(ctx: ClickContext, exc: MediactlError) -> None:
     from mediactl.output import render_error
 
@@ -150,6 +158,8 @@ def report_error(ctx: ClickContext, exc: MediactlError) -> None:
     rt.error(message, exc.hint)
     body = exc.to_json()
     body["error"]["message"] = message
+    if body["error"].get("provider") is None:  # the verb's provider is known even when the error did not say it
+        body["error"]["provider"] = _provider_of(ctx)
     with contextlib.suppress(StdoutClosed):  # stderr has it; nobody reads stdout any more
         render_error(rt, body)
 

@@ -41,3 +41,18 @@ def test_recursive_warnings_tell_a_broken_link_from_a_link_to_a_directory(sandbo
     run = cli("otherpage", "upload", "-r", str(folder), "--community", community(), "--dry-run")
     assert "broken.png: a broken symbolic link" in run.stderr, run
     assert f"dir.png: a symbolic link to a directory ({tmp_path / 'adir'}" in run.stderr, run
+
+
+def test_errors_name_the_provider_of_the_verb(sandbox, cli, tmp_path, monkeypatch):
+    run = cli("-y", "-o", "json", "otherpage", "delete", "x")
+    assert run.code == 2, run
+    assert json.loads(run.stdout)["error"]["provider"] == "otherpage"
+    (tmp_path / "big.png").write_bytes(b"x" * 3000)
+    (tmp_path / "small.png").write_bytes(b"x")
+    monkeypatch.setenv("MEDIACTL_NATIONBUILDER_MAX_SIZE", "1000")
+    run = cli("-o", "json", "nationbuilder", "upload", str(tmp_path / "big.png"), str(tmp_path / "small.png"),
+              "--page", page())
+    assert run.code == 8, run
+    errors = [row["error"] for row in json.loads(run.stdout) if "error" in row]
+    assert len(errors) == 1 and "max_size" in errors[0]["message"]
+    assert errors[0]["provider"] == "nationbuilder"

@@ -253,9 +253,10 @@ def check_size(rt: Runtime, settings: Settings, provider: str, item: Item) -> in
     if limit:
         max_size = parse_size(limit)
         if max_size is None:
-            raise LocalError(f"{provider}.max_size must be {SIZE_EXAMPLES}, not '{limit}'")
+            raise LocalError(f"{provider}.max_size must be {SIZE_EXAMPLES}, not '{limit}'", provider=provider)
         if st.st_size > max_size:
-            raise LocalError(f"{st.st_size} bytes is over {provider}.max_size ({limit} = {max_size} bytes)")
+            raise LocalError(f"{st.st_size} bytes is over {provider}.max_size ({limit} = {max_size} bytes)",
+                             provider=provider)
     return st.st_size
 
 

@@ -20,6 +20,7 @@ from mediactl.helptexts import GROUP_EXAMPLES, GROUP_HELP
 from mediactl.runtime import Runtime
 from mediactl.typer_compat import (
     ClickContext,
+    ClickUsageError,
     Command,
     CompletionItem,
     NoSuchOption,
@@ -36,7 +37,13 @@ class MediactlGroup(TyperGroup):
 
     def parse_args(self, ctx: ClickContext, args: list[str]) -> list[str]:
         readable_metavars(self)  # the root's own options; the groups get theirs when loaded
-        return super().parse_args(ctx, hoist_global_options(args))
+        args = hoist_global_options(args)
+        ctx.meta["mediactl.args"] = list(args)
+        try:
+            return super().parse_args(ctx, args)
+        except ClickUsageError as exc:
+            usage_error_json(ctx, exc)
+            raise
 
     def list_commands(self, ctx: ClickContext) -> list[str]:
         lazy = subapps()
@@ -104,6 +111,10 @@ class MediactlGroup(TyperGroup):
         except NoSuchOption as exc:  # a misspelt global option after the verb: say which one was meant
             if not exc.possibilities:
                 exc.possibilities = difflib.get_close_matches(exc.option_name, all_flags(), n=2, cutoff=0.7) or None
+            usage_error_json(ctx, exc)
+            raise
+        except ClickUsageError as exc:  # Typer prints it on stderr; in json mode stdout has the error object
+            usage_error_json(ctx, exc)
             raise
         except (typer.Exit, typer.Abort, typer.TyperException):  # --help, usage errors: Typer reports them
             raise
@@ -145,6 +156,50 @@ def _provider_of(ctx: ClickContext) -> str | None:
 
     name = getattr(ctx.find_root(), "invoked_subcommand", None)
     return name if name in PROVIDERS else None
+
+
+def _json_mode(ctx: ClickContext) -> str | None:
+    """json or jsonl when the run asked for it, even if parsing failed before the root callback set it up:
+    the last -o/--output/--json of the command line wins, else MEDIACTL_OUTPUT."""
+    args = ctx.find_root().meta.get("mediactl.args", [])
+    mode = None
+    for n, arg in enumerate(args):
+        if arg == "--":
+            break
+        if arg == "--json":
+            mode = "json"
+        elif arg in ("-o", "--output") and n + 1 < len(args):
+            mode = args[n + 1]
+        elif arg.startswith("--output="):
+            mode = arg.split("=", 1)[1]
+        elif arg.startswith("-o") and not arg.startswith("--") and len(arg) > 2:
+            mode = arg[2:].lstrip("=")
+    if mode is None:
+        obj = ctx.find_root().obj
+        env = obj.env if isinstance(obj, Runtime) else os.environ
+        mode = env.get("MEDIACTL_OUTPUT")
+    mode = (mode or "").strip().lower()
+    return mode if mode in ("json", "jsonl") else None
+
+
+def usage_error_json(ctx: ClickContext, exc: Exception) -> None:
+    """A usage error found by Typer (an option's value, a missing argument): in json/jsonl mode, stdout gets
+    the contract's error object with code 2 (README "Output": exactly one JSON document), as for ours."""
+    mode = _json_mode(ctx)
+    if mode is None:
+        return
+    from mediactl.output import _write_json
+
+    rt = _runtime_of(ctx)
+    rt.options.output = mode
+    message = exc.format_message() if hasattr(exc, "format_message") else str(exc)
+    if type(exc).__name__ == "NoArgsIsHelpError":  # its message is the whole help page, shown on stderr
+        command = getattr(getattr(exc, "ctx", None), "command_path", "mediactl")
+        message = f"Missing command (see `{command} --help`)."
+    body = {"error": {"code": int(ExitCode.USAGE), "message": message, "status": None,
+                      "provider": _provider_of(ctx)}}
+    with contextlib.suppress(StdoutClosed):
+        _write_json(rt, body, indent=2 if mode == "json" else None)
 
 
 def report_error(ctx: ClickContext, exc: MediactlError) -> None:

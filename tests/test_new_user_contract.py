@@ -56,3 +56,29 @@ def test_errors_name_the_provider_of_the_verb(sandbox, cli, tmp_path, monkeypatc
     errors = [row["error"] for row in json.loads(run.stdout) if "error" in row]
     assert len(errors) == 1 and "max_size" in errors[0]["message"]
     assert errors[0]["provider"] == "nationbuilder"
+
+
+@pytest.mark.parametrize("args", [
+    ["ofauth", "list", "--limit", "41", "-o", "json"],
+    ["-o", "json", "ofauth", "list", "--bogus"],
+    ["--json", "--no-such-global"],
+    ["ofauth", "list", "--output=json", "--limit", "0"],
+])
+def test_json_usage_errors_are_one_json_document(sandbox, cli, args):
+    run = cli(*args)
+    assert run.code == 2, run
+    body = json.loads(run.stdout)
+    assert set(body) == {"error"} and body["error"]["code"] == 2 and body["error"]["message"], body
+
+
+def test_jsonl_usage_error_is_one_line_and_env_output_counts(sandbox, cli, monkeypatch):
+    run = cli("-o", "jsonl", "ofauth", "list", "--limit", "41")
+    assert run.code == 2, run
+    [line] = run.stdout.splitlines()
+    assert json.loads(line)["error"]["provider"] == "ofauth"
+    monkeypatch.setenv("MEDIACTL_OUTPUT", "json")
+    run = cli("ofauth", "list", "--limit", "41")
+    assert run.code == 2 and json.loads(run.stdout)["error"]["code"] == 2, run
+    monkeypatch.setenv("MEDIACTL_OUTPUT", "xml")  # not a mode: nothing claims json, and -o json still wins
+    run = cli("-o", "json", "ofauth", "list", "--limit", "41")
+    assert run.code == 2 and json.loads(run.stdout)["error"]["code"] == 2, run

@@ -215,8 +215,11 @@ def report_error(ctx: ClickContext, exc: MediactlError) -> None:
     body["error"]["message"] = message
     if body["error"].get("provider") is None:  # the verb's provider is known even when the error did not say it
         body["error"]["provider"] = _provider_of(ctx)
+    item = getattr(exc, "item", None)  # one item of a batch refused, which stops the batch (README "Output")
+    if item is not None:
+        body["error"]["item"] = item
     with contextlib.suppress(StdoutClosed):  # stderr has it; nobody reads stdout any more
-        render_error(rt, body)
+        render_error(rt, [body] if item is not None and rt.output == "json" else body)
 
 
 app = typer.Typer(

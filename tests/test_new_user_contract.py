@@ -82,3 +82,34 @@ def test_jsonl_usage_error_is_one_line_and_env_output_counts(sandbox, cli, monke
     monkeypatch.setenv("MEDIACTL_OUTPUT", "xml")  # not a mode: nothing claims json, and -o json still wins
     run = cli("-o", "json", "ofauth", "list", "--limit", "41")
     assert run.code == 2 and json.loads(run.stdout)["error"]["code"] == 2, run
+
+
+def test_a_missing_file_fails_alone_and_the_rest_are_sent(sandbox, cli, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "sp ace.png").write_bytes(b"png")
+    pg = page()
+    run = cli("-o", "json", "nationbuilder", "upload", "--files-from", "-", "--page", pg,
+              input="sp ace.png\nmissing.png\n")
+    assert run.code == 8, run
+    assert "missing.png: no such file" in run.stderr
+    rows = json.loads(run.stdout)
+    assert [r["error"]["item"] for r in rows if "error" in r] == ["missing.png"]
+    assert [r["error"]["provider"] for r in rows if "error" in r] == ["nationbuilder"]
+    assert [r["filename"] for r in json.loads(cli("-o", "json", "nationbuilder", "list", "--page", pg).stdout)] \
+        == ["sp ace.png"]
+    dry = cli("-o", "json", "nationbuilder", "upload", "sp ace.png", "missing.png", "--page", pg, "--dry-run")
+    assert [(r["action"], r["name"]) for r in json.loads(dry.stdout)] == [("upload", "sp ace.png"),
+                                                                         ("refuse", "missing.png")], dry
+
+
+@pytest.mark.parametrize("name", ["missing.png", "noext"])
+def test_one_item_failing_is_an_element_of_the_array(sandbox, cli, tmp_path, monkeypatch, name):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "noext").write_bytes(b"png")
+    run = cli("-o", "json", "otherpage", "upload", name, "--community", community())
+    assert run.code == 3, run
+    [row] = json.loads(run.stdout)
+    assert row["error"]["item"] == name and row["error"]["code"] == 3 and row["error"]["provider"] == "otherpage"
+    run = cli("-o", "jsonl", "otherpage", "upload", name, "--community", community())
+    [line] = run.stdout.splitlines()
+    assert json.loads(line)["error"]["item"] == name

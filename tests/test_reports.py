@@ -99,7 +99,9 @@ def test_report_of_a_real_batch_with_a_failure(cli, sandbox, tmp_path, monkeypat
     monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
     run = cli("nationbuilder", "upload", str(tmp_path / "ok.txt"), str(tmp_path / "gone.txt"), "--page", page,
               "--report", str(report))
-    assert run.code == 3 and not report.exists(), run  # gone.txt is refused before anything is sent
+    assert run.code == 8, run  # gone.txt fails alone, ok.txt is sent
+    [suite] = list(junitparser.JUnitXml.fromfile(str(report)))
+    assert suite.tests == 2 and suite.failures == 1
     run = cli("nationbuilder", "upload", str(tmp_path / "ok.txt"), "--page", page, "--report", str(report))
     assert run.code == 0, run
     [suite] = list(junitparser.JUnitXml.fromfile(str(report)))

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from mediactl.errors import LocalError, UsageError
+from mediactl.errors import LocalError, MediactlError, UsageError
 from mediactl.ui.textsafe import printable
 
 if TYPE_CHECKING:
@@ -67,8 +67,8 @@ class Item:
     path: Path
     name: str
     spooled: bool = False  # a copy of stdin or of a pipe (mediactl/spool.py)
-    given: str | None = None  # what the command line said, when `path` is not it (a spooled pipe)
-    problem: str | None = None  # why it cannot be sent (a directory -r could not list): it fails on its own
+    given: str | None = None  # what the command line or manifest said (`path` is absolute, or a spooled copy)
+    problem: str | None = None  # why it cannot be sent (missing, a directory -r could not list): it fails alone
 
 
 def _matches(rel: str, patterns: Sequence[str]) -> bool:
@@ -103,6 +103,8 @@ def collect_items(rt: Runtime, paths: Sequence[str], *, recursive: bool = False,
       broken links are skipped, each with a warning. Special files found by `-r` (FIFOs, sockets,
       devices) are skipped with a warning, as rclone does; given by name, only a pipe or FIFO is read.
     - The same file named twice (`a.png ./a.png`, or a link to it) is uploaded once, with a note.
+    - A path that does not exist (or cannot be stat'ed) is an item with a `problem`: it fails alone, in the
+      dry run as in the real run (engine/plan.py), and the rest are sent.
     """
     include, exclude = list(include or []), list(exclude or [])
     if not paths:
@@ -121,11 +123,12 @@ def collect_items(rt: Runtime, paths: Sequence[str], *, recursive: bool = False,
         path = Path(raw)
         try:
             mode = path.stat().st_mode
-        except FileNotFoundError:
-            broken = " (a broken symbolic link)" if path.is_symlink() else ""
-            raise LocalError(f"{raw}: no such file{broken}") from None
-        except OSError as exc:
-            raise LocalError(f"{raw}: {exc.strerror or exc}") from None
+        except OSError as exc:  # it fails alone, and the rest are sent (README "Reliability")
+            why = exc.strerror or str(exc)
+            if isinstance(exc, FileNotFoundError):
+                why = "no such file" + (" (a broken symbolic link)" if path.is_symlink() else "")
+            items.append(Item(path.absolute(), name or display_name(path), given=raw, problem=why))
+            continue
         if stat.S_ISDIR(mode):
             if not recursive:
                 raise LocalError(f"{raw} is a directory", hint="pass -r/--recursive to upload the files in it")
@@ -140,14 +143,18 @@ def collect_items(rt: Runtime, paths: Sequence[str], *, recursive: bool = False,
             raise LocalError(f"{raw}: a {_kind(mode)}, not a regular file or a pipe; not uploaded")
         if (include and not _matches(path.name, include)) or (exclude and _matches(path.name, exclude)):
             continue
-        items.append(Item(path.absolute(), name or display_name(path)))
+        items.append(Item(path.absolute(), name or display_name(path), given=raw))
     items = _once_per_file(rt, items)
     if not items:
         raise LocalError("no files matched")
     if check_name is not None:
         for item in items:
             if item.problem is None:
-                check_name(item.name)
+                try:
+                    check_name(item.name)
+                except MediactlError as exc:  # a failure of this item: json shows it as an element, with "item"
+                    exc.item = item.given or str(item.path)  # type: ignore[attr-defined]
+                    raise
     for item in items:
         if item.spooled:
             item.path = _spool(rt, item)
@@ -240,15 +247,15 @@ def check_size(rt: Runtime, settings: Settings, provider: str, item: Item) -> in
     from mediactl.config import SIZE_EXAMPLES, parse_size
 
     if item.problem:
-        raise LocalError(item.problem)
+        raise LocalError(item.problem, provider=provider)
     try:
         st = item.path.stat()
     except FileNotFoundError:
-        raise LocalError("no such file") from None
+        raise LocalError("no such file", provider=provider) from None
     except OSError as exc:
-        raise LocalError(exc.strerror or str(exc)) from None
+        raise LocalError(exc.strerror or str(exc), provider=provider) from None
     if not os.access(item.path, os.R_OK):
-        raise LocalError("permission denied (cannot read the file)")
+        raise LocalError("permission denied (cannot read the file)", provider=provider)
     limit = settings.value(provider, "max_size")
     if limit:
         max_size = parse_size(limit)

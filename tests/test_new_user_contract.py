@@ -113,3 +113,18 @@ def test_one_item_failing_is_an_element_of_the_array(sandbox, cli, tmp_path, mon
     run = cli("-o", "jsonl", "otherpage", "upload", name, "--community", community())
     [line] = run.stdout.splitlines()
     assert json.loads(line)["error"]["item"] == name
+
+
+@pytest.mark.parametrize("text", ["[default.otherpage\n", "community = 5\n"])
+def test_every_command_reading_settings_or_the_journal_refuses_a_broken_config(sandbox, cli, tmp_path, isolated_env,
+                                                                               text):
+    (tmp_path / "a.png").write_bytes(b"png")
+    assert cli("otherpage", "upload", str(tmp_path / "a.png"), "--community", community()).code == 0
+    isolated_env.mkdir(parents=True, exist_ok=True)
+    (isolated_env / "config.toml").write_text(text)
+    for args in (["otherpage", "list"], ["history"], ["-o", "json", "history"],
+                 ["nationbuilder", "list", "--page", "p"]):
+        run = cli(*args)
+        assert run.code == 3, (args, run)
+        assert "config.toml" in run.stderr
+        assert "a.png" not in run.stdout, (args, run)  # refused before any row

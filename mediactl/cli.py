@@ -16,10 +16,11 @@ from mediactl.app.options import all_flags, hoist_global_options, options_from_v
 from mediactl.cli_names import subapps
 from mediactl.engine.batch import BatchExit
 from mediactl.errors import ExitCode, MediactlError, StdoutClosed
-from mediactl.helptexts import GROUP_HELP
+from mediactl.helptexts import GROUP_EXAMPLES, GROUP_HELP
 from mediactl.runtime import Runtime
 from mediactl.typer_compat import (
     ClickContext,
+    ClickUsageError,
     Command,
     CompletionItem,
     NoSuchOption,
@@ -36,7 +37,13 @@ class MediactlGroup(TyperGroup):
 
     def parse_args(self, ctx: ClickContext, args: list[str]) -> list[str]:
         readable_metavars(self)  # the root's own options; the groups get theirs when loaded
-        return super().parse_args(ctx, hoist_global_options(args))
+        args = hoist_global_options(args)
+        ctx.meta["mediactl.args"] = list(args)
+        try:
+            return super().parse_args(ctx, args)
+        except ClickUsageError as exc:
+            usage_error_json(ctx, exc)
+            raise
 
     def list_commands(self, ctx: ClickContext) -> list[str]:
         lazy = subapps()
@@ -104,6 +111,10 @@ class MediactlGroup(TyperGroup):
         except NoSuchOption as exc:  # a misspelt global option after the verb: say which one was meant
             if not exc.possibilities:
                 exc.possibilities = difflib.get_close_matches(exc.option_name, all_flags(), n=2, cutoff=0.7) or None
+            usage_error_json(ctx, exc)
+            raise
+        except ClickUsageError as exc:  # Typer prints it on stderr; in json mode stdout has the error object
+            usage_error_json(ctx, exc)
             raise
         except (typer.Exit, typer.Abort, typer.TyperException):  # --help, usage errors: Typer reports them
             raise
@@ -139,6 +150,58 @@ def _runtime_of(ctx: ClickContext) -> AppContext:
     return AppContext.of(ctx)
 
 
+def _provider_of(ctx: ClickContext) -> str | None:
+    """The provider whose verb ran (`mediactl otherpage delete ...` -> otherpage), or None for the built-ins."""
+    from mediactl.registry import PROVIDERS
+
+    name = getattr(ctx.find_root(), "invoked_subcommand", None)
+    return name if name in PROVIDERS else None
+
+
+def _json_mode(ctx: ClickContext) -> str | None:
+    """json or jsonl when the run asked for it, even if parsing failed before the root callback set it up:
+    the last -o/--output/--json of the command line wins, else MEDIACTL_OUTPUT."""
+    args = ctx.find_root().meta.get("mediactl.args", [])
+    mode = None
+    for n, arg in enumerate(args):
+        if arg == "--":
+            break
+        if arg == "--json":
+            mode = "json"
+        elif arg in ("-o", "--output") and n + 1 < len(args):
+            mode = args[n + 1]
+        elif arg.startswith("--output="):
+            mode = arg.split("=", 1)[1]
+        elif arg.startswith("-o") and not arg.startswith("--") and len(arg) > 2:
+            mode = arg[2:].lstrip("=")
+    if mode is None:
+        obj = ctx.find_root().obj
+        env = obj.env if isinstance(obj, Runtime) else os.environ
+        mode = env.get("MEDIACTL_OUTPUT")
+    mode = (mode or "").strip().lower()
+    return mode if mode in ("json", "jsonl") else None
+
+
+def usage_error_json(ctx: ClickContext, exc: Exception) -> None:
+    """A usage error found by Typer (an option's value, a missing argument): in json/jsonl mode, stdout gets
+    the contract's error object with code 2 (README "Output": exactly one JSON document), as for ours."""
+    mode = _json_mode(ctx)
+    if mode is None:
+        return
+    from mediactl.output import _write_json
+
+    rt = _runtime_of(ctx)
+    rt.options.output = mode
+    message = exc.format_message() if hasattr(exc, "format_message") else str(exc)
+    if type(exc).__name__ == "NoArgsIsHelpError":  # its message is the whole help page, shown on stderr
+        command = getattr(getattr(exc, "ctx", None), "command_path", "mediactl")
+        message = f"Missing command (see `{command} --help`)."
+    body = {"error": {"code": int(ExitCode.USAGE), "message": message, "status": None,
+                      "provider": _provider_of(ctx)}}
+    with contextlib.suppress(StdoutClosed):
+        _write_json(rt, body, indent=2 if mode == "json" else None)
+
+
 def report_error(ctx: ClickContext, exc: MediactlError) -> None:
     from mediactl.output import render_error
 
@@ -150,8 +213,13 @@ def report_error(ctx: ClickContext, exc: MediactlError) -> None:
     rt.error(message, exc.hint)
     body = exc.to_json()
     body["error"]["message"] = message
+    if body["error"].get("provider") is None:  # the verb's provider is known even when the error did not say it
+        body["error"]["provider"] = _provider_of(ctx)
+    item = getattr(exc, "item", None)  # one item of a batch refused, which stops the batch (README "Output")
+    if item is not None:
+        body["error"]["item"] = item
     with contextlib.suppress(StdoutClosed):  # stderr has it; nobody reads stdout any more
-        render_error(rt, body)
+        render_error(rt, [body] if item is not None and rt.output == "json" else body)
 
 
 app = typer.Typer(
@@ -213,6 +281,8 @@ def _load_subapp(name: str) -> Command:
     if isinstance(target, typer.Typer):
         command = command_of(target)
         command.name = name
+        if not command.epilog and name in GROUP_EXAMPLES:  # every group's help shows an example, as leaves do
+            command.epilog = GROUP_EXAMPLES[name]
         return command
     single = typer.Typer(add_completion=False)
     single.command(name)(target)

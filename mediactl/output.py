@@ -264,7 +264,7 @@ def emit_one(rt: Runtime, item: dict, *, primary: str = "id", title: str | None 
         writer.add(item)
 
 
-def render_error(rt: Runtime, error_json: dict) -> None:
+def render_error(rt: Runtime, error_json: dict | list) -> None:
     """In json/jsonl mode an error also goes to stdout, so a pipeline reading stdout sees it."""
     if rt.machine_output:
         _write_json(rt, error_json, indent=2 if rt.output == "json" else None)

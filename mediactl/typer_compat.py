@@ -22,10 +22,11 @@ import typer.main
 from typer._click import Command
 from typer._click import Context as ClickContext
 from typer._click.exceptions import NoSuchOption
+from typer._click.exceptions import UsageError as ClickUsageError
 from typer._click.globals import get_current_context
 from typer._click.shell_completion import CompletionItem
 
-__all__ = ["ClickContext", "Command", "CommandDoc", "CompletionItem", "NoSuchOption", "ParamDoc",
+__all__ = ["ClickContext", "ClickUsageError", "Command", "CommandDoc", "CompletionItem", "NoSuchOption", "ParamDoc",
            "autocompletion_of", "command_of", "completion_line", "completion_script", "current_context",
            "enable_shell_completion", "parameter_source", "readable_metavars", "use_plain_help", "walk_commands"]
 

@@ -51,7 +51,8 @@ def test_server_text_is_escaped_in_plain_table_and_quiet_but_exact_in_json(cli, 
     _no_raw_controls(shown.stdout)
     assert "filename\tevil^[]0;pwned^G^[[2J\\tcol\\nrow^[[1m.txt" in shown.stdout.splitlines()
 
-    quiet = cli("-q", "nationbuilder", "upload", str(tmp_path / HOSTILE), "--page", page, "--name", HOSTILE)
+    # the file itself has that name (--name refuses control characters)
+    quiet = cli("-q", "nationbuilder", "upload", str(tmp_path / HOSTILE), "--page", page)
     assert quiet.code == 0, quiet
     _no_raw_controls(quiet.stdout)
 

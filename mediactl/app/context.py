@@ -76,11 +76,13 @@ class AppContext(Runtime):
 
     @property
     def settings(self) -> Settings:
-        """The active profile's settings; an unknown `--profile` is refused here, for every command."""
+        """The active profile's settings; a broken config or credentials file (exit 3, naming it) and an unknown
+        `--profile` are refused here, for every command that reads settings or the journal, before any row."""
         if self._settings is None:
             from mediactl.config import Settings
 
             settings = Settings(self)
+            settings.store.load()  # even a command that reads no setting from it (history, otherpage list)
             settings.check_profile()
             self._settings = settings
         return self._settings

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from mediactl.errors import LocalError, UsageError
+from mediactl.errors import LocalError, MediactlError, UsageError
 from mediactl.ui.textsafe import printable
 
 if TYPE_CHECKING:
@@ -67,8 +67,8 @@ class Item:
     path: Path
     name: str
     spooled: bool = False  # a copy of stdin or of a pipe (mediactl/spool.py)
-    given: str | None = None  # what the command line said, when `path` is not it (a spooled pipe)
-    problem: str | None = None  # why it cannot be sent (a directory -r could not list): it fails on its own
+    given: str | None = None  # what the command line or manifest said (`path` is absolute, or a spooled copy)
+    problem: str | None = None  # why it cannot be sent (missing, a directory -r could not list): it fails alone
 
 
 def _matches(rel: str, patterns: Sequence[str]) -> bool:
@@ -103,12 +103,16 @@ def collect_items(rt: Runtime, paths: Sequence[str], *, recursive: bool = False,
       broken links are skipped, each with a warning. Special files found by `-r` (FIFOs, sockets,
       devices) are skipped with a warning, as rclone does; given by name, only a pipe or FIFO is read.
     - The same file named twice (`a.png ./a.png`, or a link to it) is uploaded once, with a note.
+    - A path that does not exist (or cannot be stat'ed) is an item with a `problem`: it fails alone, in the
+      dry run as in the real run (engine/plan.py), and the rest are sent.
     """
     include, exclude = list(include or []), list(exclude or [])
     if not paths:
         raise UsageError("no files given")
     if name is not None and (len(paths) > 1 or recursive):
         raise UsageError("--name applies to a single file")
+    if name is not None:
+        check_name_option(name)
     items: list[Item] = []
     for raw in paths:
         if raw == "-":
@@ -119,11 +123,12 @@ def collect_items(rt: Runtime, paths: Sequence[str], *, recursive: bool = False,
         path = Path(raw)
         try:
             mode = path.stat().st_mode
-        except FileNotFoundError:
-            broken = " (a broken symbolic link)" if path.is_symlink() else ""
-            raise LocalError(f"{raw}: no such file{broken}") from None
-        except OSError as exc:
-            raise LocalError(f"{raw}: {exc.strerror or exc}") from None
+        except OSError as exc:  # it fails alone, and the rest are sent (README "Reliability")
+            why = exc.strerror or str(exc)
+            if isinstance(exc, FileNotFoundError):
+                why = "no such file" + (" (a broken symbolic link)" if path.is_symlink() else "")
+            items.append(Item(path.absolute(), name or display_name(path), given=raw, problem=why))
+            continue
         if stat.S_ISDIR(mode):
             if not recursive:
                 raise LocalError(f"{raw} is a directory", hint="pass -r/--recursive to upload the files in it")
@@ -138,18 +143,37 @@ def collect_items(rt: Runtime, paths: Sequence[str], *, recursive: bool = False,
             raise LocalError(f"{raw}: a {_kind(mode)}, not a regular file or a pipe; not uploaded")
         if (include and not _matches(path.name, include)) or (exclude and _matches(path.name, exclude)):
             continue
-        items.append(Item(path.absolute(), name or display_name(path)))
+        items.append(Item(path.absolute(), name or display_name(path), given=raw))
     items = _once_per_file(rt, items)
     if not items:
         raise LocalError("no files matched")
     if check_name is not None:
         for item in items:
             if item.problem is None:
-                check_name(item.name)
+                try:
+                    check_name(item.name)
+                except MediactlError as exc:  # a failure of this item: json shows it as an element, with "item"
+                    exc.item = item.given or str(item.path)  # type: ignore[attr-defined]
+                    raise
     for item in items:
         if item.spooled:
             item.path = _spool(rt, item)
     return items
+
+
+def check_name_option(name: str) -> None:
+    """`--name` is a file name, never a path: `/`, `\\`, control characters, `.` and `..` are refused (exit 2)."""
+    why = None
+    if not name:
+        why = "is empty"
+    elif name in (".", ".."):
+        why = f"cannot be '{name}'"
+    elif "/" in name or "\\" in name:
+        why = "must be a file name, without '/' or '\\'"
+    elif any(ord(ch) < 32 or 127 <= ord(ch) < 160 for ch in name):
+        why = "must not hold control characters"
+    if why is not None:
+        raise UsageError(f"--name {why}: {printable(name)!r}", hint="pass the name the file gets, e.g. --name logo.png")
 
 
 def _walk(rt: Runtime, top: Path, include: list[str], exclude: list[str]) -> list[Item]:
@@ -165,8 +189,9 @@ def _walk(rt: Runtime, top: Path, include: list[str], exclude: list[str]) -> lis
     for root, dirs, files in os.walk(top, onerror=unlisted):
         dirs.sort()
         for linked in [d for d in dirs if (Path(root) / d).is_symlink()]:
-            rt.warn(f"skipping {Path(root) / linked}: a symbolic link to a directory (links found by -r are "
-                    "followed only to files)")
+            target = os.readlink(Path(root) / linked)  # named: `/nonexistent` may well be a directory here
+            rt.warn(f"skipping {Path(root) / linked}: a symbolic link to a directory ({printable(target)}; links "
+                    "found by -r are followed only to files)")
             dirs.remove(linked)
         for file in sorted(files):
             full = Path(root) / file
@@ -222,22 +247,23 @@ def check_size(rt: Runtime, settings: Settings, provider: str, item: Item) -> in
     from mediactl.config import SIZE_EXAMPLES, parse_size
 
     if item.problem:
-        raise LocalError(item.problem)
+        raise LocalError(item.problem, provider=provider)
     try:
         st = item.path.stat()
     except FileNotFoundError:
-        raise LocalError("no such file") from None
+        raise LocalError("no such file", provider=provider) from None
     except OSError as exc:
-        raise LocalError(exc.strerror or str(exc)) from None
+        raise LocalError(exc.strerror or str(exc), provider=provider) from None
     if not os.access(item.path, os.R_OK):
-        raise LocalError("permission denied (cannot read the file)")
+        raise LocalError("permission denied (cannot read the file)", provider=provider)
     limit = settings.value(provider, "max_size")
     if limit:
         max_size = parse_size(limit)
         if max_size is None:
-            raise LocalError(f"{provider}.max_size must be {SIZE_EXAMPLES}, not '{limit}'")
+            raise LocalError(f"{provider}.max_size must be {SIZE_EXAMPLES}, not '{limit}'", provider=provider)
         if st.st_size > max_size:
-            raise LocalError(f"{st.st_size} bytes is over {provider}.max_size ({limit} = {max_size} bytes)")
+            raise LocalError(f"{st.st_size} bytes is over {provider}.max_size ({limit} = {max_size} bytes)",
+                             provider=provider)
     return st.st_size
 
 

@@ -84,6 +84,7 @@ class UploadPlan:
             try:
                 self.validate(item)
             except MediactlError as exc:
+                exc.item = item.given or str(item.path)  # type: ignore[attr-defined]  # json: an item's failure
                 refused[id(item)] = exc
         return refused
 

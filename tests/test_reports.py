@@ -205,14 +205,15 @@ def test_a_batch_refused_before_it_starts_still_reports_under_github_actions(cli
     summary = tmp_path / "summary.md"
     monkeypatch.setenv("GITHUB_ACTIONS", "true")
     monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
-    run = cli("nationbuilder", "upload", str(tmp_path / "missing.png"), "--page", page,
+    (tmp_path / "ok.png").write_bytes(b"png")
+    run = cli("nationbuilder", "upload", str(tmp_path / "ok.png"), "--name", "../evil.png", "--page", page,
               "--report", str(tmp_path / "gh.xml"))
-    assert run.code == 3, run
+    assert run.code == 2, run  # a --name that is a path is refused before anything is sent
     [suite] = list(junitparser.JUnitXml.fromfile(str(tmp_path / "gh.xml")))
     [case] = list(suite)
-    assert (suite.tests, suite.errors, suite.failures) == (1, 1, 0) and "no such file" in case.result[0].message
-    assert [line for line in run.stderr.splitlines() if line.startswith("::error")] == [
-        f"::error title=mediactl::mediactl nationbuilder upload: {tmp_path}/missing.png: no such file"]
+    assert (suite.tests, suite.errors, suite.failures) == (1, 1, 0) and "--name" in case.result[0].message
+    [annotation] = [line for line in run.stderr.splitlines() if line.startswith("::error")]
+    assert annotation.startswith("::error title=mediactl::mediactl nationbuilder upload: ") and "--name" in annotation
     assert "| mediactl nationbuilder upload | error |" in summary.read_text()
 
     site = tmp_path / "site"

@@ -91,6 +91,17 @@ CONTROLLABLE_OPTIONS = ("form_ttl", "ofauth_part_size", "ofauth_legacy_init", "o
                         "download_host", "truncate_downloads", "redirect_downloads")
 
 
+class AnyNameRule(Rule):
+    """A file route whose `<path:...>` also matches a name with a newline (`%0A`): werkzeug's own path
+    converter is `[^/].*?`, and `.` stops at a newline, so such an item's URL would answer 404."""
+
+    def get_converter(self, variable_name, converter_name, args, kwargs):
+        converter = super().get_converter(variable_name, converter_name, args, kwargs)
+        if converter_name == "path":
+            converter.regex = r"[^/][\s\S]*?"
+        return converter
+
+
 def json_response(body: Any, status: int = 200, headers: dict | None = None) -> Response:
     return Response(json.dumps(body), status=status, headers=headers, mimetype="application/json")
 

@@ -14,7 +14,7 @@ from urllib.parse import quote, urlencode
 from werkzeug.routing import Rule
 from werkzeug.wrappers import Request, Response
 
-from mediactl.sandbox.core import json_response
+from mediactl.sandbox.core import AnyNameRule, json_response
 
 API_ROOT = "/api/v1"  # the root NationBuilder's own `next`/`prev` paths start with
 PAGE_TYPES = ("basic_pages", "blogs", "events", "calendars", "petitions", "surveys", "donations")
@@ -44,17 +44,6 @@ def rules() -> list[Rule]:
         Rule("/sites/<site>/pages/<any(" + ",".join(PAGE_TYPES) + "):page_type>", endpoint="nb_pages",
              methods=["GET"]),
     ]
-
-
-class AnyNameRule(Rule):
-    """A file route whose `<path:...>` also matches a name with a newline (`%0A`): werkzeug's own path
-    converter is `[^/].*?`, and `.` stops at a newline, so such an item's URL would answer 404."""
-
-    def get_converter(self, variable_name, converter_name, args, kwargs):
-        converter = super().get_converter(variable_name, converter_name, args, kwargs)
-        if converter_name == "path":
-            converter.regex = r"[^/][\s\S]*?"
-        return converter
 
 
 def extra_rules() -> list[Rule]:

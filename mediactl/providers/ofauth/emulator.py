@@ -12,7 +12,7 @@ from urllib.parse import quote
 from werkzeug.routing import Rule
 from werkzeug.wrappers import Request, Response
 
-from mediactl.sandbox.core import json_response
+from mediactl.sandbox.core import AnyNameRule, json_response
 
 MEDIA_TYPES = ("photo", "video", "audio", "gif")
 
@@ -40,17 +40,6 @@ def rules() -> list[Rule]:
         Rule("/v2/access/uploads/<upload_id>/parts/<int:part>", endpoint="of_part", methods=["PUT"]),
         Rule("/v2/access/vault/media", endpoint="of_vault", methods=["GET"]),
     ]
-
-
-class AnyNameRule(Rule):
-    """A file route whose `<path:...>` also matches a name with a newline (`%0A`): werkzeug's own path
-    converter is `[^/].*?`, and `.` stops at a newline, so such an item's URL would answer 404."""
-
-    def get_converter(self, variable_name, converter_name, args, kwargs):
-        converter = super().get_converter(variable_name, converter_name, args, kwargs)
-        if converter_name == "path":
-            converter.regex = r"[^/][\s\S]*?"
-        return converter
 
 
 def extra_rules() -> list[Rule]:

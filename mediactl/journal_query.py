@@ -118,6 +118,12 @@ def select(journal: Journal, selection: EntryFilter, *, limit: int | None = None
     return [entry for row in journal._execute(sql, args).fetchall() if (entry := _row(row)) is not None]
 
 
+def count(journal: Journal, selection: EntryFilter) -> int:
+    """How many entries match `selection` (for `history`'s note when --limit cut the list short)."""
+    where, args = selection.where()
+    return journal._execute(f"SELECT COUNT(*) FROM uploads WHERE {where}", args).fetchone()[0]
+
+
 def forget(journal: Journal, entry_ids: Sequence[str]) -> None:
     """Drop entries (and any stashed form) from the journal, a few hundred per statement."""
     for start in range(0, len(entry_ids), 500):

@@ -128,3 +128,24 @@ def test_every_command_reading_settings_or_the_journal_refuses_a_broken_config(s
         assert run.code == 3, (args, run)
         assert "config.toml" in run.stderr
         assert "a.png" not in run.stdout, (args, run)  # refused before any row
+
+
+def test_lists_cut_short_say_so(sandbox, cli, tmp_path):
+    """One page of a listing, or history's --limit, notes on stderr that more exist (never with -q)."""
+    pg = page()
+    for n in range(3):
+        (tmp_path / f"f{n}.png").write_bytes(b"png%d" % n)
+    assert cli("nationbuilder", "upload", *(str(tmp_path / f"f{n}.png") for n in range(3)), "--page", pg).code == 0
+    cut = cli("-o", "json", "nationbuilder", "list", "--page", pg, "--limit", "2")
+    assert cut.code == 0 and len(json.loads(cut.stdout)) == 2, cut
+    assert "note: the provider has more; --all lists every page" in cut.stderr
+    whole = cli("-o", "json", "nationbuilder", "list", "--page", pg, "--limit", "2", "--all")
+    assert len(json.loads(whole.stdout)) == 3 and "has more" not in whole.stderr, whole
+    exact = cli("nationbuilder", "list", "--page", pg, "--limit", "3")
+    assert "has more" not in exact.stderr, exact
+    assert "has more" not in cli("-q", "nationbuilder", "list", "--page", pg, "--limit", "2").stderr
+
+    history = cli("-o", "json", "history", "--limit", "2")
+    assert len(json.loads(history.stdout)) == 2
+    assert "note: showing the newest 2 of 3 entries; --limit N shows more" in history.stderr, history
+    assert "showing the newest" not in cli("history", "--limit", "3").stderr

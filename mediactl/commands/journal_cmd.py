@@ -95,14 +95,17 @@ def history(
     """List recorded uploads (the group's help is HISTORY_HELP)."""
     if ctx.invoked_subcommand is not None:
         return
-    from mediactl.journal_query import EntryFilter, history_row, select
+    from mediactl.journal_query import EntryFilter, count, history_row, select
     from mediactl.output import ResultWriter
 
     rt = AppContext.of(ctx)
     selection = EntryFilter(profile=rt.profile, provider=provider, phases=(status,) if status else (),
                             target=target, name_glob=name, since=since, until=until)
+    rows = select(rt.journal, selection, limit=limit)
     with ResultWriter(rt, HISTORY_COLUMNS, primary="id", empty_note="no recorded uploads") as out:
-        out.extend(history_row(row) for row in select(rt.journal, selection, limit=limit))
+        out.extend(history_row(row) for row in rows)
+    if len(rows) == limit and (total := count(rt.journal, selection)) > limit:
+        rt.info(f"note: showing the newest {limit} of {total} entries; --limit N shows more")
 
 
 @history_app.command("forget")

@@ -22,6 +22,8 @@ def run(opts: VerbOptions, ctx: AppContext) -> None:
     with ResultWriter(ctx, listing.columns, primary=listing.primary, empty_note=listing.empty_note) as out:
         for rows in listing.pages:
             out.extend(with_provider(rows, opts.provider))
+    if getattr(listing.pages, "more", False):  # one page was asked for, and the API has more
+        ctx.info("note: the provider has more; --all lists every page (--limit N: more per page)")
 
 
 def with_provider(rows, provider: str) -> list[dict]:

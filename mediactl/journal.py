@@ -313,12 +313,6 @@ class Journal:
             (entry["provider"], entry["target"], entry.get("name"), entry["profile"], entry["id"])).fetchall()
         return [row for row in map(_row, rows) if row is not None]
 
-    def completed_with(self, provider: str, target: str, sha256: str) -> JournalEntry | None:
-        row = self._execute(
-            "SELECT * FROM uploads WHERE provider = ? AND target = ? AND sha256 = ? AND phase = 'completed' "
-            "ORDER BY rowid DESC LIMIT 1", (provider, target, sha256)).fetchone()
-        return _row(row)
-
     def completed_all(self, provider: str, target: str, sha256: str) -> list[JournalEntry]:
         """Every completed upload of these bytes to this target, newest first (--skip-existing's candidates)."""
         rows = self._execute(

@@ -14,6 +14,8 @@ from pathlib import Path
 import pytest
 import requests
 
+from tests.test_bitbadges import PAGE
+
 
 def page() -> str:
     return "p-" + uuid.uuid4().hex[:8]
@@ -232,14 +234,7 @@ def test_otherpage_download_verify_and_a_cdn_on_another_host(cli, sandbox, tmp_p
     assert run.code == 9 and json.loads(run.stdout)[0]["status"] == "differs", run
 
 
-BB_PAGE = {
-    "metadata": {"name": "Round trip page", "description": "first", "image": "https://example.com/logo.png"},
-    "content": [{"type": "text", "label": "About", "content": "Hello"}],
-    "links": [{"url": "https://example.com"}],
-    "type": "utility",
-    "visibility": "public",
-    "categories": ["tools"],
-}
+BB_PAGE = {**PAGE, "metadata": {**PAGE["metadata"], "name": "Round trip page", "description": "first"}}
 
 
 def bb_doc(tmp_path: Path, name: str, **changes) -> Path:

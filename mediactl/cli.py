@@ -26,6 +26,7 @@ from mediactl.typer_compat import (
     NoSuchOption,
     command_of,
     enable_shell_completion,
+    lean_coercion,
     parameter_source,
     readable_metavars,
     use_plain_help,
@@ -36,6 +37,7 @@ class MediactlGroup(TyperGroup):
     """Runs every command inside the one error boundary (the exit codes of README "Exit codes")."""
 
     def parse_args(self, ctx: ClickContext, args: list[str]) -> list[str]:
+        lean_coercion()  # parameter values converted without Pydantic (exactly as Typer's own converter)
         readable_metavars(self)  # the root's own options; the groups get theirs when loaded
         args = hoist_global_options(args)
         ctx.meta["mediactl.args"] = list(args)

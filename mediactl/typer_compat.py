@@ -3,8 +3,9 @@
 Since 0.26 Typer vendors Click as the private package `typer._click` and no longer supports using Click
 directly. mediactl needs a few things Typer has no public name for: the command object of a Typer app (to
 load verb groups lazily), the context of the running command, where an option's value came from, the
-completion item type and shell completion classes, plain-text help, and a walk of the whole command tree
-(for the help test and the man pages). They all live here, so a Typer upgrade that moves one of them
+completion item type and shell completion classes, plain-text help, a walk of the whole command tree
+(for the help test and the man pages), and a Pydantic-free coercion of parameter values (`lean_coercion`).
+They all live here, so a Typer upgrade that moves one of them
 breaks this module alone, and tests/test_typer_compat.py, which exercises each of them against the
 installed Typer, says which. Everything else in mediactl uses `typer`'s public names only.
 """
@@ -12,9 +13,13 @@ installed Typer, says which. Everything else in mediactl uses `typer`'s public n
 from __future__ import annotations
 
 import inspect
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from enum import Enum
+from functools import cached_property
+from pathlib import Path
+from typing import Any, get_args, get_origin
 
 import typer
 import typer.core
@@ -25,10 +30,13 @@ from typer._click.exceptions import NoSuchOption
 from typer._click.exceptions import UsageError as ClickUsageError
 from typer._click.globals import get_current_context
 from typer._click.shell_completion import CompletionItem
+from typer._coercion import RuntimeParam, TypeDescriptor, build_runtime_param
+from typer._param_types import coerce_cli_choice, coerce_cli_path
 
 __all__ = ["ClickContext", "ClickUsageError", "Command", "CommandDoc", "CompletionItem", "NoSuchOption", "ParamDoc",
            "autocompletion_of", "command_of", "completion_line", "completion_script", "current_context",
-           "enable_shell_completion", "parameter_source", "readable_metavars", "use_plain_help", "walk_commands"]
+           "enable_shell_completion", "lean_coercion", "lean_converter", "parameter_source", "readable_metavars",
+           "use_plain_help", "walk_commands"]
 
 
 def command_of(app: typer.Typer) -> Command:
@@ -211,3 +219,125 @@ def readable_metavars(command: Command) -> Command:
             readable_metavars(sub)
     _ReadableArgumentNames.install()
     return command
+
+
+# Typer 0.29 converts every parameter's value through a Pydantic TypeAdapter, and building the first one
+# imports Pydantic (about as long as the rest of a --help). mediactl's parameters are all of a few simple
+# types, whose values Typer's adapters turn into what the few lines below do: `lean_coercion` gives those
+# parameters a converter that answers the values it can prove it converts exactly as Typer would (a CLI
+# string of digits for an int, one of the boolean words, ...), and hands every other value, every error
+# and every out-of-range number to Typer's own converter (built, with Pydantic, only then), so the values
+# and the error messages are Typer's. tests/test_typer_compat.py runs both over every parameter of the CLI.
+
+_NOT_MINE = object()  # a value the lean converter leaves to Typer's
+_INTEGER = re.compile(r"[+-]?[0-9]{1,30}")  # ASCII digits: Pydantic reads more (" 1", "1_0", "1.0"), never less
+_DECIMAL = re.compile(r"[+-]?(?:[0-9]{1,30}(?:\.[0-9]{0,30})?|\.[0-9]{1,30})(?:[eE][+-]?[0-9]{1,3})?")
+_BOOLEAN = {"1": True, "on": True, "t": True, "true": True, "y": True, "yes": True,
+            "0": False, "off": False, "f": False, "false": False, "n": False, "no": False}  # Pydantic's words
+
+
+def _lean_kind(descriptor: TypeDescriptor) -> str | None:
+    """Which lean converter fits a parameter, in the order Typer picks its adapter
+    (typer/_adapters.py build_leaf_adapter); None for anything else, which keeps Typer's."""
+    info, annotation = descriptor.parameter_info, descriptor.annotation
+    if descriptor.file_annotation is not None or info.parser is not None:
+        return None
+    if get_origin(annotation) is list:
+        return "list[str]" if get_args(annotation) == (str,) else None
+    if isinstance(annotation, type) and issubclass(annotation, Enum):
+        return "choice"
+    if annotation is int or annotation is float:
+        return None if info.clamp else annotation.__name__
+    if annotation is bool or annotation is str:
+        return annotation.__name__
+    if annotation is Path and info.path_type is None:
+        return "path"
+    return None
+
+
+def _in_range(number: int | float, descriptor: TypeDescriptor) -> Any:
+    info = descriptor.parameter_info
+    if (info.min is not None and not number >= info.min) or (info.max is not None and not number <= info.max):
+        return _NOT_MINE  # Typer's converter says why
+    return number
+
+
+def _lean_value(kind: str, value: Any, descriptor: TypeDescriptor, param: Any, ctx: ClickContext) -> Any:
+    """`value` converted as Typer's adapter converts it, or _NOT_MINE."""
+    kind_of = type(value)
+    if kind == "str":
+        return _NOT_MINE if isinstance(value, bytes) else str(value)
+    if kind == "bool":
+        if kind_of is bool:
+            return value
+        word = value.strip() if kind_of is str else None
+        if word == "":
+            return False
+        return _BOOLEAN.get(word.lower(), _NOT_MINE) if word is not None and word.isascii() else _NOT_MINE
+    if kind == "int":
+        if kind_of is int:
+            return _in_range(value, descriptor)
+        return _in_range(int(value), descriptor) if kind_of is str and _INTEGER.fullmatch(value) else _NOT_MINE
+    if kind == "float":
+        if kind_of is float or (kind_of is int and abs(value) < 2 ** 53):
+            return _in_range(float(value), descriptor)
+        return _in_range(float(value), descriptor) if kind_of is str and _DECIMAL.fullmatch(value) else _NOT_MINE
+    if kind == "list[str]":
+        if kind_of in (list, tuple) and all(type(item) is str for item in value):
+            return list(value)
+        return _NOT_MINE
+    if kind == "choice":  # the function Typer's choice adapter calls
+        choices = tuple(descriptor.annotation)
+        return coerce_cli_choice(value, choices=choices, case_sensitive=descriptor.parameter_info.case_sensitive,
+                                 ctx=ctx)
+    if kind == "path":  # Typer's path adapter's function, given the Path that Pydantic would make of a string
+        if kind_of is str:
+            value = Path(value)
+        elif not isinstance(value, Path):
+            return _NOT_MINE
+        return coerce_cli_path(value, descriptor.parameter_info, path_type=Path, param=param, ctx=ctx)
+    return _NOT_MINE
+
+
+@dataclass(frozen=True)
+class _LeanRuntimeParam(RuntimeParam):
+    """Typer's runtime parameter (None and multi-value checks included), converting without Pydantic."""
+
+    kind: str
+    descriptor: TypeDescriptor
+
+    @cached_property
+    def typer_coercion(self) -> RuntimeParam:
+        return build_runtime_param(self.descriptor)
+
+    def _coerce_value(self, value: Any, param: Any, ctx: ClickContext) -> Any:
+        try:
+            result = _lean_value(self.kind, value, self.descriptor, param, ctx)
+        except Exception:  # an invalid value: Typer's converter raises its own error for it
+            result = _NOT_MINE
+        if result is _NOT_MINE:
+            return self.typer_coercion._coerce_value(value, param=param, ctx=ctx)
+        return result
+
+
+def lean_converter(param: Any) -> RuntimeParam | None:
+    """The lean converter for one Typer parameter, or None where Typer's own is kept."""
+    descriptor: TypeDescriptor | None = getattr(param, "type_descriptor", None)
+    kind = None if descriptor is None else _lean_kind(descriptor)
+    if descriptor is None or kind is None:
+        return None
+    return _LeanRuntimeParam(parameter_info=descriptor.parameter_info, annotation=descriptor.annotation,
+                             kind=kind, descriptor=descriptor)
+
+
+def _lean_or_typer_converter(param: Any) -> RuntimeParam:
+    """Typer's `get_runtime_param` (which builds a parameter's converter on first use), lean where exact."""
+    if param._runtime_param is None:
+        param._runtime_param = lean_converter(param) or build_runtime_param(param.type_descriptor)
+    return param._runtime_param
+
+
+def lean_coercion() -> None:
+    """Convert parameter values without Pydantic where that is exact (see above), for every Typer parameter
+    from now on (the help options Typer adds included); a converter already built is kept."""
+    typer.core._TyperParameter.get_runtime_param = _lean_or_typer_converter  # type: ignore[method-assign,assignment]

@@ -6,7 +6,8 @@ relies on); when a Typer upgrade moves one of them, a test here fails and names 
 
 from __future__ import annotations
 
-from typing import Annotated
+import datetime
+from typing import Annotated, Literal
 
 import pytest
 import typer
@@ -127,3 +128,111 @@ def test_walk_commands_describes_every_command_and_parameter():
     assert params["name"].is_option and params["name"].label.startswith("--name")
     assert params["name"].help == "Who to greet." and "TINY_NAME" in params["name"].details
     assert not params["times"].is_option and params["times"].help == "How often."
+
+
+# The lean converter (typer_compat.lean_coercion) against Typer's own, over every parameter of the live
+# command tree: the same value (and type) or the same error message for every input below.
+
+def _live_parameters():
+    """(command path, parameter, its context) for every Typer parameter of mediactl, help options included."""
+    from mediactl.cli import app
+
+    def walk(command, ctx, path):
+        for param in command.get_params(ctx):
+            if hasattr(param, "type_descriptor"):
+                yield path, param, ctx
+        if isinstance(command, typer.core.TyperGroup):
+            for name in command.list_commands(ctx):
+                sub = command.get_command(ctx, name)
+                yield from walk(sub, typer.Context(sub, info_name=name, parent=ctx), (*path, name))
+
+    root = typer_compat.command_of(app)
+    yield from walk(root, typer.Context(root, info_name="mediactl"), ())
+
+
+def _inputs(param, tmp_path):
+    from enum import Enum
+    from pathlib import Path
+
+    (tmp_path / "file").write_text("x")
+    (tmp_path / "dir").mkdir(exist_ok=True)
+    strings = ["", " ", "0", "1", "-1", "+3", "007", " 5", "5 ", "1_0", "1.0", "1.5", "-2.5", "1e3", "1E-2", ".5",
+               "1.", "0.05", "0.1", "inf", "-inf", "nan", "1e400", "abc", "٣", "99999999999999999999999", "4", "5",
+               "64", "65", "100", "101", "4096", "4097", "40", "41", "65535", "65536", "true", "FALSE", "Yes",
+               "no", "on", "OFF", "t", "f", "y", "n", "2", " true ", "trüe", "a\tb", "--", "-",
+               str(tmp_path / "file"), str(tmp_path / "dir"), str(tmp_path / "missing")]
+    values = [*strings, None, True, False, 0, 1, 5, 2**60, 2.5, 1.0, float("nan"), b"bytes", ["a", "b"], ("a",),
+              [], ["a", 1], tmp_path / "file", tmp_path / "dir", tmp_path / "missing", Path("")]
+    annotation = param.type_descriptor.annotation
+    if isinstance(annotation, type) and issubclass(annotation, Enum):
+        for member in annotation:
+            values += [member, member.value, str(member.value).upper(), f" {member.value}"]
+    return values
+
+
+def _outcome(converter, value, param, ctx):
+    try:
+        result = converter.coerce(value, param=param, ctx=ctx)
+    except Exception as exc:  # noqa: BLE001 - the outcome compared is the exception and its message
+        message = exc.format_message() if hasattr(exc, "format_message") else str(exc)
+        return ("raises", type(exc), message)
+    return ("returns", type(result), repr(result))
+
+
+def test_lean_coercion_gives_typers_values_and_messages_for_every_parameter_of_the_cli(tmp_path):
+    from typer._coercion import build_runtime_param
+
+    compared, lean_params = 0, 0
+    for path, param, ctx in _live_parameters():
+        lean = typer_compat.lean_converter(param)
+        if lean is None:
+            continue
+        lean_params += 1
+        typers = build_runtime_param(param.type_descriptor)
+        for value in _inputs(param, tmp_path):
+            expected = _outcome(typers, value, param, ctx)
+            assert _outcome(lean, value, param, ctx) == expected, (path, param.name, value)
+            compared += 1
+    assert lean_params > 250 and compared > 15000  # the whole tree was walked
+
+
+def test_every_parameter_of_the_cli_gets_the_lean_converter():
+    """What keeps Pydantic off the CLI's paths: a new parameter of another type would bring it back."""
+    others = [(path, param.name, param.type_descriptor.annotation) for path, param, _ in _live_parameters()
+              if typer_compat.lean_converter(param) is None]
+    assert others == []
+
+
+def test_parameters_of_other_types_keep_typers_converter():
+    app = typer.Typer(add_completion=False)
+
+    @app.command()
+    def run(when: datetime.datetime, mode: Literal["a", "b"] = "a", n: Annotated[int, typer.Option(parser=int)] = 1,
+            ids: list[int] | None = None, clamped: Annotated[int, typer.Option(min=0, max=3, clamp=True)] = 0) -> None:
+        pass
+
+    command = typer_compat.command_of(app)
+    assert [typer_compat.lean_converter(p) for p in command.params] == [None] * 5
+
+
+@pytest.mark.parametrize("args", [["otherpage", "--help"], ["otherpage", "list", "--help"], ["history"],
+                                  ["--timeout", "5", "-o", "json", "history"]])
+def test_the_cli_converts_its_values_without_pydantic(args, isolated_env):
+    import json
+    import os
+    import subprocess
+    import sys
+
+    code = ("import sys, runpy\nsys.argv = ['mediactl', *sys.argv[1:]]\n"
+            "try:\n    runpy.run_module('mediactl', run_name='__main__')\nexcept SystemExit:\n    pass\n"
+            "import json; print(json.dumps(sorted(sys.modules)), file=sys.stderr)")
+    proc = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, env=dict(os.environ))
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    modules = json.loads(proc.stderr.strip().splitlines()[-1])
+    assert "typer" in modules and [m for m in modules if m.split(".")[0] == "pydantic"] == []
+
+
+def test_an_invalid_value_gets_typers_message(cli):
+    result = cli("--timeout", "soon", "history")
+    assert result.code == 2
+    assert "Invalid value for '--timeout'" in result.stderr and "unable to parse string as a number" in result.stderr

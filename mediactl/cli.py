@@ -1,7 +1,6 @@
 """The root command: global options, the error boundary, and one sub-app per verb group."""
 
 import contextlib
-import difflib
 import os
 import sys
 from typing import Annotated, Any
@@ -14,7 +13,6 @@ from mediactl.app import completion as app_completion
 from mediactl.app.context import AppContext, IOStreams
 from mediactl.app.options import all_flags, hoist_global_options, options_from_values, with_global_options
 from mediactl.cli_names import subapps
-from mediactl.engine.batch import BatchExit
 from mediactl.errors import ExitCode, MediactlError, StdoutClosed
 from mediactl.helptexts import GROUP_EXAMPLES, GROUP_HELP
 from mediactl.runtime import Runtime
@@ -75,6 +73,8 @@ class MediactlGroup(TyperGroup):
     def resolve_command(self, ctx: ClickContext, args: list[str]) -> Any:
         """A misspelt command is answered with the closest names (the lazy groups included)."""
         if args and not args[0].startswith("-") and args[0] not in self.list_commands(ctx):
+            import difflib
+
             close = difflib.get_close_matches(args[0], self.list_commands(ctx))
             if close:
                 ctx.fail(f"No such command '{args[0]}'. Did you mean {', '.join(repr(c) for c in close)}?")
@@ -101,8 +101,6 @@ class MediactlGroup(TyperGroup):
     def _invoke(self, ctx: ClickContext) -> Any:
         try:
             return super().invoke(ctx)
-        except BatchExit as done:  # every item has been reported: only the exit code is left to give
-            ctx.exit(done.code)
         except MediactlError as exc:
             report_error(ctx, exc)
             ctx.exit(int(exc.code))
@@ -112,6 +110,8 @@ class MediactlGroup(TyperGroup):
             ctx.exit(int(ExitCode.INTERRUPTED))
         except NoSuchOption as exc:  # a misspelt global option after the verb: say which one was meant
             if not exc.possibilities:
+                import difflib
+
                 exc.possibilities = difflib.get_close_matches(exc.option_name, all_flags(), n=2, cutoff=0.7) or None
             usage_error_json(ctx, exc)
             raise
@@ -129,6 +129,8 @@ class MediactlGroup(TyperGroup):
             stdout_gone(_runtime_of(ctx))
             ctx.exit(int(ExitCode.OK))
         except Exception as exc:  # a bug: say so, briefly, and only show the traceback with -vv
+            if _is_batch_exit(exc):  # every item has been reported: only the exit code is left to give
+                ctx.exit(exc.code)  # type: ignore[attr-defined]
             rt = _runtime_of(ctx)
             from mediactl.localfs import local_error
 
@@ -146,6 +148,12 @@ class MediactlGroup(TyperGroup):
             )
             report_error(ctx, err)
             ctx.exit(int(ExitCode.INTERNAL))
+
+
+def _is_batch_exit(exc: Exception) -> bool:
+    """A batch's BatchExit, without importing the engine on every run (only a batch raises it)."""
+    batch = sys.modules.get("mediactl.engine.batch")
+    return batch is not None and isinstance(exc, batch.BatchExit)
 
 
 def _runtime_of(ctx: ClickContext) -> AppContext:

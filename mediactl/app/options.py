@@ -52,6 +52,8 @@ def _env_interval(text: str) -> float:
 
 def _check_report(value: Path | None) -> Path | None:
     """--report FILE must end in .xml or .json (mediactl/reports.py)."""
+    if value is None:  # not asked for: no need to load the reports module
+        return None
     from mediactl.errors import UsageError
     from mediactl.reports import check_report_path
 

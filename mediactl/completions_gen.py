@@ -1,7 +1,7 @@
 """The generator of the shell completion scripts (mediactl/completion_scripts.py) and of the completion table.
 
-    python -m mediactl.completions_gen            # rewrite completions/ and mediactl/completion_table.json
-                                                  # (tests fail when either is stale)
+    python -m mediactl.completions_gen            # rewrite completions/, mediactl/completion_table.json and
+                                                  # mediactl/help_pages.json (tests fail when one is stale)
 
 The scripts call `mediactl` back with _MEDIACTL_COMPLETE set. The launcher answers from the completion
 table (mediactl/fast_completion.py), which this module builds by walking the live command tree: every
@@ -167,3 +167,6 @@ if __name__ == "__main__":
     for path in write_all(target):
         print(path)
     print(write_table())
+    from mediactl.help_pages import write_pages  # the plain --help pages the launcher prints
+
+    print(write_pages())

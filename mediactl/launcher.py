@@ -1,7 +1,8 @@
 """The console entry point. Answers the calls that must be instant — `mediactl --version` and TAB
 completion of every static word (commands, verbs, options, fixed option values) plus the values looked
 up at run time by mediactl/completers.py — without importing Typer, Rich or Pydantic (the completion
-table, mediactl/fast_completion.py); everything else goes to the CLI (mediactl.cli). See bench/startup.py."""
+table, mediactl/fast_completion.py), and plain `--help` from pre-rendered pages (mediactl/help_pages.py);
+everything else goes to the CLI (mediactl.cli). See bench/startup.py."""
 
 from __future__ import annotations
 
@@ -19,6 +20,10 @@ def fast_answer(argv: list[str], environ: dict[str, str]) -> tuple[str, int] | N
         from mediactl import __version__
 
         return f"mediactl {__version__}\n", 0
+    if argv[-1:] in (["--help"], ["-h"]):  # plain help, pre-rendered (mediactl/help_pages.py)
+        from mediactl.help_pages import answer as help_page
+
+        return help_page(argv, environ)
     return None
 
 

@@ -146,6 +146,7 @@ class CommandDoc:
     short_help: str  # the help's first sentence
     params: tuple[ParamDoc, ...]  # including the help option
     subcommands: tuple[str, ...]  # empty for a leaf command
+    has_callback: bool = False  # for a group: code of its own runs before a subcommand's (Typer's callback)
 
 
 def walk_commands(app: typer.Typer, prog_name: str) -> Iterator[CommandDoc]:
@@ -171,7 +172,7 @@ def _walk(command: Command, ctx: typer.Context, path: tuple[str, ...]) -> Iterat
     usage = f"{ctx.command_path} {' '.join(command.collect_usage_pieces(ctx))}".rstrip()
     yield CommandDoc(path=path, usage=usage, help=command.help or "", epilog=command.epilog or "",
                      short_help=command.get_short_help_str(300),
-                     params=tuple(params), subcommands=names)
+                     params=tuple(params), subcommands=names, has_callback=command.callback is not None)
     for name in names:
         sub = command.get_command(ctx, name) if isinstance(command, typer.core.TyperGroup) else None
         if sub is not None:

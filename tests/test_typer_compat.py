@@ -223,8 +223,8 @@ def test_the_cli_converts_its_values_without_pydantic(args, isolated_env):
     import subprocess
     import sys
 
-    code = ("import sys, runpy\nsys.argv = ['mediactl', *sys.argv[1:]]\n"
-            "try:\n    runpy.run_module('mediactl', run_name='__main__')\nexcept SystemExit:\n    pass\n"
+    code = ("import sys\nsys.argv = ['mediactl', *sys.argv[1:]]\nimport mediactl.cli\n"  # the full CLI
+            "try:\n    mediactl.cli.main()\nexcept SystemExit:\n    pass\n"
             "import json; print(json.dumps(sorted(sys.modules)), file=sys.stderr)")
     proc = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, env=dict(os.environ))
     assert proc.returncode == 0, proc.stderr[-2000:]

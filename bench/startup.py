@@ -14,7 +14,8 @@ Cases and goals (issue 29):
 - time to first byte of `mediactl nationbuilder upload` (a loopback receiver notes when the first byte of
   the first request arrives, then hangs up): <= 0.6x the reference's whole start-up (`minimal hello`);
   next to it, for scale, the first byte of a bare `python -c "import requests; requests.get(...)"`;
-- --version <= 1.0x, --help <= 1.15x (issue 17).
+- --version <= 1.0x, --help <= 1.15x (issue 17); for scale, a help the full CLI prints (COLUMNS=60: not the
+  width of the pre-rendered pages) and `mediactl history` against the reference's `minimal hello`.
 The last column lists the heavy modules each call imported (one extra run with sys.modules printed).
 """
 
@@ -112,6 +113,12 @@ def main() -> None:
     cases.append(("mediactl --version", ["--version"], env, ["--help"], env, 1.0, "run"))
     cases.append(("mediactl --help (piped: plain)", ["--help"], env, ["--help"], ref_plain, 1.15, "run"))
     cases.append(("mediactl otherpage --help", ["otherpage", "--help"], env, ["--help"], ref_plain, 1.15, "run"))
+    # For scale, what the full CLI takes: the same kind of help at a width the pages were not rendered at, and a
+    # real command (history reads the journal) next to the reference's real command.
+    narrow, ref_narrow = {**env, "COLUMNS": "60"}, {**ref_plain, "COLUMNS": "60"}
+    cases.append(("mediactl otherpage list --help (full CLI: COLUMNS=60)", ["otherpage", "list", "--help"], narrow,
+                  ["--help"], ref_narrow, None, "run"))
+    cases.append(("mediactl history (full CLI)", ["history"], env, ["hello"], env, None, "run"))
     for shell in ("bash", "zsh", "fish"):
         ref_env = {**env, **completion_env(shell, "minimal he", "minimal")}
         for line in ("mediactl otherpage up", "mediactl otherpage upload --", "mediactl -o "):

@@ -25,10 +25,12 @@ import json
 import os
 import stat
 import sys
-from pathlib import Path
-from typing import Any, TextIO
 
-PAGES_PATH = Path(__file__).with_name("help_pages.json")
+TYPE_CHECKING = False  # typing and pathlib take longer to import than printing a page
+if TYPE_CHECKING:
+    from typing import Any, TextIO
+
+PAGES_PATH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "help_pages.json")
 HELP_FLAGS = ("--help", "-h")
 # Read by the root's options or callback, and unable to make them fail: any text is a valid value.
 HARMLESS_ROOT_ENV = ("MEDIACTL_PROFILE", "MEDIACTL_DEBUG", "MEDIACTL_NO_PROGRESS")
@@ -44,7 +46,7 @@ def answer(argv: list[str], environ: dict[str, str], stdout: TextIO | None = Non
     if "TYPER_USE_RICH" in environ or _isatty(stream) or (getattr(stream, "encoding", "") or "").lower() != "utf-8":
         return None
     try:
-        table = pages if pages is not None else json.loads(PAGES_PATH.read_text(encoding="utf-8"))
+        table = pages if pages is not None else _read_json(PAGES_PATH)
     except (OSError, ValueError):  # a broken install: the full CLI still helps
         return None
     page = table["pages"].get(" ".join(argv[:-1]))
@@ -74,12 +76,19 @@ def installed_typer_version() -> str | None:
     if spec is None or spec.origin is None:
         return None
     try:
-        for line in Path(spec.origin).read_text(encoding="utf-8").splitlines():
-            if line.startswith("__version__ = "):
-                return line.split("=", 1)[1].strip().strip("\"'")
+        with open(spec.origin, encoding="utf-8") as source:
+            lines = source.read().splitlines()
     except OSError:
         return None
+    for line in lines:
+        if line.startswith("__version__ = "):
+            return line.split("=", 1)[1].strip().strip("\"'")
     return None
+
+
+def _read_json(path: str) -> Any:
+    with open(path, encoding="utf-8") as file:
+        return json.load(file)
 
 
 def _isatty(stream: Any) -> bool:
@@ -176,8 +185,9 @@ def pages_text() -> str:
     return json.dumps(build_pages(), indent=0, ensure_ascii=False, sort_keys=True) + "\n"
 
 
-def write_pages(path: Path = PAGES_PATH) -> Path:
-    path.write_text(pages_text(), encoding="utf-8")
+def write_pages(path: str = PAGES_PATH) -> str:
+    with open(path, "w", encoding="utf-8") as file:
+        file.write(pages_text())
     return path
 
 

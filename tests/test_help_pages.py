@@ -30,12 +30,12 @@ class Terminal(Pipe):
 
 
 def pages() -> dict:
-    return json.loads(PAGES_PATH.read_text(encoding="utf-8"))
+    return json.loads(Path(PAGES_PATH).read_text(encoding="utf-8"))
 
 
 def test_committed_help_pages_are_every_commands_piped_help_from_the_full_cli():
     """pages_text() runs the full CLI (mediactl.cli.main) with stdout a pipe for every command of the tree."""
-    assert PAGES_PATH.read_text(encoding="utf-8") == pages_text(), \
+    assert Path(PAGES_PATH).read_text(encoding="utf-8") == pages_text(), \
         "mediactl/help_pages.json is stale: run python -m mediactl.completions_gen"
     assert len(pages()["pages"]) >= 50 and "" in pages()["pages"] and "otherpage upload" in pages()["pages"]
 

@@ -154,12 +154,13 @@ def command_paths() -> list[str]:
 def capture_pages(paths: list[str], environ: dict[str, str] | None = None) -> tuple[dict[str, tuple[int, str]], str]:
     """(path -> (exit code, stdout), all of stderr) of `mediactl PATH --help` run by the full CLI
     (mediactl.cli.main, as the launcher runs it) with stdout a pipe, all in one process; in `environ`, by
-    default this process's environment without what changes the pages (COLUMNS, TYPER_USE_RICH, NO_COLOR)."""
+    default this process's environment without what changes the pages or could stop them (COLUMNS,
+    TYPER_USE_RICH, NO_COLOR, MEDIACTL_*)."""
     import subprocess
 
     if environ is None:
-        environ = {name: value for name, value in os.environ.items()
-                   if name not in ("COLUMNS", "TYPER_USE_RICH", "NO_COLOR", "_MEDIACTL_COMPLETE")}
+        environ = {name: value for name, value in os.environ.items() if not name.startswith(("MEDIACTL_", "_MEDIACTL"))
+                   and name not in ("COLUMNS", "TYPER_USE_RICH", "NO_COLOR")}
     env = {**environ, "PYTHONIOENCODING": "utf-8"}
     proc = subprocess.run([sys.executable, "-c", _CAPTURE], input="\n".join(paths) + "\n", capture_output=True,
                           text=True, encoding="utf-8", env=env, check=True)

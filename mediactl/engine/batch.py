@@ -63,11 +63,13 @@ def run_batch(rt: Runtime, items: Sequence[Any], worker: Callable[[Any], dict], 
     exits at once. A bug in one worker stops the batch once the
     others have finished their items.
     """
-    from mediactl import reports
+    from mediactl.runtime import reports_wanted
 
     outcomes: list[Outcome] = []
     lock = threading.Lock()
-    command = _command_path() if reports.wanted(rt.options.report, rt.env) else ""
+    command = _command_path() if reports_wanted(rt.options.report, rt.env) else ""
+    if command:  # reports.py only for a run that reports (start-up of an upload, bench/startup.py)
+        from mediactl import reports
     stopping = threading.Event()  # set on Ctrl-C, a bug or a host that is down: workers take no new item
     down: list[MediactlError] = []
 

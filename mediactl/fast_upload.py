@@ -88,7 +88,19 @@ def _parse(argv: list[str], env: Mapping[str, str], table: dict) -> UploadLine:
             j += 1
     root_values, explicit = _values(root_params, given, env)
     values, _ = _values(command["params"], verb_given, env, files=files)
+    _check_environment(root_values, env, explicit)
     return UploadLine(provider, root_values, explicit, values, argv)
+
+
+def _check_environment(root_values: dict[str, Any], env: Mapping[str, str], explicit: list[str]) -> None:
+    """Decline when the variables the root callback reads itself (MEDIACTL_OUTPUT, MEDIACTL_PROGRESS_INTERVAL)
+    hold what it refuses: Typer reports that as a usage error."""
+    from mediactl.app.options import options_from_values
+
+    try:
+        options_from_values(root_values, env, explicit=explicit)
+    except Exception:  # typer.BadParameter, which only the full CLI shows as Typer does
+        raise _Decline from None
 
 
 def _option(args: list[str], i: int, params: list[dict], given: dict[str, Any]) -> int:

@@ -67,7 +67,8 @@ GLOBAL_OPTIONS = [["-q"], ["--quiet"], ["-v"], ["-vv"], ["--verbose"], ["--json"
                   ["--config-dir", "cfg"], ["--report", "r.json"], ["--version"], ["-qv"], ["-yq"]]
 ENVIRONMENTS = [{}, {"MEDIACTL_PROFILE": "envp"}, {"MEDIACTL_TIMEOUT": "3"}, {"MEDIACTL_RETRIES": "2"},
                 {"MEDIACTL_OUTPUT": "jsonl"}, {"MEDIACTL_DEBUG": "1"}, {"MEDIACTL_NO_PROGRESS": "1"},
-                {"MEDIACTL_REPORT": "r.xml"}, {"MEDIACTL_TIMEOUT": "x"}, {"MEDIACTL_RETRIES": ""}]
+                {"MEDIACTL_REPORT": "r.xml"}, {"MEDIACTL_TIMEOUT": "x"}, {"MEDIACTL_RETRIES": ""},
+                {"MEDIACTL_PROFILE": ""}, {"MEDIACTL_CONFIG_DIR": "other"}]
 
 
 def upload_lines(provider: str, count: int):
@@ -231,21 +232,23 @@ def test_both_doors_upload_alike(provider, args, sandbox, isolated_env, tmp_path
     assert {Path(e["path"]).parent.name for e in entries} == {"launcher", "full"}
 
 
-@pytest.mark.parametrize("args", [
-    ["-o", "json", "nationbuilder", "upload", "{file}", "--page", "p"],   # no access token: exit 3
-    ["ofauth", "upload", "{missing}"],                                   # no such file
-    ["-o", "json", "bitbadges", "upload", "{file}", "--visibility", "secret"],  # the provider's usage error
-    ["otherpage", "upload", "{file}", "--community", "c", "--dry-run", "-q"],
+@pytest.mark.parametrize("args, extra_env", [
+    (["-o", "json", "nationbuilder", "upload", "{file}", "--page", "p"], {}),   # no access token: exit 3
+    (["ofauth", "upload", "{missing}"], {}),                                   # no such file
+    (["-o", "json", "bitbadges", "upload", "{file}", "--visibility", "secret"], {}),  # the provider's usage error
+    (["otherpage", "upload", "{file}", "--community", "c", "--dry-run", "-q"], {}),
+    (["otherpage", "upload", "{file}", "--community", "c"], {"MEDIACTL_OUTPUT": "xml"}),  # the full CLI's error
 ])
-def test_both_doors_fail_alike(args, isolated_env, tmp_path):
+def test_both_doors_fail_alike(args, extra_env, isolated_env, tmp_path):
     path = tmp_path / "a.json"
     path.write_text(json.dumps(PAGE_DOC))
     line = [a.format(file=path, missing=tmp_path / "missing.png") for a in args]
     env = {k: v for k, v in os.environ.items() if not k.startswith("MEDIACTL_") or k.endswith("_DIR")}
+    env.update(extra_env)
     fast, full = through("launcher", line, env), through("full", line, env)
     fast_err = "\n".join(fast.stderr.strip().splitlines()[:-1])  # the last line: the modules it imported
     assert (fast.returncode, fast.stdout, fast_err) == (full.returncode, full.stdout, full.stderr.strip())
     assert fast.returncode != 0 or "--dry-run" in line
     modules = json.loads(fast.stderr.strip().splitlines()[-1])
     took_it = "typer" not in modules  # the fast path ran it (only the provider's usage error loads Typer, to show it)
-    assert took_it == ("--visibility" not in line)
+    assert took_it == ("--visibility" not in line and not extra_env)

@@ -62,10 +62,7 @@ def parse(argv: Sequence[str], env: Mapping[str, str], table: dict | None = None
 
 def _parse(argv: list[str], env: Mapping[str, str], table: dict) -> UploadLine:
     from mediactl.app.options import hoist_global_options
-    from mediactl.runtime import reports_wanted
 
-    if reports_wanted(None, env):  # the report's command path comes from Typer's context
-        raise _Decline
     args = hoist_global_options(argv)
     root_params = table["root"]
     given: dict[str, Any] = {}

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -65,7 +66,8 @@ GLOBAL_OPTIONS = [["-q"], ["--quiet"], ["-v"], ["-vv"], ["--verbose"], ["--json"
                   ["--timeout", "0.05"], ["--timeout=7"], ["--timeout", "1e3"], ["--retries", "0"],
                   ["--retries", "-1"], ["--retries=3"], ["-y"], ["--yes"], ["--profile", "work"], ["--profile=x"],
                   ["--config-dir", "cfg"], ["--report", "r.json"], ["--version"], ["-qv"], ["-yq"]]
-ENVIRONMENTS = [{}, {"MEDIACTL_PROFILE": "envp"}, {"MEDIACTL_TIMEOUT": "3"}, {"MEDIACTL_RETRIES": "2"},
+ENVIRONMENTS = [{}, {"GITHUB_ACTIONS": "true"}, {"MEDIACTL_PROFILE": "envp"}, {"MEDIACTL_TIMEOUT": "3"},
+                {"MEDIACTL_RETRIES": "2"},
                 {"MEDIACTL_OUTPUT": "jsonl"}, {"MEDIACTL_DEBUG": "1"}, {"MEDIACTL_NO_PROGRESS": "1"},
                 {"MEDIACTL_REPORT": "r.xml"}, {"MEDIACTL_TIMEOUT": "x"}, {"MEDIACTL_RETRIES": ""},
                 {"MEDIACTL_PROFILE": ""}, {"MEDIACTL_CONFIG_DIR": "other"}]
@@ -166,7 +168,6 @@ def test_fast_parser_takes_what_the_bench_runs_and_declines_what_needs_typer():
                  ["otherpage", "upload", "f", "-j", "65"], ["nationbuilder", "upload", "f"],
                  ["otherpage", "list"], ["config", "path", "upload"]):
         assert parse(argv, env) is None, argv
-    assert parse(["otherpage", "upload", "f"], {**env, "GITHUB_ACTIONS": "true"}) is None  # a report names the command
 
 
 FULL_CLI = "import sys; from mediactl.cli import main; sys.argv[0] = 'mediactl'; main()"
@@ -207,7 +208,7 @@ def test_both_doors_upload_alike(provider, args, sandbox, isolated_env, tmp_path
     from mediactl.runtime import GlobalOptions
 
     env = dict(os.environ)
-    results = {}
+    results, summaries = {}, {}
     for door in ("launcher", "full"):
         path = tmp_path / door / ("page.json" if provider == "bitbadges" else "logo.png")
         path.parent.mkdir()
@@ -215,9 +216,12 @@ def test_both_doors_upload_alike(provider, args, sandbox, isolated_env, tmp_path
             path.write_text(json.dumps({**PAGE_DOC, "metadata": {**PAGE_DOC["metadata"], "name": f"Page {door}"}}))
         else:
             path.write_bytes(b"\x89PNG\r\n\x1a\n" + b"same bytes" * 100)
-        run = through(door, ["-o", "json", provider, "upload", str(path), *args, "--no-progress"], env)
+        summary = tmp_path / door / "summary.md"  # under GitHub Actions: the report names the command
+        run = through(door, ["-o", "json", provider, "upload", str(path), *args, "--no-progress"],
+                      {**env, "GITHUB_ACTIONS": "true", "GITHUB_STEP_SUMMARY": str(summary)})
         assert run.returncode == 0, run.stderr[-2000:]
         results[door] = run
+        summaries[door] = re.sub(r"[0-9]+(\.[0-9]+)?", "N", summary.read_text().replace(str(path.parent), "DIR"))
         modules = json.loads(run.stderr.strip().splitlines()[-1]) if door == "launcher" else []
         assert [m for m in modules if m.split(".")[0] in ("typer", "rich", "pydantic")] == []
     fast, full = (json.loads(results[d].stdout) for d in ("launcher", "full"))
@@ -227,6 +231,7 @@ def test_both_doors_upload_alike(provider, args, sandbox, isolated_env, tmp_path
         fast[0]["local"].pop("sha256"), full[0]["local"].pop("sha256"), fast[0]["local"].pop("size")
         full[0]["local"].pop("size")
     assert stable(fast) == stable(full) and sorted(fast[0]) == sorted(full[0])
+    assert summaries["launcher"] == summaries["full"] and f"mediactl {provider} upload" in summaries["full"]
     entries = AppContext(IOStreams(), GlobalOptions(), env).journal.list(provider=provider)
     assert [e["phase"] for e in entries] == ["completed", "completed"]
     assert {Path(e["path"]).parent.name for e in entries} == {"launcher", "full"}
@@ -238,6 +243,7 @@ def test_both_doors_upload_alike(provider, args, sandbox, isolated_env, tmp_path
     (["-o", "json", "bitbadges", "upload", "{file}", "--visibility", "secret"], {}),  # the provider's usage error
     (["otherpage", "upload", "{file}", "--community", "c", "--dry-run", "-q"], {}),
     (["otherpage", "upload", "{file}", "--community", "c"], {"MEDIACTL_OUTPUT": "xml"}),  # the full CLI's error
+    (["ofauth", "upload", "{missing}"], {"GITHUB_ACTIONS": "true"}),  # CI: the report's annotation names the command
 ])
 def test_both_doors_fail_alike(args, extra_env, isolated_env, tmp_path):
     path = tmp_path / "a.json"
@@ -251,4 +257,4 @@ def test_both_doors_fail_alike(args, extra_env, isolated_env, tmp_path):
     assert fast.returncode != 0 or "--dry-run" in line
     modules = json.loads(fast.stderr.strip().splitlines()[-1])
     took_it = "typer" not in modules  # the fast path ran it (only the provider's usage error loads Typer, to show it)
-    assert took_it == ("--visibility" not in line and not extra_env)
+    assert took_it == ("--visibility" not in line and "MEDIACTL_OUTPUT" not in extra_env)

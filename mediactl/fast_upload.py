@@ -7,7 +7,8 @@ the root callback's values (and which of them came from the line or the environm
 values. Anything else returns None and the full CLI runs, unchanged: `--help`, `--version`, `--`, an unknown
 option, a short-option cluster, a value Typer would refuse or would have to convert (an int out of range, a
 path of the wrong kind, an empty value, a value that starts with `-`), a missing required option, an option
-with a callback (`--report`) and any run that writes a CI report (its command path comes from Typer).
+with a callback (`--report`, MEDIACTL_REPORT) and an environment variable the root callback refuses
+(MEDIACTL_OUTPUT=xml). GitHub Actions runs take the fast path too: their reports come from the same code.
 tests/test_lean_upload.py compares `parse` with Typer's own parse of several hundred lines per provider.
 
 `run(line, env)` then goes through the code the Typer path uses: the AppContext from `app.options.run_context`,

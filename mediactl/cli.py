@@ -10,10 +10,11 @@ from typer.core import TyperGroup
 
 from mediactl import __version__
 from mediactl.app import completion as app_completion
-from mediactl.app.context import AppContext, IOStreams
-from mediactl.app.options import all_flags, hoist_global_options, options_from_values, with_global_options
+from mediactl.app.boundary import exit_code_for, finish_run
+from mediactl.app.context import AppContext
+from mediactl.app.options import all_flags, hoist_global_options, run_context, with_global_options
 from mediactl.cli_names import subapps
-from mediactl.errors import ExitCode, MediactlError, StdoutClosed
+from mediactl.errors import ExitCode, StdoutClosed
 from mediactl.helptexts import GROUP_EXAMPLES, GROUP_HELP
 from mediactl.runtime import Runtime
 from mediactl.typer_compat import (
@@ -22,11 +23,13 @@ from mediactl.typer_compat import (
     Command,
     CompletionItem,
     NoSuchOption,
+    command_context,
     command_of,
     enable_shell_completion,
     lean_coercion,
     parameter_source,
     readable_metavars,
+    show_click_exception,
     use_plain_help,
 )
 
@@ -87,27 +90,14 @@ class MediactlGroup(TyperGroup):
         except typer.Exit as exc:
             code = exc.exit_code
             raise
-        finally:  # every way out of the run, Ctrl-C included, removes its copies of stdin
-            from mediactl.spool import remove_all
-
-            remove_all(_runtime_of(ctx))
-            if _runtime_of(ctx).recorder is not None:  # a batch verb's CI report (mediactl/reports.py)
-                from mediactl.reports import publish_run
-
-                failed = publish_run(_runtime_of(ctx), code)
-                if failed is not None and code == 0:
-                    ctx.exit(failed)
+        finally:  # every way out of the run, Ctrl-C included (mediactl/app/boundary.py)
+            failed = finish_run(_runtime_of(ctx), code)
+            if failed is not None and code == 0:
+                ctx.exit(failed)
 
     def _invoke(self, ctx: ClickContext) -> Any:
         try:
             return super().invoke(ctx)
-        except MediactlError as exc:
-            report_error(ctx, exc)
-            ctx.exit(int(exc.code))
-        except KeyboardInterrupt as exc:
-            if not getattr(exc, "reported", False):  # a batch has said so already (and what to do next)
-                _runtime_of(ctx).stderr_line("interrupted")
-            ctx.exit(int(ExitCode.INTERRUPTED))
         except NoSuchOption as exc:  # a misspelt global option after the verb: say which one was meant
             if not exc.possibilities:
                 import difflib
@@ -120,40 +110,8 @@ class MediactlGroup(TyperGroup):
             raise
         except (typer.Exit, typer.Abort, typer.TyperException):  # --help, usage errors: Typer reports them
             raise
-        except (StdoutClosed, BrokenPipeError):
-            # The reader of stdout went away (`| head -n1`): like the end of a listing, not a failure, so
-            # `x=$(mediactl ... list | head -n1)` works under `set -o pipefail`. Batches never get here
-            # (run_batch carries on and exits with its items' code).
-            from mediactl.output import stdout_gone
-
-            stdout_gone(_runtime_of(ctx))
-            ctx.exit(int(ExitCode.OK))
-        except Exception as exc:  # a bug: say so, briefly, and only show the traceback with -vv
-            if _is_batch_exit(exc):  # every item has been reported: only the exit code is left to give
-                ctx.exit(exc.code)  # type: ignore[attr-defined]
-            rt = _runtime_of(ctx)
-            from mediactl.localfs import local_error
-
-            local = local_error(exc, rt)  # a full disk, a read-only dir, a damaged journal: exit 3, not a bug
-            if local is not None:
-                report_error(ctx, local)
-                ctx.exit(int(local.code))
-            if rt.verbose >= 2:
-                import traceback
-
-                traceback.print_exc(file=rt.stderr)
-            err = MediactlError(
-                f"internal error: {type(exc).__name__}: {exc}",
-                hint="this is a bug in mediactl; please report it with the output of -vv",
-            )
-            report_error(ctx, err)
-            ctx.exit(int(ExitCode.INTERNAL))
-
-
-def _is_batch_exit(exc: Exception) -> bool:
-    """A batch's BatchExit, without importing the engine on every run (only a batch raises it)."""
-    batch = sys.modules.get("mediactl.engine.batch")
-    return batch is not None and isinstance(exc, batch.BatchExit)
+        except (Exception, KeyboardInterrupt) as exc:  # ours, Ctrl-C, a closed stdout, a bug: the shared boundary
+            ctx.exit(exit_code_for(_runtime_of(ctx), exc, _provider_of(ctx)))
 
 
 def _runtime_of(ctx: ClickContext) -> AppContext:
@@ -212,26 +170,6 @@ def usage_error_json(ctx: ClickContext, exc: Exception) -> None:
         _write_json(rt, body, indent=2 if mode == "json" else None)
 
 
-def report_error(ctx: ClickContext, exc: MediactlError) -> None:
-    from mediactl.output import render_error
-
-    rt = _runtime_of(ctx)
-    message = exc.message
-    redactor = getattr(rt, "redactor", None)
-    if redactor is not None:
-        message = redactor.text(message)
-    rt.error(message, exc.hint)
-    body = exc.to_json()
-    body["error"]["message"] = message
-    if body["error"].get("provider") is None:  # the verb's provider is known even when the error did not say it
-        body["error"]["provider"] = _provider_of(ctx)
-    item = getattr(exc, "item", None)  # one item of a batch refused, which stops the batch (README "Output")
-    if item is not None:
-        body["error"]["item"] = item
-    with contextlib.suppress(StdoutClosed):  # stderr has it; nobody reads stdout any more
-        render_error(rt, [body] if item is not None and rt.output == "json" else body)
-
-
 app = typer.Typer(
     cls=MediactlGroup,
     name="mediactl",
@@ -263,14 +201,7 @@ def root(
     given = ctx.obj if isinstance(ctx.obj, Runtime) else None  # a test handed its own streams in
     env = given.env if given is not None else os.environ
     explicit = [name for name in values if parameter_source(ctx, name) not in (None, "default")]
-    options = options_from_values(values, env, explicit=explicit)
-    if given is not None:
-        given.options = options
-        ctx.obj = given if isinstance(given, AppContext) else AppContext.around(given)
-    else:
-        ctx.obj = AppContext(IOStreams(), options, env)
-    if options.output is None:  # as gh does: a table for people, tab-separated rows for pipes and files
-        options.output = "table" if ctx.obj.stdout_isatty else "plain"
+    ctx.obj = run_context(values, env, explicit=explicit, given=given)
 
 
 # The verb groups, loaded only when asked for: completing `mediactl oth<TAB>` or running one provider's
@@ -316,12 +247,27 @@ def completion(
     AppContext.of(ctx).stdout.write(script(shell))
 
 
-def main() -> None:
+def plain_help_if_piped() -> None:
     if (not sys.stdout.isatty() or os.environ.get("NO_COLOR")) and "TYPER_USE_RICH" not in os.environ:
         # Help and usage errors as plain text when piped or captured (no box drawing in logs, and half the
         # start-up time), or with NO_COLOR (rich would drop the colours but keep bold and dim); rich panels
         # on a terminal.
         use_plain_help()
+
+
+def show_usage_error(argv: list[str], app_ctx: AppContext, exc: ClickUsageError) -> int:
+    """A usage error raised by a verb that the launcher's fast upload path ran (mediactl/fast_upload.py),
+    reported as this CLI reports it: in the command's own context (its usage line), the JSON error object in
+    json mode, plain or rich as `main` chooses; the exit code."""
+    plain_help_if_piped()
+    exc.ctx = command_context(command_of(app), argv, app_ctx)
+    usage_error_json(exc.ctx, exc)
+    show_click_exception(exc)
+    return int(exc.exit_code)
+
+
+def main() -> None:
+    plain_help_if_piped()
     if "_MEDIACTL_COMPLETE" in os.environ:
         # Typer's completion classes answer with plain values, as the scripts in completions/ expect.
         enable_shell_completion()

@@ -1,7 +1,8 @@
 """The generator of the shell completion scripts (mediactl/completion_scripts.py) and of the completion table.
 
-    python -m mediactl.completions_gen            # rewrite completions/, mediactl/completion_table.json and
-                                                  # mediactl/help_pages.json (tests fail when one is stale)
+    python -m mediactl.completions_gen            # rewrite completions/, mediactl/completion_table.json,
+                                                  # mediactl/upload_table.json and mediactl/help_pages.json
+                                                  # (tests fail when one is stale)
 
 The scripts call `mediactl` back with _MEDIACTL_COMPLETE set. The launcher answers from the completion
 table (mediactl/fast_completion.py), which this module builds by walking the live command tree: every
@@ -19,8 +20,10 @@ from typing import Any
 
 from mediactl.completion_scripts import SHELLS, script
 from mediactl.fast_completion import TABLE_PATH
+from mediactl.fast_upload import TABLE_PATH as UPLOAD_TABLE_PATH
 
-__all__ = ["SHELLS", "build_table", "script", "table_text", "write_all", "write_table"]
+__all__ = ["SHELLS", "build_table", "build_upload_table", "script", "table_text", "upload_table_text", "write_all",
+           "write_table", "write_upload_table"]
 
 
 def write_all(directory: Path) -> list[Path]:
@@ -162,11 +165,95 @@ def write_table(path: Path = TABLE_PATH) -> Path:
     return path
 
 
+def upload_table_text() -> str:
+    """The launcher's table of the upload commands' options (mediactl/fast_upload.py), as committed."""
+    from mediactl.cli import app
+    from mediactl.typer_compat import command_of
+
+    return json.dumps(build_upload_table(command_of(app)), indent=0, sort_keys=True) + "\n"
+
+
+def build_upload_table(root) -> dict:
+    """The root's options and each provider's upload command's parameters, as mediactl/fast_upload.py reads
+    them: names, kind (flag, count, multi, args, str, path, int, float, choice; "unsupported" for a type the
+    fast path does not convert, which sends that provider's uploads to the full CLI), default, envvar,
+    required, range, choices, and whether a callback runs (the fast path declines such an option)."""
+    import typer
+
+    from mediactl.registry import PROVIDERS
+
+    root_ctx = typer.Context(root, info_name="mediactl", resilient_parsing=True, **(root.context_settings or {}))
+    upload: dict[str, dict] = {}
+    for name, spec in PROVIDERS.items():
+        if not spec.capabilities.offers("upload"):
+            continue
+        group = root.get_command(root_ctx, name)
+        group_ctx = typer.Context(group, info_name=name, parent=root_ctx, resilient_parsing=True)
+        command = group.get_command(group_ctx, "upload")
+        ctx = typer.Context(command, info_name="upload", parent=group_ctx, resilient_parsing=True)
+        params = _upload_params(command, ctx)
+        upload[name] = {"params": params, "unsupported": any(p["kind"] == "unsupported" for p in params)}
+    return {"root": [p for p in _upload_params(root, root_ctx) if p["name"] != "version"], "upload": upload}
+
+
+def _upload_params(command, ctx) -> list[dict]:
+    import enum
+    from pathlib import Path as PathType
+
+    out = []
+    for param in command.get_params(ctx):
+        if not param.expose_value:  # --help
+            continue
+        annotation = param.type_descriptor.annotation
+        info = param.type_descriptor.parameter_info
+        entry: dict[str, Any] = {"name": param.name, "names": [*param.opts, *param.secondary_opts],
+                                 "default": param.default, "envvar": param.envvar, "required": bool(param.required),
+                                 "callback": param.callback is not None or bool(getattr(param, "prompt", None))}
+        if param.param_type_name == "argument":
+            kind = "args" if param.nargs == -1 and annotation == list[str] else "unsupported"
+        elif param.count:
+            kind = "count"
+        elif param.is_flag and not param.secondary_opts and annotation is bool:
+            kind = "flag"
+        elif param.multiple:
+            kind = "multi" if annotation == list[str] else "unsupported"
+        elif param.nargs != 1:
+            kind = "unsupported"
+        elif annotation is str:
+            kind = "str"
+        elif annotation is PathType:
+            kind = "path"
+            entry.update(file_okay=info.file_okay, dir_okay=info.dir_okay)
+            if info.exists or info.resolve_path or info.writable or info.readable is False or info.allow_dash:
+                kind = "unsupported"
+        elif annotation in (int, float):
+            kind = annotation.__name__
+            entry.update(min=param.min, max=param.max)
+            if getattr(info, "clamp", False):
+                kind = "unsupported"
+        elif isinstance(annotation, type) and issubclass(annotation, enum.Enum):
+            kind = "choice" if command is ctx.find_root().command else "unsupported"  # the verb would get the Enum
+            entry.update(choices=[m.value for m in annotation], case_sensitive=info.case_sensitive)
+        else:
+            kind = "unsupported"
+        entry["kind"] = kind
+        if not isinstance(entry["default"], (str, int, float, bool, type(None))):
+            entry.update(kind="unsupported", default=None)
+        out.append(entry)
+    return out
+
+
+def write_upload_table(path: Path = UPLOAD_TABLE_PATH) -> Path:
+    path.write_text(upload_table_text(), encoding="utf-8")
+    return path
+
+
 if __name__ == "__main__":
     target = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(__file__).resolve().parent.parent / "completions"
     for path in write_all(target):
         print(path)
     print(write_table())
+    print(write_upload_table())
     from mediactl.help_pages import write_pages  # the plain --help pages the launcher prints
 
     print(write_pages())

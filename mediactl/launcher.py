@@ -2,7 +2,9 @@
 completion of every static word (commands, verbs, options, fixed option values) plus the values looked
 up at run time by mediactl/completers.py — without importing Typer, Rich or Pydantic (the completion
 table, mediactl/fast_completion.py), and plain `--help` from pre-rendered pages (mediactl/help_pages.py);
-everything else goes to the CLI (mediactl.cli). See bench/startup.py."""
+so does `mediactl [GLOBAL OPTIONS] PROVIDER upload ...` for the lines mediactl/fast_upload.py parses exactly
+(the same verb and error boundary, parsed without Typer); everything else goes to the CLI (mediactl.cli).
+See bench/startup.py."""
 
 from __future__ import annotations
 
@@ -36,6 +38,12 @@ def main() -> None:
         if code:
             sys.exit(code)
         return
+    if "upload" in sys.argv:
+        from mediactl.fast_upload import main as fast_upload
+
+        uploaded = fast_upload(sys.argv[1:])
+        if uploaded is not None:
+            sys.exit(uploaded)
     from mediactl.cli import main as cli_main
 
     cli_main()

@@ -27,6 +27,7 @@ from typing import Any
 from xml.etree import ElementTree as ET
 
 from mediactl.errors import LocalError, UsageError
+from mediactl.runtime import reports_wanted
 
 REPORT_SUFFIXES = (".xml", ".json")
 # Statuses a result row may carry that make its item a failure in a report (verify: DESIGN 2b).
@@ -270,9 +271,7 @@ class RunRecorder:
         return self.report
 
 
-def wanted(report_file: Path | None, env: Mapping[str, str]) -> bool:
-    """Whether this run reports at all (nothing changes for anyone who asked for nothing)."""
-    return report_file is not None or env.get("GITHUB_ACTIONS") == "true"
+wanted = reports_wanted  # whether this run reports at all (mediactl/runtime.py, so callers need not import this)
 
 
 def record(rt, key: Any, name: str, result: Mapping | None, error: Any | None, *, command: str,

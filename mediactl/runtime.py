@@ -193,6 +193,12 @@ class Runtime:
             to_devnull(self.streams.stderr)
 
 
+def reports_wanted(report_file: Path | None, env: Mapping[str, str]) -> bool:
+    """Whether this run writes a CI report (mediactl/reports.py): --report, or GitHub Actions; nothing changes
+    for anyone who asked for nothing (and reports.py is not even imported)."""
+    return report_file is not None or env.get("GITHUB_ACTIONS") == "true"
+
+
 def data_dir(env: Mapping[str, str]) -> Path:
     """Where the journal lives: MEDIACTL_DATA_DIR, else the platform's user data dir."""
     given = env.get("MEDIACTL_DATA_DIR")

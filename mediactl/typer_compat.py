@@ -34,14 +34,39 @@ from typer._coercion import RuntimeParam, TypeDescriptor, build_runtime_param
 from typer._param_types import coerce_cli_choice, coerce_cli_path
 
 __all__ = ["ClickContext", "ClickUsageError", "Command", "CommandDoc", "CompletionItem", "NoSuchOption", "ParamDoc",
-           "autocompletion_of", "command_of", "completion_line", "completion_script", "current_context",
-           "enable_shell_completion", "lean_coercion", "lean_converter", "parameter_source", "readable_metavars",
-           "use_plain_help", "walk_commands"]
+           "autocompletion_of", "command_context", "command_of", "completion_line", "completion_script",
+           "current_context", "enable_shell_completion", "lean_coercion", "lean_converter", "parameter_source",
+           "readable_metavars", "show_click_exception", "use_plain_help", "walk_commands"]
 
 
 def command_of(app: typer.Typer) -> Command:
     """The command object Typer builds for `app` (what `app()` runs), e.g. to add it to a group later."""
     return typer.main.get_command(app)
+
+
+def command_context(root: Command, argv: list[str], obj: Any) -> ClickContext:
+    """The context of the leaf command `argv` names under `root`, parsed as Typer would but nothing invoked
+    (resilient: no errors, no callbacks), each group's invoked_subcommand set, the root's obj `obj`."""
+    ctx = root.make_context("mediactl", list(argv), resilient_parsing=True, obj=obj)
+    command: Any = root
+    while hasattr(command, "resolve_command"):
+        name, sub, rest = command.resolve_command(ctx, [*ctx._protected_args, *ctx.args])
+        if sub is None:
+            break
+        ctx.invoked_subcommand = name
+        ctx = sub.make_context(name, rest, parent=ctx, resilient_parsing=True)
+        command = sub
+    return ctx
+
+
+def show_click_exception(exc: Any) -> None:
+    """Print a usage error as Typer's standalone mode does (rich panel or plain text)."""
+    if typer.core.HAS_RICH:
+        from typer import rich_utils
+
+        rich_utils.rich_format_error(exc)
+    else:
+        exc.show()
 
 
 def current_context() -> ClickContext:

@@ -14,9 +14,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
-import typer
-
-from mediactl.app.context import GlobalOptions
+from mediactl.app.context import AppContext, GlobalOptions, IOStreams
 from mediactl.completers import profile_names  # Typer-free, so the launcher completes profiles too
 
 OUTPUT_MODES = ("table", "json", "jsonl", "plain")
@@ -36,6 +34,8 @@ def _env_flag(text: str) -> bool:
 def _env_output(text: str) -> str:
     mode = text.strip().lower()
     if mode not in OUTPUT_MODES:
+        import typer
+
         raise typer.BadParameter(f"MEDIACTL_OUTPUT must be table, json, jsonl or plain, not '{text}'")
     return mode
 
@@ -46,6 +46,8 @@ def _env_interval(text: str) -> float:
     except ValueError:
         value = -1.0
     if value < 0:
+        import typer
+
         raise typer.BadParameter(f"MEDIACTL_PROGRESS_INTERVAL must be a number of seconds (0 or more), not '{text}'")
     return value
 
@@ -54,6 +56,8 @@ def _check_report(value: Path | None) -> Path | None:
     """--report FILE must end in .xml or .json (mediactl/reports.py)."""
     if value is None:  # not asked for: no need to load the reports module
         return None
+    import typer
+
     from mediactl.errors import UsageError
     from mediactl.reports import check_report_path
 
@@ -131,6 +135,8 @@ def all_flags() -> list[str]:
 
 def typer_parameters() -> list[inspect.Parameter]:
     """The root callback's parameters, one per option with flags (keyword-only, Annotated for Typer)."""
+    import typer
+
     params = []
     for option in GLOBAL_OPTIONS:
         if not option.flags:
@@ -179,6 +185,21 @@ def options_from_values(values: Mapping[str, Any], env: Mapping[str, str], *,
     out["output"] = mode.value if isinstance(mode, OutputMode) else mode
     out["profile_explicit"] = "profile" in explicit
     return GlobalOptions(**out)
+
+
+def run_context(values: Mapping[str, Any], env: Mapping[str, str], *, explicit: Sequence[str] = (),
+                given: Any = None) -> AppContext:
+    """The run's AppContext from the parsed global options: what the root callback builds, and the launcher's
+    fast upload path (mediactl/fast_upload.py) for the lines it parses itself. `given`: a test's Runtime."""
+    options = options_from_values(values, env, explicit=explicit)
+    if given is not None:
+        given.options = options
+        app = given if isinstance(given, AppContext) else AppContext.around(given)
+    else:
+        app = AppContext(IOStreams(), options, env)
+    if options.output is None:  # as gh does: a table for people, tab-separated rows for pipes and files
+        options.output = "table" if app.stdout_isatty else "plain"
+    return app
 
 
 def hoist_global_options(args: list[str]) -> list[str]:

@@ -63,11 +63,13 @@ def run_batch(rt: Runtime, items: Sequence[Any], worker: Callable[[Any], dict], 
     exits at once. A bug in one worker stops the batch once the
     others have finished their items.
     """
-    from mediactl import reports
+    from mediactl.runtime import reports_wanted
 
     outcomes: list[Outcome] = []
     lock = threading.Lock()
-    command = _command_path() if reports.wanted(rt.options.report, rt.env) else ""
+    command = _command_path(rt) if reports_wanted(rt.options.report, rt.env) else ""
+    if command:  # reports.py only for a run that reports (start-up of an upload, bench/startup.py)
+        from mediactl import reports
     stopping = threading.Event()  # set on Ctrl-C, a bug or a host that is down: workers take no new item
     down: list[MediactlError] = []
 
@@ -130,7 +132,11 @@ def run_batch(rt: Runtime, items: Sequence[Any], worker: Callable[[Any], dict], 
     return outcomes
 
 
-def _command_path() -> str:
+def _command_path(rt: Runtime) -> str:
+    """The command the report names: the one its recorder was started for (verbs.run_verb, either front
+    door), else the running Typer command's."""
+    if rt.recorder is not None:
+        return rt.recorder.report.command
     from mediactl.typer_compat import current_context
 
     try:

@@ -25,9 +25,9 @@ from dataclasses import dataclass, field
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
-import typer
-
 if TYPE_CHECKING:
+    import typer
+
     from mediactl.app.context import AppContext
     from mediactl.spec import ProviderSpec
 
@@ -104,8 +104,28 @@ def missing(spec: ProviderSpec, verb: str) -> str:
     return f"{reason}; `mediactl {spec.name}` offers {', '.join(offered)}"
 
 
+def run_verb(provider: str, verb: str, values: dict[str, Any], app: AppContext) -> None:
+    """Run one verb for one provider with its parsed options: what the generated Typer command does, and what
+    the launcher's fast upload path (mediactl/fast_upload.py) does for the lines it parses itself."""
+    from mediactl.runtime import reports_wanted
+
+    module, opts = verb_module(verb), VerbOptions(provider, values)
+    if not reports_wanted(app.options.report, app.env):  # reports.py is not imported (start-up of an upload)
+        module.run(opts, app)
+        return
+    from mediactl.reports import BATCH_VERBS, batch_reported
+
+    if verb not in BATCH_VERBS:
+        module.run(opts, app)
+        return
+    with batch_reported(app, f"mediactl {provider} {verb}"):  # --report / GitHub Actions (reports.py)
+        module.run(opts, app)
+
+
 def _command(spec: ProviderSpec, verb: str) -> Callable[..., None]:
     """The generated command function of one verb for one provider (its signature is what Typer reads)."""
+    import typer
+
     from mediactl.app.context import AppContext
 
     module, extras = verb_module(verb), provider_options(spec)
@@ -117,14 +137,7 @@ def _command(spec: ProviderSpec, verb: str) -> Callable[..., None]:
     params.sort(key=lambda p: order.index(p.name) if p.name in order else len(order))
 
     def command(ctx: typer.Context, **values: Any) -> None:
-        from mediactl.reports import BATCH_VERBS, batch_reported
-
-        app = AppContext.of(ctx)
-        if verb not in BATCH_VERBS:
-            module.run(VerbOptions(spec.name, values), app)
-            return
-        with batch_reported(app, f"mediactl {spec.name} {verb}"):  # --report / GitHub Actions (reports.py)
-            module.run(VerbOptions(spec.name, values), app)
+        run_verb(spec.name, verb, values, AppContext.of(ctx))
 
     command.__name__ = f"{spec.name}_{verb}"
     command.__doc__ = getattr(extras, "HELP", {}).get(verb) or module.HELP
@@ -135,11 +148,14 @@ def _command(spec: ProviderSpec, verb: str) -> Callable[..., None]:
 
 
 def _not_offered(spec: ProviderSpec, verb: str) -> Callable[..., None]:
+    import typer
+
     from mediactl.errors import UsageError
 
     def command(ctx: typer.Context) -> None:
         raise UsageError(missing(spec, verb))
 
+    command.__annotations__ = {"ctx": typer.Context}  # typer is not a module global here (start-up)
     command.__doc__ = (f"Not offered: {spec.capabilities.why_not.get(verb) or 'the API has no ' + verb}.\n\n"
                        f"Example: mediactl {spec.name} --help (the verbs {spec.title} offers)")
     return command
@@ -147,6 +163,8 @@ def _not_offered(spec: ProviderSpec, verb: str) -> Callable[..., None]:
 
 def group(name: str) -> typer.Typer:
     """`mediactl NAME ...` for one registered provider, generated from its spec and options."""
+    import typer
+
     from mediactl.registry import PROVIDERS
 
     spec = PROVIDERS[name]

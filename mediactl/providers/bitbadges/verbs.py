@@ -6,8 +6,6 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import typer
-
 from mediactl.errors import NotFoundError
 from mediactl.providers.base import Deletion, Listing, Lookup, ProviderVerbs, UploadJob
 from mediactl.providers.bitbadges import NAME
@@ -29,8 +27,12 @@ class BitBadgesVerbs(ProviderVerbs):
 
         visibility, image, listing_id = opts.get("visibility"), opts.get("image"), opts.get("listing_id")
         if visibility is not None and visibility not in ("public", "private", "unlisted"):
+            import typer
+
             raise typer.BadParameter("must be public, private or unlisted", param_hint="--visibility")
         if image is not None and not _is_web_url(image):
+            import typer
+
             raise typer.BadParameter(f"must be an http(s) URL such as https://example.com/logo.png, not '{image}'",
                                      param_hint="--image")
         service = self.ctx.service(NAME)
@@ -39,6 +41,8 @@ class BitBadgesVerbs(ProviderVerbs):
 
         def collected(items: Sequence[Any]) -> None:
             if listing_id and len(items) > 1:
+                import typer
+
                 raise typer.BadParameter("applies to a single document", param_hint="--listing-id")
 
         def validate(item) -> None:  # upload_batch validates every document before sending any

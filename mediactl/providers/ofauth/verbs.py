@@ -5,8 +5,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import typer
-
 from mediactl.errors import NotFoundError
 from mediactl.providers.base import Completion, Listing, Lookup, ProviderVerbs, UploadJob
 from mediactl.providers.ofauth import NAME
@@ -50,6 +48,8 @@ class OFAuthVerbs(ProviderVerbs):
 
         media_type = opts.get("media_type")
         if media_type is not None and media_type not in MEDIA_TYPES:
+            import typer
+
             raise typer.BadParameter(f"must be one of {', '.join(MEDIA_TYPES)}", param_hint="--type")
         pages = self.ctx.service(NAME).vault(limit=opts["limit"], offset=opts["offset"], media_type=media_type,
                                              query=opts.get("query"), follow=opts.get("all_pages"))
@@ -84,6 +84,8 @@ class OFAuthVerbs(ProviderVerbs):
 
         media_type = opts.get("media_type")
         if media_type is not None and media_type not in MEDIA_TYPES:
+            import typer
+
             raise typer.BadParameter(f"must be one of {', '.join(MEDIA_TYPES)}", param_hint="--type")
         return roundtrip(self.ctx.service(NAME), {"type": media_type})
 

@@ -304,6 +304,19 @@ class Journal:
         """An entry by its journal id, whatever its provider."""
         return _row(self._execute("SELECT * FROM uploads WHERE id = ?", (entry_id,)).fetchone())
 
+    def summary_rows(self, entry_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
+        """What the end-of-batch summary reads of each entry (batch, phase, outcome, orphans), by journal id,
+        looked up by primary key a few hundred at a time, without the results: a batch of 10,000 then holds
+        10,000 small rows at its end, not 10,000 parsed results."""
+        ids = list(entry_ids)
+        rows: dict[str, dict[str, Any]] = {}
+        for start in range(0, len(ids), 500):
+            chunk = ids[start:start + 500]
+            found = self._execute("SELECT id, batch, phase, outcome, orphans FROM uploads WHERE id IN "
+                                  f"({','.join('?' * len(chunk))})", chunk).fetchall()
+            rows.update((row["id"], dict(row)) for row in found)
+        return rows
+
     def completed_later(self, entry: Any) -> list[JournalEntry]:
         """Completed uploads registered AFTER `entry` with its provider, profile, target and name, newest
         first (does one of them supersede it? `resume` compares the bytes)."""

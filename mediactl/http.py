@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import contextlib
 import email.utils
+import functools
 import heapq
 import ipaddress
 import json
@@ -134,6 +135,7 @@ class Redactor:
         return shown if len(shown) <= limit else shown[:limit] + f"... ({len(shown)} chars)"
 
 
+@functools.lru_cache(maxsize=64)
 def is_loopback(host: str | None) -> bool:
     if not host:
         return False
@@ -153,18 +155,17 @@ def without_userinfo(url: str) -> str:
 def check_url_scheme(url: str, *, what: str = "base_url") -> None:
     """Refuse, before any connection is made, what is not an http(s) URL, a URL carrying credentials, and
     plain http:// unless the host is loopback. `what` names the setting, for the message."""
-    shown = without_userinfo(url)
     try:
         parts = urlsplit(url)
         parts.port  # noqa: B018 - raises ValueError for a port out of range or not a number
     except ValueError as exc:
-        raise LocalError(f"{what} '{shown}' is not a valid URL: {exc}",
+        raise LocalError(f"{what} '{without_userinfo(url)}' is not a valid URL: {exc}",
                          hint=f"fix {what}, e.g. https://api.example.com/v1") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise LocalError(f"{what} '{shown}' is not an http(s) URL")
+        raise LocalError(f"{what} '{without_userinfo(url)}' is not an http(s) URL")
     if parts.username is not None or parts.password is not None:
         raise LocalError(
-            f"{what} '{shown}' has credentials in it (user:password@); mediactl does not send them",
+            f"{what} '{without_userinfo(url)}' has credentials in it (user:password@); mediactl does not send them",
             hint="remove them from the URL; API keys and tokens go in credentials.toml (`mediactl auth login`)",
         )
     if parts.scheme == "http" and not is_loopback(parts.hostname):
@@ -881,7 +882,8 @@ class ApiClient:
         if json_body is not None:
             payload = json.dumps(json_body, ensure_ascii=False).encode()
             base_headers["Content-Type"] = "application/json"
-            description = self.redactor.body(payload)
+            if self.rt.verbose >= 2:  # only -vv shows bodies: no redaction pass per request otherwise
+                description = self.redactor.body(payload)
         elif body is not None:
             if body.content_type:
                 base_headers["Content-Type"] = body.content_type

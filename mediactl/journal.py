@@ -270,10 +270,13 @@ class Journal:
     # -- the presigned form stash (0600, outside the database) -------------------------------------------
 
     def stash(self, entry_id: str, secret: dict) -> None:
-        self.pending_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         path = self.pending_dir / f"{entry_id}.json"
         tmp = path.with_suffix(".tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        except FileNotFoundError:  # the first stash (a batch's others find the folder made)
+            self.pending_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as fh:
             json.dump(secret, fh)
         os.replace(tmp, path)

@@ -270,15 +270,21 @@ class Journal:
     # -- the presigned form stash (0600, outside the database) -------------------------------------------
 
     def stash(self, entry_id: str, secret: dict) -> None:
-        path = self.pending_dir / f"{entry_id}.json"
-        tmp = path.with_suffix(".tmp")
+        # one write of the whole document (json.dump to a file object writes it piece by piece), plain paths
+        data = json.dumps(secret).encode()
+        path = os.path.join(self.pending_dir, f"{entry_id}.json")
+        tmp = path[: -len(".json")] + ".tmp"
         try:
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         except FileNotFoundError:  # the first stash (a batch's others find the folder made)
             self.pending_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as fh:
-            json.dump(secret, fh)
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view):]
+        finally:
+            os.close(fd)
         os.replace(tmp, path)
 
     def unstash(self, entry_id: str) -> dict | None:
@@ -289,7 +295,7 @@ class Journal:
 
     def drop_stash(self, entry_id: str) -> None:
         with contextlib.suppress(FileNotFoundError):
-            (self.pending_dir / f"{entry_id}.json").unlink()
+            os.unlink(os.path.join(self.pending_dir, f"{entry_id}.json"))
 
     # -- reads ------------------------------------------------------------------------------------------
 

@@ -5,8 +5,9 @@ form), mediactl at -j 8 against a shell loop of curl doing the same two phases o
 
 Both run against the same sandbox in the same run, alternating (the curl loop first on odd runs); curl gets
 `-H 'Expect:'`. The sandbox keeps HTTP/1.1 connections alive (mediactl/sandbox/serving.py), which
-mediactl's workers use (one connection per worker and host); the curl loop reuses nothing whatever the
-server offers (each request is a new curl process, so a new connection), as a shell script would.
+mediactl's workers use (two per worker: its API client's and its S3 client's); the curl loop reuses
+nothing whatever the server offers (each request is a new curl process, so a new connection), as a shell
+script would.
 The curl loop does --ref-files files per run (at about 10 files/s, all 10,000 would take a
 quarter of an hour), so the comparison is in files per second. For mediactl the figures are the median of
 --runs: files/s end to end; peak RSS, and the peak it had reached by its last result; when the last result

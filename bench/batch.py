@@ -4,7 +4,11 @@ form), mediactl at -j 8 against a shell loop of curl doing the same two phases o
     python bench/batch.py [--files 10000] [--size-kib 1] [--jobs 8] [--runs 3] [--ref-files 200] [--src DIR]
 
 Both run against the same sandbox in the same run, alternating (the curl loop first on odd runs); curl gets
-`-H 'Expect:'`. The curl loop does --ref-files files per run (at about 10 files/s, all 10,000 would take a
+`-H 'Expect:'`. The sandbox keeps HTTP/1.1 connections alive (mediactl/sandbox/serving.py), which
+mediactl's workers use (two per worker: its API client's and its S3 client's); the curl loop reuses
+nothing whatever the server offers (each request is a new curl process, so a new connection), as a shell
+script would.
+The curl loop does --ref-files files per run (at about 10 files/s, all 10,000 would take a
 quarter of an hour), so the comparison is in files per second. For mediactl the figures are the median of
 --runs: files/s end to end; peak RSS, and the peak it had reached by its last result; when the last result
 line came out (results are written and flushed as each file finishes) and how long the process ran after
@@ -65,11 +69,13 @@ def peak_rss_mib(pid: int) -> float | None:
     return None
 
 
-def run_batch(argv: list[str], env: dict, sandbox_pid: int) -> dict:
-    """One mediactl batch: wall, when its last result came out, peak RSS, its CPU and the sandbox's."""
+def run_batch(argv: list[str], env: dict, sandbox_pid: int, cwd: Path) -> dict:
+    """One mediactl batch: wall, when its last result came out, peak RSS, its CPU and the sandbox's.
+    `cwd` is not a source tree: `python -m` puts the working directory first on sys.path, where a
+    checkout's own mediactl would shadow the one --src names on PYTHONPATH."""
     server_before = process_cpu(sandbox_pid)
     started = time.perf_counter()
-    proc = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=cwd)
     results, last_result, peak_by_last = 0, started, 0.0
     for _ in proc.stdout:
         results += 1
@@ -128,7 +134,7 @@ def main() -> None:
                     ours[jobs].append(run_batch(
                         [sys.executable, "-m", "mediactl", "--no-progress", "-q", "otherpage", "upload", "-r",
                          str(files), "-j", str(jobs), "--community", f"bench-j{jobs}-{run}"],
-                        run_env, server.process.pid))
+                        run_env, server.process.pid, work))
 
             for step in ((curl, mediactl) if run % 2 else (mediactl, curl)):
                 step()

@@ -26,6 +26,8 @@ from __future__ import annotations
 
 import contextlib
 import email.utils
+import functools
+import heapq
 import ipaddress
 import json
 import os
@@ -133,6 +135,7 @@ class Redactor:
         return shown if len(shown) <= limit else shown[:limit] + f"... ({len(shown)} chars)"
 
 
+@functools.lru_cache(maxsize=64)
 def is_loopback(host: str | None) -> bool:
     if not host:
         return False
@@ -152,18 +155,17 @@ def without_userinfo(url: str) -> str:
 def check_url_scheme(url: str, *, what: str = "base_url") -> None:
     """Refuse, before any connection is made, what is not an http(s) URL, a URL carrying credentials, and
     plain http:// unless the host is loopback. `what` names the setting, for the message."""
-    shown = without_userinfo(url)
     try:
         parts = urlsplit(url)
         parts.port  # noqa: B018 - raises ValueError for a port out of range or not a number
     except ValueError as exc:
-        raise LocalError(f"{what} '{shown}' is not a valid URL: {exc}",
+        raise LocalError(f"{what} '{without_userinfo(url)}' is not a valid URL: {exc}",
                          hint=f"fix {what}, e.g. https://api.example.com/v1") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise LocalError(f"{what} '{shown}' is not an http(s) URL")
+        raise LocalError(f"{what} '{without_userinfo(url)}' is not an http(s) URL")
     if parts.username is not None or parts.password is not None:
         raise LocalError(
-            f"{what} '{shown}' has credentials in it (user:password@); mediactl does not send them",
+            f"{what} '{without_userinfo(url)}' has credentials in it (user:password@); mediactl does not send them",
             hint="remove them from the URL; API keys and tokens go in credentials.toml (`mediactl auth login`)",
         )
     if parts.scheme == "http" and not is_loopback(parts.hostname):
@@ -239,37 +241,138 @@ class DeadlineAdapter(requests.adapters.HTTPAdapter):
         self.poolmanager.pool_classes_by_scheme = {"http": _TrackedHTTPPool, "https": _TrackedHTTPSPool}
 
 
+class OriginCachedSession(requests.Session):
+    """requests' Session, reading the environment (proxies, NO_PROXY, the CA bundle variables) once per
+    origin instead of once per request: requests scans the whole environment for each, a tenth of the CPU
+    of a batch of small files. The environment does not change while a command runs."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._environment: dict[tuple, Any] = {}
+
+    def merge_environment_settings(self, url: Any, proxies: Any, stream: Any, verify: Any, cert: Any) -> Any:
+        parts = urlsplit(url)
+        try:
+            key = (parts.scheme, parts.netloc, tuple(sorted((proxies or {}).items())), stream, verify, cert,
+                   self.trust_env)
+            hash(key)
+        except TypeError:  # a value that cannot be a key (a cert tuple of lists): as requests does
+            return super().merge_environment_settings(url, proxies, stream, verify, cert)
+        settings = self._environment.get(key)
+        if settings is None:
+            settings = self._environment[key] = super().merge_environment_settings(url, proxies, stream, verify,
+                                                                                   cert)
+        return {**settings, "proxies": dict(settings["proxies"])}
+
+
 def _shutdown(sock: Any) -> None:
     if isinstance(sock, socket.socket):
         with contextlib.suppress(OSError):
             sock.shutdown(socket.SHUT_RDWR)
 
 
+class Alarm:
+    """One callback `Deadlines` runs at its time unless cancelled first; `fired` once it has run."""
+
+    __slots__ = ("when", "callback", "fired")
+
+    def __init__(self, when: float, callback: Callable[[], None] | None) -> None:
+        self.when = when
+        self.callback = callback
+        self.fired = False
+
+    def __lt__(self, other: Alarm) -> bool:
+        return self.when < other.when
+
+
+class Deadlines:
+    """The watchdogs' clock: one daemon thread runs each alarm's callback at its (monotonic) time, unless it
+    was cancelled first. A request's watchdogs used to be a `threading.Timer` each, a thread started and
+    stopped per request: in a batch of small files that was a fifth of the client's CPU."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._heap: list[Alarm] = []
+        self._cancelled = 0  # cancelled alarms still in the heap (dropped lazily, or all at once)
+        self._thread: threading.Thread | None = None
+
+    def at(self, when: float, callback: Callable[[], None]) -> Alarm:
+        alarm = Alarm(when, callback)
+        with self._cond:
+            heapq.heappush(self._heap, alarm)
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name="watchdogs", daemon=True)
+                self._thread.start()
+            elif self._heap[0] is alarm:  # sooner than what the thread waits for
+                self._cond.notify()
+        return alarm
+
+    def cancel(self, alarm: Alarm) -> None:
+        with self._cond:
+            if alarm.callback is None:
+                return
+            alarm.callback = None  # the heap keeps no socket alive until the alarm's time
+            self._cancelled += 1
+            if self._cancelled > 64 and self._cancelled * 2 > len(self._heap):
+                self._heap = [a for a in self._heap if a.callback is not None]
+                heapq.heapify(self._heap)
+                self._cancelled = 0
+
+    def _run(self) -> None:
+        with self._cond:
+            while True:
+                while self._heap and self._heap[0].callback is None:
+                    heapq.heappop(self._heap)
+                    self._cancelled = max(0, self._cancelled - 1)
+                if not self._heap:
+                    self._cond.wait()
+                    continue
+                delay = self._heap[0].when - time.monotonic()
+                if delay > 0:
+                    self._cond.wait(delay)
+                    continue
+                alarm = heapq.heappop(self._heap)
+                callback, alarm.callback = alarm.callback, None
+                alarm.fired = True
+                self._cond.release()
+                try:
+                    if callback is not None:
+                        callback()
+                except Exception:  # noqa: BLE001,S110 - a watchdog shuts sockets down; nothing to report
+                    pass
+                finally:
+                    self._cond.acquire()
+
+
+DEADLINES = Deadlines()
+
+
 class HeadersWatchdog:
     """Until the answer's headers are in: at `deadline`, shut down the socket of every connection the
-    attempt took, which ends a read of a trickled status line or header (`expired` is then set)."""
+    attempt took, which ends a read of a trickled status line or header (`expired` is then true)."""
 
     def __init__(self, deadline: float | None) -> None:
         self.connections: list[Any] = []
-        self.expired = threading.Event()
-        self._timer = None if deadline is None else threading.Timer(max(0.0, deadline - time.monotonic()),
-                                                                    self._expire)
+        self._deadline = deadline
+        self._alarm: Alarm | None = None
+
+    @property
+    def expired(self) -> bool:
+        return self._alarm is not None and self._alarm.fired
 
     def _expire(self) -> None:
-        self.expired.set()
         for conn in list(self.connections):
             _shutdown(getattr(conn, "sock", None))
 
     def __enter__(self) -> HeadersWatchdog:
         _attempt.connections = self.connections
-        if self._timer is not None:
-            self._timer.daemon = True
-            self._timer.start()
+        if self._deadline is not None:
+            self._alarm = DEADLINES.at(self._deadline, self._expire)
         return self
 
     def __exit__(self, *exc: object) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
+        if self._alarm is not None:
+            DEADLINES.cancel(self._alarm)
         _attempt.connections = None
 
 
@@ -292,16 +395,8 @@ def read_bounded(resp: requests.Response, limit: int, *, deadline: float, trunca
     chunks: list[bytes] = []
     total = 0
     complete = False
-    expired = threading.Event()
     sock = _socket_of(resp)
-
-    def expire() -> None:
-        expired.set()
-        _shutdown(sock)
-
-    watchdog = threading.Timer(max(0.0, deadline - time.monotonic()), expire)
-    watchdog.daemon = True
-    watchdog.start()
+    watchdog = DEADLINES.at(deadline, lambda: _shutdown(sock))
     try:
         for chunk in resp.iter_content(READ_CHUNK):
             if total + len(chunk) > limit:
@@ -312,19 +407,19 @@ def read_bounded(resp: requests.Response, limit: int, *, deadline: float, trunca
                 break
             chunks.append(chunk)
             total += len(chunk)
-            if expired.is_set():
+            if watchdog.fired:
                 raise AnswerDeadline("the answer did not arrive in time")
         else:
             complete = True
     except requests.RequestException:
-        if expired.is_set():
+        if watchdog.fired:
             raise AnswerDeadline("the answer did not arrive in time") from None
         raise
     finally:
-        watchdog.cancel()
+        DEADLINES.cancel(watchdog)
         if not complete:
             resp.close()
-    if expired.is_set() and not complete:
+    if watchdog.fired and not complete:
         raise AnswerDeadline("the answer did not arrive in time")
     resp._content = b"".join(chunks)
     resp._content_consumed = True  # type: ignore[attr-defined]
@@ -621,6 +716,7 @@ class ApiClient:
         self.policy = RetryPolicy(rt.retries, retry_statuses)
         self.timeout = rt.timeout
         self._local = threading.local()
+        self._origin_settings: dict[tuple[str, str], tuple[dict[str, Any], str | None]] = {}
 
     def _register_secrets(self, headers: Mapping[str, str]) -> None:
         for value in headers.values():
@@ -633,7 +729,7 @@ class ApiClient:
     def session(self) -> requests.Session:
         session = getattr(self._local, "session", None)
         if session is None:
-            session = requests.Session()
+            session = OriginCachedSession()
             adapter = DeadlineAdapter(pool_connections=4, pool_maxsize=self.pool_size)
             session.mount("http://", adapter)
             session.mount("https://", adapter)
@@ -786,7 +882,8 @@ class ApiClient:
         if json_body is not None:
             payload = json.dumps(json_body, ensure_ascii=False).encode()
             base_headers["Content-Type"] = "application/json"
-            description = self.redactor.body(payload)
+            if self.rt.verbose >= 2:  # only -vv shows bodies: no redaction pass per request otherwise
+                description = self.redactor.body(payload)
         elif body is not None:
             if body.content_type:
                 base_headers["Content-Type"] = body.content_type
@@ -821,10 +918,10 @@ class ApiClient:
                                                 timeout=timeouts, allow_redirects=False, stream=True,
                                                 **self._per_request_settings(request.url))
             except requests.RequestException:
-                if watchdog.expired.is_set():
+                if watchdog.expired:
                     raise AnswerDeadline("the answer did not arrive in time") from None
                 raise
-            if watchdog.expired.is_set():  # the headers were cut short by the watchdog, not ended by the server
+            if watchdog.expired:  # the headers were cut short by the watchdog, not ended by the server
                 resp.close()
                 raise AnswerDeadline("the answer did not arrive in time")
             if request.body is not None:
@@ -852,8 +949,21 @@ class ApiClient:
         """`verify` and `proxies` for one request. The ca_bundle setting is passed per request because
         requests lets REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE win over the session's own `verify`. A plain-http
         URL (loopback only) never goes through a proxy that is not on loopback: the credentials would
-        cross the network in clear text."""
+        cross the network in clear text. Worked out once per origin (the environment is read once)."""
+        parts = urlsplit(url)
+        key = (parts.scheme, parts.netloc)
+        known = self._origin_settings.get(key)
+        if known is None:
+            known = self._origin_settings[key] = self._origin_settings_for(url)
+        out, refused_proxy = known
+        if refused_proxy and self.rt.verbose >= 1:
+            self._log(f"  not using proxy {without_userinfo(refused_proxy)} for {parts.netloc}: plain "
+                      "http to a proxy off this machine would carry the credentials in clear text")
+        return dict(out)
+
+    def _origin_settings_for(self, url: str) -> tuple[dict[str, Any], str | None]:
         out: dict[str, Any] = {}
+        refused_proxy = None
         if self.ca_bundle:
             out["verify"] = self.ca_bundle
         if urlsplit(url).scheme == "http":
@@ -861,10 +971,8 @@ class ApiClient:
             proxy = proxies.get("http") or proxies.get("all")
             if proxy and not is_loopback(urlsplit(proxy if "://" in proxy else "http://" + proxy).hostname):
                 out["proxies"] = {"http": None, "all": None}
-                if self.rt.verbose >= 1:
-                    self._log(f"  not using proxy {without_userinfo(proxy)} for {urlsplit(url).netloc}: plain "
-                              "http to a proxy off this machine would carry the credentials in clear text")
-        return out
+                refused_proxy = proxy
+        return out, refused_proxy
 
     def _follow_redirect(self, request: _Prepared, resp: requests.Response) -> bool:
         """Point `request` at the redirect target; returns whether credentials may still go with it."""

@@ -77,8 +77,9 @@ def _write_json(rt: Runtime, obj: Any, *, indent: int | None) -> None:
 class ResultWriter:
     """Collects the results of one command and renders them per the output mode.
 
-    jsonl, plain and -q rows are written as each result arrives; json and table wait for `close()`.
-    Thread-safe, so batch workers may add results as they finish.
+    jsonl, plain and -q rows are written as each result arrives and not kept (a batch of thousands holds
+    none of them); json and table keep them for `close()`. Thread-safe, so batch workers may add results
+    as they finish.
     """
 
     def __init__(
@@ -103,8 +104,9 @@ class ResultWriter:
 
     def add(self, item: dict) -> None:
         with self._lock:
-            self.items.append(item)
             rt = self.rt
+            if not (rt.quiet or rt.output in ("jsonl", "plain")):
+                self.items.append(item)
             if rt.quiet:
                 value = dig(item, self.primary)
                 if value is not None:

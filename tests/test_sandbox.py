@@ -7,9 +7,11 @@ import base64
 import datetime as dt
 import json
 import os
+import socket
 import subprocess
 import sys
 import time
+from urllib.parse import urlsplit
 
 import pytest
 import requests
@@ -38,6 +40,40 @@ def test_each_emulator_rejects_missing_and_wrong_credentials(sandbox):
     of = requests.get(cases[2][1], timeout=10).json()
     assert {"error", "type", "requestId"} <= set(of)
     assert requests.get(cases[3][1], timeout=10).json()["unauthorized"] is True
+
+
+def _answer(answers) -> tuple[str, dict[str, str], bytes]:
+    status = answers.readline().decode()
+    headers = {}
+    while (line := answers.readline()) not in (b"\r\n", b""):
+        name, _, value = line.decode().partition(":")
+        headers[name.strip().lower()] = value.strip()
+    return status, headers, answers.read(int(headers.get("content-length", 0)))
+
+
+def test_connections_are_kept_alive_and_unread_bodies_dropped(sandbox):
+    """One connection serves request after request; a body the app refused without reading (a 401) is
+    dropped, not read as the next request; `Connection: close` is answered in kind, and closes."""
+    path = urlsplit(sandbox.env["MEDIACTL_OTHERPAGE_BASE_URL"]).path + "/community/c/file"
+    key = sandbox.env["MEDIACTL_OTHERPAGE_API_KEY"]
+    parts = urlsplit(sandbox.base_url)
+
+    def request(headers: str, body: bytes) -> bytes:
+        return (f"POST {path} HTTP/1.1\r\nHost: {parts.netloc}\r\nContent-Type: application/json\r\n{headers}"
+                f"Content-Length: {len(body)}\r\n\r\n").encode() + body
+
+    with socket.create_connection((parts.hostname, parts.port), timeout=10) as sock, sock.makefile("rb") as answers:
+        sock.sendall(request("", b'{"name": "a.png"}' + b" " * 200_000))  # no key: refused before it is read
+        status, headers, _ = _answer(answers)
+        assert status.startswith("HTTP/1.1 401") and "connection" not in headers, (status, headers)
+        sock.sendall(request(f"X-Api-Key: {key}\r\n", b'{"name": "b.png"}'))
+        status, headers, body = _answer(answers)
+        assert status.startswith("HTTP/1.1 201") and "connection" not in headers, (status, body)
+        assert json.loads(body)["upload"]["url"]
+        sock.sendall(request(f"X-Api-Key: {key}\r\nConnection: close\r\n", b'{"name": "c.png"}'))
+        status, headers, body = _answer(answers)
+        assert status.startswith("HTTP/1.1 201") and headers["connection"] == "close", (status, headers)
+        assert answers.read() == b""  # the server closed it
 
 
 def test_malformed_bodies_rejected(sandbox):

@@ -52,7 +52,7 @@ def second_pass_worthy(error: MediactlError) -> bool:
 def run_batch(rt: Runtime, items: Sequence[Any], worker: Callable[[Any], dict], *, concurrency: int,
               on_result: Callable[[dict], None], describe: Callable[[Any], str] = str,
               journal=None, defer: Callable[[MediactlError], bool] | None = None,
-              batch: str | None = None) -> list[Outcome]:
+              batch: str | None = None, keep: Callable[[dict], dict] | None = None) -> list[Outcome]:
     """Run `worker` on each item (in parallel up to `concurrency`), reporting results as they finish.
 
     A failed item is reported (stderr, and stdout in json/jsonl) and does not stop the batch, unless its
@@ -61,7 +61,8 @@ def run_batch(rt: Runtime, items: Sequence[Any], worker: Callable[[Any], dict], 
     items, marks the in-flight ones interrupted in the journal, prints a summary and exits 130 (through
     the error boundary), its `hint:` last (naming `batch`, the upload run, when given); a second Ctrl-C
     exits at once. A bug in one worker stops the batch once the
-    others have finished their items.
+    others have finished their items. `keep` picks what the outcomes hold of each result once it has been
+    handed on (the summary's fields), so a long batch does not hold every result.
     """
     from mediactl.runtime import reports_wanted
 
@@ -78,7 +79,7 @@ def run_batch(rt: Runtime, items: Sequence[Any], worker: Callable[[Any], dict], 
 
     def finish(item: Any, result: dict | None, error: MediactlError | None, started: float) -> None:
         with lock:
-            outcomes.append(Outcome(item, result, error))
+            outcomes.append(Outcome(item, result if keep is None or result is None else keep(result), error))
             if command:  # --report / GitHub Actions: every item's outcome (mediactl/reports.py)
                 path = getattr(item, "path", None)
                 reports.record(rt, id(item), describe(item), result, error, command=command,
@@ -254,7 +255,7 @@ def batch_exit(outcomes: Iterable[Outcome]) -> None:
 
 def _second_pass(rt: AppContext, provider: str, journal, entries: dict[int, str], outcomes: list[Outcome], *,
                  concurrency: int, on_result: Callable[[dict], None], describe: Callable[[Any], str],
-                 batch: str | None = None) -> list[Outcome]:
+                 batch: str | None = None, keep: Callable[[dict], dict] | None = None) -> list[Outcome]:
     """One more pass, at the end of the batch, for the items that failed transiently (like rclone's
     high-level retries): each goes through its provider's resume hook, which asks the provider what
     landed before sending anything again."""
@@ -273,7 +274,7 @@ def _second_pass(rt: AppContext, provider: str, journal, entries: dict[int, str]
     second = run_batch(rt, [o.item for o in again],
                        lambda item: finish(service, journal.entry(entries[id(item)])),
                        concurrency=concurrency, on_result=on_result, describe=describe, journal=journal,
-                       batch=batch)
+                       batch=batch, keep=keep)
     retried = {id(o.item) for o in again}
     return [o for o in outcomes if id(o.item) not in retried] + second
 
@@ -366,6 +367,7 @@ def _upload_batch(rt: AppContext, settings: Settings, provider: str, items: Sequ
     from mediactl.engine.summary import summarize_batch
     from mediactl.leases import claim_or_wait
     from mediactl.output import Progress, ResultWriter
+    from mediactl.providers.summary import summary_fields
 
     plan = UploadPlan(rt, settings, provider, target=target, journal=journal, skip_existing=skip_existing,
                       precheck=precheck, validate=validate,
@@ -432,9 +434,9 @@ def _upload_batch(rt: AppContext, settings: Settings, provider: str, items: Sequ
             return item.given or str(item.path)
 
         outcomes = run_batch(rt, items, one, concurrency=concurrency, on_result=out.add, describe=describe,
-                             journal=journal, defer=second_pass_worthy, batch=batch)
+                             journal=journal, defer=second_pass_worthy, batch=batch, keep=summary_fields)
         outcomes = _second_pass(rt, provider, journal, entries, outcomes, concurrency=concurrency,
-                                on_result=out.add, describe=describe, batch=batch)
+                                on_result=out.add, describe=describe, batch=batch, keep=summary_fields)
     if unconfirmed:
         from mediactl.registry import PROVIDERS
 

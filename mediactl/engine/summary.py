@@ -18,7 +18,8 @@ def summarize_batch(rt: Runtime, provider: str, journal: Journal, entries: Mappi
     record left without bytes)."""
     from mediactl.providers.summary import print_summary, summarize
 
-    rows = {key: journal.entry(entry) for key, entry in entries.items()}  # by primary key: no scan per entry
+    found = journal.summary_rows(entries.values())  # by primary key, only the columns the summary reads
+    rows = {key: found.get(entry) for key, entry in entries.items()}
     summary = summarize(provider, outcomes, rows, elapsed, profile=rt.profile)
     if len(outcomes) > 1 or summary.adopted or summary.orphans:
         print_summary(rt, summary)

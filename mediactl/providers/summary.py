@@ -60,6 +60,13 @@ def _s(n: int) -> str:
     return "" if n == 1 else "s"
 
 
+def summary_fields(result: dict) -> dict:
+    """What `summarize` reads of an upload's result; a batch keeps only this of each result once it is
+    printed, so its memory does not grow with every record the provider answered."""
+    local = result.get("local") or {}
+    return {"skipped": result.get("skipped"), "local": {"size": local.get("size")}}
+
+
 def summarize(provider: str, outcomes: Iterable[Any], journal_rows: Mapping[int, Any],
               elapsed: float, *, profile: str = "default") -> BatchSummary:
     """`journal_rows` maps id(item) to the item's journal entry after the batch (None if it was removed)."""

@@ -422,12 +422,15 @@ def local_address(host: str) -> str:
 
 
 class RunningSandbox:
-    """A sandbox served by werkzeug's threaded server on a background thread."""
+    """A sandbox served by werkzeug's threaded server on a background thread, keeping connections alive
+    (mediactl/sandbox/serving.py)."""
 
     def __init__(self, sandbox: Sandbox, host: str = "127.0.0.1", port: int = 0, log=None) -> None:
-        from werkzeug.serving import WSGIRequestHandler, make_server
+        from werkzeug.serving import make_server
 
-        class QuietHandler(WSGIRequestHandler):
+        from mediactl.sandbox.serving import KeepAliveHandler, handler_class
+
+        class QuietHandler(KeepAliveHandler):
             def log_request(self, *args, **kwargs) -> None:
                 if log is not None:
                     log(f"{self.command} {self.path} -> {args[0] if args else ''}")
@@ -436,7 +439,8 @@ class RunningSandbox:
                 pass
 
         self.sandbox = sandbox
-        self.server = make_server(host, port, sandbox, threaded=True, request_handler=QuietHandler)
+        self.handler = handler_class(QuietHandler)
+        self.server = make_server(host, port, sandbox, threaded=True, request_handler=self.handler)
         self.server.daemon_threads = True  # type: ignore[attr-defined]  # threaded=True: a ThreadingMixIn
         self.port = self.server.server_port
         client_host = local_address(host)
@@ -449,7 +453,10 @@ class RunningSandbox:
         return self
 
     def stop(self) -> None:
+        from mediactl.sandbox.serving import close_all
+
         self.server.shutdown()
+        close_all(self.handler)
         self.server.server_close()
         self.sandbox.state.close()
 

@@ -1,0 +1,225 @@
+"""The sandbox's HTTP server: werkzeug's threaded development server with HTTP/1.1 persistent connections.
+
+werkzeug's own handler closes every connection after one answer (it cannot tell where a request body it
+did not read ends), so each request of a batch cost a new TCP connection and a new server thread, on the
+client's side and the server's. `KeepAliveHandler` answers exactly as werkzeug's does (same status line,
+headers and body; `Connection: close` only when the connection is closed after the answer), and keeps the
+connection open for the next request: the app reads the request body through a stream bounded by its
+Content-Length, and whatever the app left unread is read and dropped before the next request line. A
+chunked request body, a client asking `Connection: close` (or speaking HTTP/1.0 without keep-alive), an
+answer carrying `Connection: close` (an injected dropped connection) and any error close it as before.
+An idle connection is closed after IDLE_TIMEOUT; `close_all` ends the open ones when the server stops.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import socket
+import threading
+from typing import Any
+
+import werkzeug.serving
+from werkzeug.serving import DechunkedInput, WSGIRequestHandler
+
+IDLE_TIMEOUT = 120.0  # seconds a kept-alive connection may wait for its next request
+DRAIN_TIMEOUT = 10.0  # seconds between bytes while dropping a body the app did not read
+DRAIN_LIMIT = 10_000_000_000  # as werkzeug: beyond this, a body left unread closes the connection
+# what werkzeug counts as the client going away (its TLS EOF included when ssl is there)
+DROPPED_ERRORS: tuple[type[Exception], ...] = getattr(werkzeug.serving, "connection_dropped_errors",
+                                                      (ConnectionError, socket.timeout))
+
+
+class BoundedInput(io.RawIOBase):
+    """`wsgi.input` of one request: at most its Content-Length of the connection's bytes, so the next
+    request's bytes are never read as this one's body, and what is left can be dropped (`drain`)."""
+
+    def __init__(self, rfile: Any, length: int) -> None:
+        super().__init__()
+        self._rfile = rfile
+        self.remaining = length
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        if self.remaining <= 0:
+            return 0
+        view = memoryview(buffer)[: self.remaining]
+        count = self._rfile.readinto(view) or 0
+        if count == 0:  # the client went away mid-body: nothing more will come
+            self.remaining = 0
+        self.remaining -= count
+        return count
+
+    def readline(self, size: int | None = -1) -> bytes:
+        if self.remaining <= 0:
+            return b""
+        limit = self.remaining if size is None or size < 0 else min(size, self.remaining)
+        line = self._rfile.readline(limit)
+        self.remaining = self.remaining - len(line) if line else 0
+        return line
+
+    def drain(self) -> bool:
+        """Read and drop the rest of the body; whether it all came (the connection can then be reused)."""
+        if self.remaining > DRAIN_LIMIT:
+            return False
+        while self.remaining > 0:
+            dropped = self._rfile.read(min(self.remaining, 1 << 20))
+            if not dropped:
+                return False
+            self.remaining -= len(dropped)
+        return True
+
+
+class KeepAliveHandler(WSGIRequestHandler):
+    """werkzeug's request handler, keeping HTTP/1.1 connections alive between requests (module docstring)."""
+
+    protocol_version = "HTTP/1.1"
+    timeout = IDLE_TIMEOUT  # socketserver applies it to the connection; a request itself runs without one
+    connections: set[socket.socket]  # the open connections, for `close_all` (each server's own subclass)
+    connections_lock: threading.Lock
+
+    def setup(self) -> None:
+        super().setup()
+        # The headers and the body of an answer are two writes: with Nagle's algorithm on, the second
+        # waits for the client's (delayed) ACK of the first, some 40 ms per answer on a kept-alive
+        # connection (a closed one flushed at once).
+        with contextlib.suppress(OSError):
+            self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        with self.connections_lock:
+            self.connections.add(self.connection)
+
+    def finish(self) -> None:
+        with self.connections_lock:
+            self.connections.discard(self.connection)
+        super().finish()
+
+    def run_wsgi(self) -> None:
+        self.connection.settimeout(None)  # as werkzeug: no timeout while a request is under way
+        try:
+            self._run_wsgi()
+        finally:
+            if not self.close_connection:
+                self.connection.settimeout(IDLE_TIMEOUT)
+
+    def _run_wsgi(self) -> None:
+        if self.headers.get("Expect", "").lower().strip(" \t") == "100-continue":
+            self.wfile.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+        self.environ = environ = self.make_environ()
+        body: BoundedInput | None = None
+        if isinstance(environ["wsgi.input"], DechunkedInput):
+            self.close_connection = True  # where a chunked body ends is the app's business: no reuse
+        else:
+            try:
+                length = max(0, int(environ.get("CONTENT_LENGTH") or 0))
+            except ValueError:
+                length, self.close_connection = 0, True
+            body = BoundedInput(self.rfile, length)
+            environ["wsgi.input"] = body
+        status_set: str | None = None
+        headers_set: list[tuple[str, str]] | None = None
+        status_sent: str | None = None
+        chunk_response = False
+
+        def write(data: bytes) -> None:
+            nonlocal status_sent, chunk_response
+            assert status_set is not None, "write() before start_response"
+            assert headers_set is not None, "write() before start_response"
+            if status_sent is None:
+                status_sent = status_set
+                code_str, _, msg = status_sent.partition(" ")
+                code = int(code_str)
+                self.send_response(code, msg)
+                header_keys = set()
+                for key, value in headers_set:
+                    self.send_header(key, value)
+                    header_keys.add(key.lower())
+                    if key.lower() == "connection" and value.lower() == "close":
+                        self.close_connection = True
+                if not ("content-length" in header_keys or environ["REQUEST_METHOD"] == "HEAD"
+                        or 100 <= code < 200 or code in {204, 304}):
+                    chunk_response = True
+                    self.send_header("Transfer-Encoding", "chunked")
+                if self.close_connection and "connection" not in header_keys:
+                    self.send_header("Connection", "close")
+                self.end_headers()
+            assert isinstance(data, bytes), "applications must write bytes"
+            if data:
+                if chunk_response:
+                    self.wfile.write(f"{len(data):x}\r\n".encode())
+                self.wfile.write(data)
+                if chunk_response:
+                    self.wfile.write(b"\r\n")
+            self.wfile.flush()
+
+        def start_response(status, headers, exc_info=None):
+            nonlocal status_set, headers_set
+            if exc_info:
+                try:
+                    if status_sent is not None:
+                        raise exc_info[1].with_traceback(exc_info[2])
+                finally:
+                    exc_info = None
+            elif headers_set:
+                raise AssertionError("Headers already set")
+            status_set, headers_set = status, headers
+            return write
+
+        def execute(app: Any) -> None:
+            application_iter = app(environ, start_response)
+            try:
+                for data in application_iter:
+                    write(data)
+                if status_sent is None:
+                    write(b"")
+                if chunk_response:
+                    self.wfile.write(b"0\r\n\r\n")
+                    self.wfile.flush()
+            finally:
+                if hasattr(application_iter, "close"):
+                    application_iter.close()
+
+        try:
+            execute(self.server.app)
+        except DROPPED_ERRORS as exc:
+            self.close_connection = True
+            self.connection_dropped(exc, environ)
+            return
+        except Exception as exc:
+            from werkzeug.exceptions import InternalServerError
+
+            self.close_connection = True
+            if self.server.passthrough_errors:
+                raise
+            with contextlib.suppress(Exception):
+                if status_sent is None:
+                    status_set = headers_set = None
+                    execute(InternalServerError())
+            from werkzeug.debug.tbtools import DebugTraceback
+
+            self.server.log("error", f"Error on request:\n{DebugTraceback(exc).render_traceback_text()}")
+            return
+        if body is not None and not self.close_connection:
+            # The rest of a body the app did not read (an early refusal): dropped, so the next request line
+            # is where the client put it. A client that stops sending it loses the connection.
+            self.connection.settimeout(DRAIN_TIMEOUT)
+            try:
+                if not body.drain():
+                    self.close_connection = True
+            except OSError:
+                self.close_connection = True
+
+
+def handler_class(base: type[KeepAliveHandler] = KeepAliveHandler) -> type[KeepAliveHandler]:
+    """A handler class of its own for one server, with the set of its open connections."""
+    return type(base.__name__, (base,), {"connections": set(), "connections_lock": threading.Lock()})
+
+
+def close_all(handler: type[KeepAliveHandler]) -> None:
+    """End the server's open connections (kept-alive ones wait for a next request that will not come)."""
+    with handler.connections_lock:
+        open_now = list(handler.connections)
+    for sock in open_now:
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)

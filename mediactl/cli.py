@@ -79,22 +79,43 @@ class MediactlGroup(TyperGroup):
         return super().resolve_command(ctx, args)
 
     def invoke(self, ctx: ClickContext) -> Any:
+        from mediactl.interrupts import cleanup_on_exit
+        from mediactl.spool import remove_all
+
         code = int(ExitCode.OK)
+        # a second Ctrl-C, which exits at once, removes the copies of stdin too
+        with cleanup_on_exit(lambda: remove_all(_runtime_of(ctx))):
+            try:
+                return self._invoke(ctx)
+            except typer.Exit as exc:
+                code = exc.exit_code
+                raise
+            finally:  # every way out of the run, Ctrl-C included, removes its copies of stdin
+                self._end_of_run(ctx, code)
+
+    def _end_of_run(self, ctx: ClickContext, code: int) -> None:
+        """Remove the run's spools and publish its report; a Ctrl-C landing just then still lets both
+        happen, then makes the run's end an interrupt (130)."""
+        from mediactl.spool import remove_all
+
+        rt = _runtime_of(ctx)
+        interrupted = False
         try:
-            return self._invoke(ctx)
-        except typer.Exit as exc:
-            code = exc.exit_code
-            raise
-        finally:  # every way out of the run, Ctrl-C included, removes its copies of stdin
-            from mediactl.spool import remove_all
+            remove_all(rt)
+        except KeyboardInterrupt:
+            interrupted = True
+            remove_all(rt)
+        if interrupted:
+            code = int(ExitCode.INTERRUPTED)
+        if rt.recorder is not None:  # a batch verb's CI report (mediactl/reports.py)
+            from mediactl.reports import publish_run
 
-            remove_all(_runtime_of(ctx))
-            if _runtime_of(ctx).recorder is not None:  # a batch verb's CI report (mediactl/reports.py)
-                from mediactl.reports import publish_run
-
-                failed = publish_run(_runtime_of(ctx), code)
-                if failed is not None and code == 0:
-                    ctx.exit(failed)
+            failed = publish_run(rt, code)
+            if failed is not None and code == 0:
+                ctx.exit(failed)
+        if interrupted:
+            rt.stderr_line("interrupted")
+            ctx.exit(int(ExitCode.INTERRUPTED))
 
     def _invoke(self, ctx: ClickContext) -> Any:
         try:
@@ -315,8 +336,24 @@ def main() -> None:
     if "_MEDIACTL_COMPLETE" in os.environ:
         # Typer's completion classes answer with plain values, as the scripts in completions/ expect.
         enable_shell_completion()
+    from mediactl.interrupts import install_ctrl_c
+
+    ctrl_c = install_ctrl_c()  # a second Ctrl-C exits at once; see mediactl/interrupts.py
+    code: int | str | None = 0
     try:
         app(prog_name="mediactl")
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
-        sys.exit(int(ExitCode.INTERRUPTED))
+        code = int(ExitCode.INTERRUPTED)
+    except SystemExit as done:
+        code = done.code
+    finally:
+        if ctrl_c is not None:
+            ctrl_c.over = True  # the command is over: a Ctrl-C from here on exits 130 at once
+    if ctrl_c is not None and ctrl_c.seen:
+        # After a Ctrl-C, not through the interpreter's own exit, which may end the process by SIGINT
+        # instead of with the code the run chose (mediactl/interrupts.py)
+        if isinstance(code, str):
+            print(code, file=sys.stderr)
+        ctrl_c.exit_now(code if isinstance(code, int) else int(code is not None))
+    sys.exit(code)

@@ -11,16 +11,20 @@ saw a Ctrl-C ends with `os._exit(130)` once everything is said and written. That
 cosmetic: CPython marks the process "killed by Ctrl-C" when a KeyboardInterrupt leaves code run by
 exec() or eval() of a string — a dataclass or namedtuple being made by a lazy import, say — even when
 the interrupt is then caught; `python -m mediactl` would then end by SIGINT (status -2) after printing
-its summary and hint, however it asked to exit.
+its summary and hint, however it asked to exit. A KeyboardInterrupt raised where Python can only print it
+(a weakref callback, `__del__`: "Exception ignored in ...") is raised again a moment later instead of
+being lost (`CtrlC.unraisable`); the run used to go on and exit 0.
 """
 
 from __future__ import annotations
 
+import _thread
 import contextlib
 import os
 import signal
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterator
 
 from mediactl.errors import ExitCode
@@ -70,12 +74,25 @@ class CtrlC:
         self.seen = False
         self.over = False  # the command is over: a Ctrl-C now ends the process at once
         self.cleanups: list[Callable[[], None]] = []
+        self.previous_unraisable = sys.unraisablehook
 
     def __call__(self, signum: int, frame) -> None:
         if self.seen or self.over:
             self.exit_now(int(ExitCode.INTERRUPTED))
         self.seen = True
         raise KeyboardInterrupt
+
+    def unraisable(self, info) -> None:
+        """`sys.unraisablehook`: a Ctrl-C whose KeyboardInterrupt was raised where Python can only print it
+        (a weakref callback, `__del__`) is not lost: it is raised again at the main thread's next step."""
+        if info.exc_type is not None and issubclass(info.exc_type, KeyboardInterrupt) and self.seen \
+                and not self.over:
+            self.seen = False
+            # this handler again, as a signal arriving would, once the main thread is out of that callback
+            # (a bare thread: threading.Thread.start would wait for it, in here)
+            _thread.start_new_thread(_interrupt_main_soon, ())
+            return
+        self.previous_unraisable(info)
 
     def exit_now(self, code: int) -> None:
         """Remove what the run made, flush what it printed, and end the process with `code`, skipping the
@@ -89,6 +106,11 @@ class CtrlC:
         os._exit(code)
 
 
+def _interrupt_main_soon() -> None:
+    time.sleep(0.02)
+    _thread.interrupt_main()
+
+
 def install_ctrl_c() -> CtrlC | None:
     """Make Ctrl-C the process's `CtrlC` (the console entry point only). None when SIGINT is not Python's
     default handler: ignored when mediactl started (nohup, `cmd &` in a script) it stays so."""
@@ -97,6 +119,7 @@ def install_ctrl_c() -> CtrlC | None:
         return None
     handler = CtrlC()
     signal.signal(signal.SIGINT, handler)
+    sys.unraisablehook = handler.unraisable
     return handler
 
 

@@ -4,12 +4,15 @@ of a race against a timer). CTRL_C_AT says where:
 - `spooled`: just after stdin is copied to its spool, from code run by exec() (as when the Ctrl-C lands
   while a lazy import makes a dataclass): CPython then marks the process as killed by Ctrl-C, caught or not;
 - `spooled-twice`: the same, and a second Ctrl-C while the first is being handled;
-- `cleanup`: as the error boundary removes the spools, at the end of a run that went well.
+- `cleanup`: as the error boundary removes the spools, at the end of a run that went well;
+- `weakref`: just after the spool is made, inside a weakref callback (where Python can only print an
+  exception: "Exception ignored in ...").
 """
 
 import os
 import runpy
 import signal
+import weakref
 
 import mediactl.spool as spool
 
@@ -34,6 +37,15 @@ def spooled(*args, **kwargs):
     path = make_spool(*args, **kwargs)
     if STAGE == "spooled":
         ctrl_c_in_exec()
+    if STAGE == "weakref":
+        class Thing:
+            pass
+
+        thing = Thing()
+        ref = weakref.ref(thing, lambda _: ctrl_c())
+        del thing  # the callback runs here, and the KeyboardInterrupt raised in it cannot leave it
+        assert ref() is None
+        return path
     try:
         ctrl_c_in_exec()
     finally:
@@ -51,7 +63,7 @@ def removing(rt) -> None:
     remove_all(rt)
 
 
-if STAGE.startswith("spooled"):
+if STAGE.startswith("spooled") or STAGE == "weakref":
     spool.spool = spooled
 else:
     spool.remove_all = removing

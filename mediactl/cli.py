@@ -84,16 +84,21 @@ class MediactlGroup(TyperGroup):
         return super().resolve_command(ctx, args)
 
     def invoke(self, ctx: ClickContext) -> Any:
+        from mediactl.interrupts import cleanup_on_exit
+        from mediactl.spool import remove_all
+
         code = int(ExitCode.OK)
-        try:
-            return self._invoke(ctx)
-        except typer.Exit as exc:
-            code = exc.exit_code
-            raise
-        finally:  # every way out of the run, Ctrl-C included (mediactl/app/boundary.py)
-            failed = finish_run(_runtime_of(ctx), code)
-            if failed is not None and code == 0:
-                ctx.exit(failed)
+        # a second Ctrl-C, which exits at once, removes the copies of stdin too
+        with cleanup_on_exit(lambda: remove_all(_runtime_of(ctx))):
+            try:
+                return self._invoke(ctx)
+            except typer.Exit as exc:
+                code = exc.exit_code
+                raise
+            finally:  # every way out of the run, Ctrl-C included (mediactl/app/boundary.py)
+                final = finish_run(_runtime_of(ctx), code)
+                if final != code:
+                    ctx.exit(final)
 
     def _invoke(self, ctx: ClickContext) -> Any:
         try:
@@ -271,8 +276,6 @@ def main() -> None:
     if "_MEDIACTL_COMPLETE" in os.environ:
         # Typer's completion classes answer with plain values, as the scripts in completions/ expect.
         enable_shell_completion()
-    try:
-        app(prog_name="mediactl")
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        sys.exit(int(ExitCode.INTERRUPTED))
+    from mediactl.interrupts import run_as_process
+
+    run_as_process(lambda: app(prog_name="mediactl"))

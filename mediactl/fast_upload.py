@@ -244,15 +244,15 @@ def _is_usage_error(exc: BaseException) -> bool:
     return isinstance(exc, ClickUsageError)
 
 
-def main(argv: Sequence[str]) -> int | None:
-    """The launcher's hook: the upload's exit code, or None when the full CLI should take the line."""
+def main(argv: Sequence[str]) -> None:
+    """The launcher's hook: runs the upload and ends the process with its exit code (under the same Ctrl-C
+    handling as the full CLI, mediactl/interrupts.py `run_as_process`); returns only when the full CLI
+    should take the line."""
     line = parse(argv, os.environ)
     if line is None:
-        return None
-    try:
-        return run(line, os.environ)
-    except KeyboardInterrupt:  # outside the boundary (as mediactl.cli.main)
-        import sys
+        return
+    import sys
 
-        print("interrupted", file=sys.stderr)
-        return 130
+    from mediactl.interrupts import run_as_process
+
+    run_as_process(lambda: sys.exit(run(line, os.environ)))

@@ -41,9 +41,7 @@ def main() -> None:
     if "upload" in sys.argv:
         from mediactl.fast_upload import main as fast_upload
 
-        uploaded = fast_upload(sys.argv[1:])
-        if uploaded is not None:
-            sys.exit(uploaded)
+        fast_upload(sys.argv[1:])  # ends the process, unless the line is one for the full CLI
     from mediactl.cli import main as cli_main
 
     cli_main()

@@ -6,10 +6,11 @@
   (`::error file=PATH,title=mediactl::MESSAGE`, escaped as GitHub's workflow-commands page says), and the
   summary appended to `$GITHUB_STEP_SUMMARY` as a Markdown table.
 
-Around each batch verb, `batch_reported` checks FILE's directory before any request and starts the run's
-recorder (dry runs and refused batches report too: a refusal is the report's one `error`); the batch runner
-records each item's outcome (`record`); the error boundary calls `publish` once, on every way out of the
-command. No typer or rich here: this module is plain data in, files and lines out.
+Around each batch verb (`resume` too: mediactl/resuming.py), `batch_reported` checks FILE's directory
+before any request and starts the run's recorder (refused batches report too: a refusal is the report's one
+`error`); the batch runner records each item's outcome (`record`), a dry run each row of its plan
+(`record_plan`); the error boundary calls `publish` once, on every way out of the command. No typer or
+rich here: this module is plain data in, files and lines out.
 """
 
 from __future__ import annotations
@@ -292,8 +293,8 @@ BATCH_VERBS = frozenset({"upload", "delete", "download", "verify", "sync", "resu
 def batch_reported(rt, command: str):
     """Around a batch verb (`command`: "mediactl PROVIDER VERB"): when a report is wanted, check the report's
     directory before anything is sent, start the run's recorder (so a dry run, or a batch with no items,
-    still writes its report) and record a refusal before the first item (a missing file, --max-delete) as
-    the report's one error, which the error boundary then publishes with its annotation."""
+    still writes its report) and record a refusal before the first item (a missing file, --max-delete, a
+    read-only journal) as the report's one error, which the error boundary then publishes with its annotation."""
     from mediactl.errors import MediactlError
 
     if not wanted(rt.options.report, rt.env):
@@ -309,6 +310,39 @@ def batch_reported(rt, command: str):
         if rt.recorder is not None and not rt.recorder.report.items:
             record_refusal(rt, exc)
         raise
+    except Exception as exc:  # a local problem the error boundary makes exit 3 (a read-only journal)
+        from mediactl.localfs import local_error
+
+        local = local_error(exc, rt)
+        if local is not None and rt.recorder is not None and not rt.recorder.report.items:
+            record_refusal(rt, local)
+        raise
+
+
+def planned_report(name: str, action: str, why: str = "", *, file: str | None = None) -> ItemReport:
+    """One row of a dry run's plan as a report item: what would be done passes with the action as its
+    message (as `sync --dry-run`'s rows do: "create", "upload", "delete"); what would be skipped or refused is
+    skipped, with why (a dry run exits 0 whatever its plan says, so its report has no failure either)."""
+    if action in ("skip", "refuse"):
+        label = "would be refused" if action == "refuse" else "would be skipped"
+        return ItemReport(clean(name), "skipped", clean(f"{label}: {why}" if why else label), file)
+    return ItemReport(clean(name), "passed", clean(action), file)
+
+
+def record_plan(rt, rows: list[tuple[str, str, str, str | None]]) -> None:
+    """A dry run's plan as the report's testcases, one per (name, action, why, file) row, when a report is
+    being kept (`batch_reported` started the recorder around the verb)."""
+    recorder = rt.recorder
+    if recorder is None:
+        return
+    for index, (name, action, why, file) in enumerate(rows):
+        recorder.add(("planned", index), planned_report(name, action, why, file=file))
+
+
+def record_skipped(rt, key: Any, name: str, why: str, *, file: str | None = None) -> None:
+    """An item the batch leaves alone before it starts (resume: a live run owns it), when a report is kept."""
+    if rt.recorder is not None:
+        rt.recorder.add(key, ItemReport(clean(name), "skipped", clean(why), file))
 
 
 def record_refusal(rt, error: Any) -> None:

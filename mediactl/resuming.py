@@ -26,6 +26,25 @@ RESUME_COLUMNS = [("PROVIDER", "provider"), ("ID", "remoteId"), ("URL", "url"), 
                   ("STATUS", "status")]
 
 
+def resume_reported(factory: Any, provider: str | None, concurrency: int, *, dry_run: bool = False,
+                    narrow: Callable[[list], list] | None = None) -> None:
+    """`mediactl resume` as the batch verb it is: reported like one (--report, GitHub Actions; a refusal
+    before the first entry, a bad id or a read-only journal, is the report's one error and "nothing to
+    resume" an empty report: mediactl/reports.py `batch_reported`), and the real run under its lease with
+    SIGTERM and SIGHUP handled like Ctrl-C."""
+    from mediactl.reports import batch_reported
+
+    with batch_reported(factory, "mediactl resume"):
+        if dry_run:
+            resume_all(factory, provider, concurrency, dry_run=True, narrow=narrow)
+            return
+        from mediactl.engine.batch import signals_handled
+        from mediactl.leases import holding
+
+        with signals_handled(factory), holding(factory.journal, "resume"):
+            resume_all(factory, provider, concurrency, narrow=narrow)
+
+
 def resume_all(factory: Any, provider: str | None, concurrency: int, *, dry_run: bool = False,
                narrow: Callable[[list], list] | None = None) -> None:
     """Finish the incomplete entries of the active profile; `narrow` picks some of them (`resume ID…`, `--batch`)."""
@@ -129,6 +148,12 @@ def _busy_note(rt, busy: list[dict]) -> None:
     if not busy:
         return
     runs = Counter(e.get("run_id") for e in busy)
+    if rt.recorder is not None:  # --report: each is a skipped testcase, a run that is still going owns it
+        from mediactl.reports import record_skipped
+
+        for entry in busy:
+            record_skipped(rt, ("busy", entry["id"]), f"{entry['provider']} {entry['path']}",
+                           "left alone: a run that is still going owns it", file=str(entry["path"]))
     rt.info(f"note: {len(busy)} upload{'s' if len(busy) != 1 else ''} left alone: "
             f"{'a run that is' if len(runs) == 1 else f'{len(runs)} runs that are'} still going own"
             f"{'s' if len(runs) == 1 else ''} them (they finish them, or a resume after they end does)")

@@ -137,6 +137,10 @@ def test_read_only_data_dir_history_and_dry_run_work_uploads_are_exit_3(cli, san
     run = cli("otherpage", "upload", str(tmp_path / "b.png"), "--community", comm)
     one_error(run, 3, "read-only", str(data))
     assert len(sent_to(sandbox, comm)) == 1  # a.png from before; b.png was not sent
+    run = cli("--report", str(tmp_path / "resume.json"), "resume")  # refused before it starts: still reported
+    one_error(run, 3, "read-only", str(data))
+    [item] = json.loads((tmp_path / "resume.json").read_text())["items"]
+    assert (item["status"], item["code"]) == ("error", 3) and "read-only" in item["message"]
 
 
 def test_a_read_only_config_dir_is_exit_3_naming_it(cli, isolated_env, monkeypatch, small_disk):

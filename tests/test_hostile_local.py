@@ -12,6 +12,8 @@ import sys
 import uuid
 from pathlib import Path
 
+import pytest
+
 MEDIACTL = [sys.executable, "-m", "mediactl"]
 
 
@@ -229,6 +231,26 @@ def test_spool_removed_on_ctrl_c(sandbox_factory, tmp_path):
     err = proc.stderr.read()
     assert proc.returncode == 130, err
     assert spools(tmp_path) == []
+
+
+@pytest.mark.parametrize("stage", ["spooled", "spooled-twice", "cleanup", "weakref"])
+def test_ctrl_c_at_an_exact_stage_exits_130_and_removes_the_spool(sandbox, tmp_path, stage):
+    # tests/ctrl_c_at.py delivers it: just after the spool is made, from code run by exec() (CPython then
+    # marks the process killed by Ctrl-C: `python -m` used to end by SIGINT, -2, after the summary); the
+    # same with a second Ctrl-C at once; as the spools are removed after an upload that went well; inside a
+    # weakref callback, where Python can only print it (the run then went on and exited 0)
+    env = {**os.environ, "CTRL_C_AT": stage, "PYTHONPATH": str(Path(__file__).parent)}
+    proc = subprocess.run([sys.executable, "-m", "ctrl_c_at", "nationbuilder", "upload", "-", "--page", "p-" + stage,
+                           "--name", "s.txt"], cwd=tmp_path, input=os.urandom(3000), capture_output=True, env=env,
+                          timeout=60)
+    assert proc.returncode == 130, proc
+    assert spools(tmp_path) == []
+    if stage != "spooled-twice":  # the second Ctrl-C exits at once: no more words
+        last = proc.stderr.decode().splitlines()[-1]  # `interrupted`, or the batch's hint when it was under way
+        assert last == "interrupted" or last.startswith("hint: `mediactl resume --batch "), proc
+    assert "Exception ignored" not in proc.stderr.decode(), proc
+    if stage == "cleanup":
+        assert proc.stderr.decode().startswith("uploaded s.txt"), proc
 
 
 def test_resume_uses_a_spool_left_by_a_killed_run(cli, sandbox_factory, tmp_path):

@@ -4,6 +4,7 @@ workflow annotations in GitHub's documented escaping, the step summary, and `--r
 from __future__ import annotations
 
 import json
+import time
 import uuid
 
 import junitparser
@@ -198,6 +199,58 @@ def test_dry_runs_write_their_report(cli, sandbox, tmp_path):
     assert run.code == 0 and (tmp_path / "delete.xml").exists(), run
     assert [s.name for s in junitparser.JUnitXml.fromfile(str(tmp_path / "delete.xml"))] == [
         "mediactl nationbuilder delete"]
+
+
+def test_dry_runs_of_upload_and_delete_list_each_planned_item(cli, sandbox, tmp_path):
+    page = "p-" + uuid.uuid4().hex[:8]
+    (tmp_path / "a.txt").write_text("a")
+    run = cli("-o", "json", "nationbuilder", "upload", str(tmp_path / "a.txt"), "--page", page)
+    assert run.code == 0, run
+    kept = str(json.loads(run.stdout)[0]["id"])
+    run = cli("--report", str(tmp_path / "delete.xml"), "nationbuilder", "delete", kept, "999999", "--page", page,
+              "--dry-run")
+    assert run.code == 0, run
+    [suite] = list(junitparser.JUnitXml.fromfile(str(tmp_path / "delete.xml")))
+    assert (suite.name, suite.tests, suite.failures, suite.errors, suite.skipped) == (
+        "mediactl nationbuilder delete", 2, 0, 0, 1)  # a dry run exits 0 whatever its plan says: no failure
+    cases = {case.name: case for case in suite}
+    assert cases[kept].is_passed and cases[kept].classname == "mediactl.nationbuilder.delete"
+    assert cases["999999"].is_skipped and "would be refused: not found" in cases["999999"].result[0].message
+    run = cli("--report", str(tmp_path / "delete.json"), "nationbuilder", "delete", kept, "--page", page,
+              "--dry-run")
+    body = json.loads((tmp_path / "delete.json").read_text())
+    assert body["exit_code"] == 0 and body["items"] == [
+        {"name": kept, "status": "passed", "message": "delete", "file": None, "code": None}]
+    assert cli("-o", "json", "nationbuilder", "show", kept, "--page", page).code == 0  # nothing was deleted
+    run = cli("--report", str(tmp_path / "upload.json"), "nationbuilder", "upload", str(tmp_path / "a.txt"),
+              str(tmp_path / "gone.txt"), "--page", page, "--dry-run")
+    body = json.loads((tmp_path / "upload.json").read_text())
+    assert run.code == 0 and [(i["name"], i["status"], i["message"].split(":")[0]) for i in body["items"]] == [
+        (str(tmp_path / "a.txt"), "passed", "upload"), (str(tmp_path / "gone.txt"), "skipped", "would be refused")]
+
+
+def test_resume_refused_before_it_starts_still_writes_its_report(cli, sandbox, tmp_path):
+    from mediactl.journal import Journal
+    from tests.test_leases import _entry_owned_by
+
+    run = cli("--report", str(tmp_path / "none.json"), "resume")  # nothing to resume: an empty report
+    assert run.code == 0 and "nothing to resume" in run.stderr, run
+    body = json.loads((tmp_path / "none.json").read_text())
+    assert (body["command"], body["verb"], body["exit_code"], body["items"]) == ("mediactl resume", "resume", 0, [])
+    run = cli("--report", str(tmp_path / "bad.xml"), "resume", "deadbeef0000")
+    assert run.code == 5, run
+    [suite] = list(junitparser.JUnitXml.fromfile(str(tmp_path / "bad.xml")))
+    [case] = list(suite)
+    assert (suite.name, suite.tests, suite.errors) == ("mediactl resume", 1, 1)
+    assert "no journal entry 'deadbeef0000'" in case.result[0].message
+    busy = tmp_path / "busy.txt"
+    busy.write_text("being uploaded on another machine right now")
+    _entry_owned_by(Journal(tmp_path / "data"), busy, "going", "another-machine", time.time())
+    run = cli("--report", str(tmp_path / "busy.json"), "resume")
+    assert run.code == 0 and "left alone" in run.stderr, run
+    body = json.loads((tmp_path / "busy.json").read_text())
+    assert [(i["status"], i["file"]) for i in body["items"]] == [("skipped", str(busy))]
+    assert "a run that is still going owns it" in body["items"][0]["message"]
 
 
 def test_a_batch_refused_before_it_starts_still_reports_under_github_actions(cli, sandbox, tmp_path, monkeypatch):

@@ -77,27 +77,43 @@ def report_error(rt: AppContext, exc: MediactlError, provider: str | None) -> No
         render_error(rt, [body] if item is not None and rt.output == "json" else body)
 
 
-def finish_run(rt: AppContext, code: int) -> int | None:
+def finish_run(rt: AppContext, code: int) -> int:
     """What every way out of a run does (Ctrl-C included): remove its copies of stdin, publish a batch verb's
-    CI report (mediactl/reports.py). Returns the exit code a failed report write asks for, else None."""
+    CI report (mediactl/reports.py). Returns the run's exit code: `code`, or the one a failed report write
+    asks for, or 130 when a Ctrl-C lands just then (the removal and the report still happen)."""
     from mediactl.spool import remove_all
 
-    remove_all(rt)
-    if rt.recorder is None:
-        return None
-    from mediactl.reports import publish_run
+    interrupted = False
+    try:
+        remove_all(rt)
+    except KeyboardInterrupt:
+        interrupted = True
+        remove_all(rt)
+    if interrupted:
+        code = int(ExitCode.INTERRUPTED)
+    if rt.recorder is not None:
+        from mediactl.reports import publish_run
 
-    return publish_run(rt, code)
+        failed = publish_run(rt, code)
+        if failed is not None and code == 0:
+            code = failed
+    if interrupted:
+        rt.stderr_line("interrupted")
+    return code
 
 
 def run_guarded(rt: AppContext, provider: str | None, action: Callable[[], object]) -> int:
     """Run `action` inside the boundary; the run's exit code."""
+    from mediactl.interrupts import cleanup_on_exit
+    from mediactl.spool import remove_all
+
     code = int(ExitCode.OK)
-    try:
+    with cleanup_on_exit(lambda: remove_all(rt)):  # a second Ctrl-C, which exits at once, removes them too
         try:
-            action()
-        except (Exception, KeyboardInterrupt) as exc:
-            code = exit_code_for(rt, exc, provider)
-    finally:
-        failed = finish_run(rt, code)
-    return failed if failed is not None and code == 0 else code
+            try:
+                action()
+            except (Exception, KeyboardInterrupt) as exc:
+                code = exit_code_for(rt, exc, provider)
+        finally:
+            code = finish_run(rt, code)
+    return code

@@ -220,19 +220,14 @@ def resume(
     Examples: mediactl resume --provider otherpage  ·  mediactl resume --batch 5c1e0b7d3f2a  ·
     mediactl resume 3f2a9c1e0b7d --dry-run -o json
     """
-    from mediactl.engine.batch import signals_handled
-    from mediactl.leases import holding
-    from mediactl.resuming import resume_all
+    from mediactl.resuming import resume_reported
 
     factory = AppContext.of(ctx)
 
     def narrow(entries: list) -> list:
         return _resume_selection(factory, factory.journal, entries, entry_ids or [], batch)
 
-    if dry_run:
-        return resume_all(factory, provider, concurrency, dry_run=True, narrow=narrow)
-    with signals_handled(factory), holding(factory.journal, "resume"):
-        resume_all(factory, provider, concurrency, narrow=narrow)
+    resume_reported(factory, provider, concurrency, dry_run=dry_run, narrow=narrow)
 
 
 def _resume_selection(rt, journal, entries: list, entry_ids: list[str], batch: str | None) -> list:

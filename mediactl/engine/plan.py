@@ -146,6 +146,8 @@ class UploadPlan:
                          "local": {**local_info(item.path, 0, decision.sha256), "size": size},  # None: unreadable
                          "provider": self.provider})
         render_plan(self.rt, rows, UPLOAD_PLAN_COLUMNS, primary="local.path")
+        record_plan(self.rt, [(item.given or str(item.path), row["action"], row["why"], row["local"]["path"])
+                              for item, row in zip(items, rows, strict=True)])
         counts = Counter(row["action"] for row in rows)
         upload_bytes = sum(row["local"]["size"] or 0 for row in rows if row["action"] == "upload")
         self.rt.info(f"dry run: {counts['upload']} to upload ({human_bytes(upload_bytes)}), {counts['skip']} to "
@@ -167,6 +169,7 @@ def plan_delete(rt: Runtime, provider: str, ids: Sequence[str], *, key: str, loo
             continue
         rows.append({"action": "delete", key: one, "why": "exists", "provider": provider})
     render_plan(rt, rows, [("ACTION", "action"), (key.upper(), key), ("WHY", "why")], primary=key)
+    record_plan(rt, [(str(row[key]), row["action"], row["why"], None) for row in rows])
     counts = Counter(row["action"] for row in rows)
     rt.info(f"dry run: {counts['delete']} to delete, {counts['refuse']} refused, of {len(rows)}; nothing was deleted")
 
@@ -208,10 +211,20 @@ def plan_resume(rt: Runtime, entries: Sequence[dict],
             row.update(action="refuse", why=exc.message)
         rows.append(row)
     render_plan(rt, rows, RESUME_PLAN_COLUMNS, primary="local.path")
+    record_plan(rt, [(f"{row['provider']} {row['local']['path']}", row["action"], row["why"], row["local"]["path"])
+                     for row in rows])
     counts = Counter(row["action"] for row in rows)
     skipped = f"{counts['skip']} superseded, " if counts["skip"] else ""
     rt.info(f"dry run: {counts['resume']} to resume, {counts['upload']} to upload, {skipped}{counts['refuse']} "
             f"refused, of {len(rows)}; nothing was sent or recorded")
+
+
+def record_plan(rt: Runtime, rows: list[tuple[str, str, str, str | None]]) -> None:
+    """The plan in the run's --report, a testcase per row (mediactl/reports.py), when one is kept."""
+    if rt.recorder is not None:
+        from mediactl.reports import record_plan as record
+
+        record(rt, rows)
 
 
 def render_plan(rt: Runtime, rows: list[dict], columns: list[tuple[str, str]], *, primary: str) -> None:

@@ -245,9 +245,9 @@ def _is_usage_error(exc: BaseException) -> bool:
 
 
 def main(argv: Sequence[str]) -> None:
-    """The launcher's hook: runs the upload and ends the process with its exit code (under the same Ctrl-C
-    handling as the full CLI, mediactl/interrupts.py `run_as_process`); returns only when the full CLI
-    should take the line."""
+    """The launcher's hook: runs the upload and exits with its code (the launcher runs it inside
+    mediactl/interrupts.py `run_as_process`, as the full CLI); returns only when the full CLI should take
+    the line."""
     line = parse(argv, os.environ)
     if line is None:
         return

@@ -4,8 +4,9 @@ marks its in-flight entries `interrupted`, prints what reached the server and ex
 Ctrl-C). Python runs signal handlers on the main thread only; the workers are daemon threads and the main
 thread waits for them in short steps, so the handler runs at once.
 
-Ctrl-C itself, for the life of the process (`CtrlC`, installed by `run_as_process`, which both front
-doors run their command in: mediactl/cli.py `main` and the launcher's fast upload path): the first raises
+Ctrl-C itself, for the life of the process (`CtrlC`, installed by `run_as_process`, which the launcher
+runs everything in but its instant answers, imports included; SIGTERM and SIGHUP outside a batch too,
+`CtrlC.terminate`: the run's spools removed, 143 / 129): the first raises
 KeyboardInterrupt as Python's own handler does; a second, wherever it lands (while the first is being
 handled, before a batch has said so), removes the run's spools and exits 130 at once; and a process that
 saw a Ctrl-C ends with `os._exit(130)` once everything is said and written. That last step is not
@@ -69,8 +70,9 @@ def _raise(signum: int, frame) -> None:
 
 
 class CtrlC:
-    """The process's SIGINT handler (see the module docstring): `seen` once a Ctrl-C came; `cleanups` (the
-    run's spools, registered by the error boundary with `cleanup_on_exit`) run before an exit at once."""
+    """The process's SIGINT handler (see the module docstring), and its SIGTERM/SIGHUP one (`terminate`):
+    `seen` once a signal came; `cleanups` (the run's spools, registered by the error boundary with
+    `cleanup_on_exit`) run before an exit at once."""
 
     def __init__(self) -> None:
         self.seen = False
@@ -87,6 +89,28 @@ class CtrlC:
             self.exit_now(int(ExitCode.INTERRUPTED))
         self.seen = True
         raise KeyboardInterrupt
+
+    def terminate(self, signum: int, frame) -> None:
+        """SIGTERM/SIGHUP for the whole command, not only within a batch (`as_interrupts` uses it there too):
+        raised as `Interrupted` (exit 143 / 129, the run's spools removed), or, once the command is over, an
+        exit at once with that code."""
+        if self.over:
+            self.exit_now(EXIT_CODES.get(signum, int(ExitCode.INTERRUPTED)))
+        self.seen = True  # the process ends through exit_now, like after a Ctrl-C
+        _raise(signum, frame)
+
+    def install(self) -> None:
+        """Take SIGINT, SIGTERM and SIGHUP where they are Python's defaults; one ignored when mediactl started
+        (nohup, `cmd &` in a script) stays so."""
+        if threading.current_thread() is not threading.main_thread():
+            return
+        if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+            signal.signal(signal.SIGINT, self)
+            sys.unraisablehook = self.unraisable
+        for signum in (signal.SIGTERM, signal.SIGHUP):
+            with contextlib.suppress(ValueError, OSError):
+                if signal.getsignal(signum) == signal.SIG_DFL:
+                    signal.signal(signum, self.terminate)
 
     def unraisable(self, info) -> None:
         """`sys.unraisablehook`: a Ctrl-C whose KeyboardInterrupt was raised where Python can only print it
@@ -117,48 +141,45 @@ def _interrupt_main_soon() -> None:
     _thread.interrupt_main()
 
 
-def install_ctrl_c() -> CtrlC | None:
-    """Make Ctrl-C the process's `CtrlC` (the console entry point only). None when SIGINT is not Python's
-    default handler: ignored when mediactl started (nohup, `cmd &` in a script) it stays so."""
-    if threading.current_thread() is not threading.main_thread() or \
-            signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
-        return None
-    handler = CtrlC()
-    signal.signal(signal.SIGINT, handler)
-    sys.unraisablehook = handler.unraisable
-    return handler
+_process: CtrlC | None = None  # the process's handler, once run_as_process has installed it
 
 
 def run_as_process(command: Callable[[], object]) -> NoReturn:
     """Run the console entry point's `command` under the process's `CtrlC` and end the process with the code
-    it exits with; after a Ctrl-C not through the interpreter's own exit (see the module docstring)."""
-    ctrl_c = install_ctrl_c()  # a second Ctrl-C exits at once
+    it exits with; after a signal not through the interpreter's own exit (see the module docstring). The
+    launcher runs everything after its instant answers in it, imports included; a nested call (the CLI's
+    `main` inside the launcher's) just runs `command`."""
+    global _process
+    if _process is not None:
+        command()
+        sys.exit(0)
+    process = _process = CtrlC()
+    process.install()
     code: int | str | None = 0
     try:
         command()
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:  # before a boundary could take it (an import, the command line's parse)
         print("interrupted", file=sys.stderr)
-        code = int(ExitCode.INTERRUPTED)
+        code = exit_code(exc)
     except SystemExit as done:
         code = done.code
     finally:
-        if ctrl_c is not None:
-            ctrl_c.over = True  # the command is over: a Ctrl-C from here on exits 130 at once
-    if ctrl_c is not None and ctrl_c.lost:  # swallowed, and the command ended before it could be raised again
+        process.over = True  # the command is over: a signal from here on exits at once
+    if process.lost:  # swallowed, and the command ended before it could be raised again
         print("interrupted", file=sys.stderr)
         code = int(ExitCode.INTERRUPTED)
-    if ctrl_c is not None and ctrl_c.seen:
+    if process.seen:
         if isinstance(code, str):
             print(code, file=sys.stderr)
-        ctrl_c.exit_now(code if isinstance(code, int) else int(code is not None))
+        process.exit_now(code if isinstance(code, int) else int(code is not None))
     sys.exit(code)
 
 
 @contextlib.contextmanager
 def cleanup_on_exit(cleanup: Callable[[], None]) -> Iterator[None]:
     """Within the block, an exit at once on a second Ctrl-C runs `cleanup` first (when `CtrlC` is installed)."""
-    handler = signal.getsignal(signal.SIGINT)
-    if not isinstance(handler, CtrlC):
+    handler = _process
+    if handler is None:
         yield
         return
     handler.cleanups.append(cleanup)
@@ -176,9 +197,10 @@ def as_interrupts() -> Iterator[None]:
         yield
         return
     previous = {}
+    raising = _process.terminate if _process is not None else _raise
     for signum in (signal.SIGTERM, signal.SIGHUP):
         with contextlib.suppress(ValueError, OSError):
-            previous[signum] = signal.signal(signum, _raise)
+            previous[signum] = signal.signal(signum, raising)
     try:
         yield
     except KeyboardInterrupt:  # the run is ending on a signal: a further SIGTERM/SIGHUP must not end it

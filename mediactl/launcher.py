@@ -38,10 +38,19 @@ def main() -> None:
         if code:
             sys.exit(code)
         return
+    # Everything else runs under the process's signal handling from here on, imports included: a Ctrl-C or a
+    # SIGTERM while the CLI loads ends in 130 / 143 with a message, not a traceback (mediactl/interrupts.py)
+    from mediactl.interrupts import run_as_process
+
+    run_as_process(_command)
+
+
+def _command() -> None:
+    """The command line's run: an upload line the fast path parses (mediactl/fast_upload.py), else the CLI."""
     if "upload" in sys.argv:
         from mediactl.fast_upload import main as fast_upload
 
-        fast_upload(sys.argv[1:])  # ends the process, unless the line is one for the full CLI
+        fast_upload(sys.argv[1:])  # ends the run, unless the line is one for the full CLI
     from mediactl.cli import main as cli_main
 
     cli_main()

@@ -233,6 +233,31 @@ def test_spool_removed_on_ctrl_c(sandbox_factory, tmp_path):
     assert spools(tmp_path) == []
 
 
+@pytest.mark.parametrize("signame, code", [("SIGTERM", 143), ("SIGHUP", 129), ("SIGINT", 130)])
+def test_signal_while_stdin_is_copied_removes_the_copy(sandbox, tmp_path, signame, code):
+    # stdin stays open, so the copy to the spool is under way (before any batch) when the signal lands: a
+    # cancelled CI job must not leave a partial copy of its data behind, nor end by the signal unannounced
+    import signal
+    import time
+
+    proc = subprocess.Popen([*MEDIACTL, "nationbuilder", "upload", "-", "--page", "p", "--name", "s.txt"],
+                            cwd=tmp_path, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc.stdin.write(os.urandom(5000))
+    proc.stdin.flush()
+    for _ in range(200):
+        if spools(tmp_path):
+            break
+        time.sleep(0.05)
+    assert spools(tmp_path), "no spool was made in the data dir"
+    proc.send_signal(getattr(signal, signame))
+    proc.wait(timeout=60)
+    err = proc.stderr.read().decode()
+    proc.stdin.close()
+    assert proc.returncode == code, err
+    assert err.splitlines()[-1] == "interrupted", err
+    assert spools(tmp_path) == []
+
+
 @pytest.mark.parametrize("stage", ["spooled", "spooled-twice", "cleanup", "weakref"])
 def test_ctrl_c_at_an_exact_stage_exits_130_and_removes_the_spool(sandbox, tmp_path, stage):
     # tests/ctrl_c_at.py delivers it: just after the spool is made, from code run by exec() (CPython then

@@ -30,7 +30,9 @@ def exit_code_for(rt: AppContext, exc: BaseException, provider: str | None) -> i
     if isinstance(exc, KeyboardInterrupt):
         if not getattr(exc, "reported", False):  # a batch has said so already (and what to do next)
             rt.stderr_line("interrupted")
-        return int(ExitCode.INTERRUPTED)
+        from mediactl.interrupts import exit_code
+
+        return exit_code(exc)  # 130 for Ctrl-C; 143 / 129 for a SIGTERM / SIGHUP outside a batch
     if isinstance(exc, (StdoutClosed, BrokenPipeError)):
         # The reader of stdout went away (`| head -n1`): like the end of a listing, not a failure, so
         # `x=$(mediactl ... list | head -n1)` works under `set -o pipefail`. Batches never get here

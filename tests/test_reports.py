@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 import os
 import signal
+import subprocess
+import sys
 import time
 import uuid
 from pathlib import Path
@@ -332,3 +334,38 @@ def test_the_report_of_an_interrupted_batch_lists_every_item(sandbox_factory, tm
             assert messages[name].startswith("interrupted: ") and "resume --batch " in messages[name], messages
         if state == "skipped":
             assert messages[name] == "not started: interrupted", messages
+
+
+def _closed_stdout_run(*args: str) -> subprocess.CompletedProcess:
+    """mediactl with a stdout whose reader has already gone (`| head -1` once it has read its line)."""
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        return subprocess.run([sys.executable, "-m", "mediactl", "--no-progress", *args], stdout=write_end,
+                              stderr=subprocess.PIPE, text=True, timeout=120, check=False)
+    finally:
+        os.close(write_end)
+
+
+def test_a_dry_run_whose_stdout_closes_still_reports_its_whole_plan(cli, sandbox, tmp_path):
+    from tests.test_process_faults import make_batch
+
+    files = make_batch("otherpage", tmp_path / "batch", 5)
+    run = _closed_stdout_run("otherpage", "upload", "-r", str(tmp_path / "batch"), "--community", "x",
+                             "--dry-run", "--report", str(tmp_path / "ud.xml"), "-o", "jsonl")
+    assert run.returncode == 0, run.stderr
+    [suite] = list(junitparser.JUnitXml.fromfile(str(tmp_path / "ud.xml")))
+    assert suite.tests == len(files) and sorted(Path(c.name).name for c in suite) == sorted(files)
+    # resume --dry-run: entries a run that went away left (a stale lease) are its plan
+    from mediactl.journal import Journal
+    from mediactl.leases import STALE_AFTER
+    from tests.test_leases import _entry_owned_by
+
+    journal = Journal(tmp_path / "data")
+    for name in sorted(files)[:3]:
+        _entry_owned_by(journal, tmp_path / "batch" / name, f"gone-{name}", "another-machine",
+                        time.time() - STALE_AFTER - 5)
+    run = _closed_stdout_run("--report", str(tmp_path / "rd.json"), "resume", "--dry-run", "-o", "jsonl")
+    assert run.returncode == 0, run.stderr
+    body = json.loads((tmp_path / "rd.json").read_text())
+    assert sorted(Path(i["file"]).name for i in body["items"]) == sorted(files)[:3], body

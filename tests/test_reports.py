@@ -369,3 +369,17 @@ def test_a_dry_run_whose_stdout_closes_still_reports_its_whole_plan(cli, sandbox
     assert run.returncode == 0, run.stderr
     body = json.loads((tmp_path / "rd.json").read_text())
     assert sorted(Path(i["file"]).name for i in body["items"]) == sorted(files)[:3], body
+
+
+def test_a_verb_the_provider_does_not_offer_writes_its_refusal_as_the_report(cli, sandbox, tmp_path):
+    # as `sync --delete` refused on a provider without delete does: one error testcase, the exit code's
+    for args in (["otherpage", "delete", "x", "--dry-run", "--report", str(tmp_path / "d.xml")],
+                 ["--report", str(tmp_path / "d.json"), "otherpage", "delete", "x"]):
+        run = cli(*args)
+        assert run.code == 2 and "offers no delete" in run.stderr, run
+    [suite] = list(junitparser.JUnitXml.fromfile(str(tmp_path / "d.xml")))
+    [case] = list(suite)
+    assert (suite.name, suite.tests, suite.errors, suite.failures) == ("mediactl otherpage delete", 1, 1, 0)
+    assert "offers no delete" in case.result[0].message
+    body = json.loads((tmp_path / "d.json").read_text())
+    assert body["exit_code"] == 2 and [(i["status"], i["code"]) for i in body["items"]] == [("error", 2)], body

@@ -99,8 +99,8 @@ def run_batch(rt: Runtime, items: Sequence[Any], worker: Callable[[Any], dict], 
 
     def call(item: Any) -> None:
         started = time.monotonic()
-        with lock:
-            begun.add(id(item))
+        if command:
+            begun.add(id(item))  # a set's add is atomic; only membership is read, under the lock
         try:
             finish(item, worker(item), None, started)
         except MediactlError as exc:

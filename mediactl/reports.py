@@ -41,7 +41,7 @@ class ItemReport:
     """One item of a batch as a report shows it."""
 
     name: str
-    status: str  # passed | failed | skipped | error (the batch was refused before it started)
+    status: str  # passed | failed | skipped | error (the batch was refused before it started, or interrupted)
     message: str = ""
     file: str | None = None  # the local file it concerns, when there is one
     code: int | None = None  # the exit code of a failure
@@ -343,6 +343,13 @@ def record_skipped(rt, key: Any, name: str, why: str, *, file: str | None = None
     """An item the batch leaves alone before it starts (resume: a live run owns it), when a report is kept."""
     if rt.recorder is not None:
         rt.recorder.add(key, ItemReport(clean(name), "skipped", clean(why), file))
+
+
+def record_interrupted(rt, key: Any, name: str, why: str, code: int, *, file: str | None = None) -> None:
+    """An item in flight when the batch was interrupted: an error (neither passed nor failed: `resume` will
+    tell), when a report is kept."""
+    if rt.recorder is not None:
+        rt.recorder.add(key, ItemReport(clean(name), "error", clean(why), file, code))
 
 
 def record_refusal(rt, error: Any) -> None:

@@ -4,8 +4,13 @@ workflow annotations in GitHub's documented escaping, the step summary, and `--r
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
 import time
 import uuid
+from pathlib import Path
 
 import junitparser
 import pytest
@@ -288,3 +293,93 @@ def test_a_batch_refused_before_it_starts_still_reports_under_github_actions(cli
     body = json.loads((tmp_path / "dry.json").read_text())
     assert run.code == 2 and body["exit_code"] == 2, run
     assert [i["status"] for i in body["items"]] == ["passed", "passed", "error"]  # the plan, then the refusal
+
+
+@pytest.mark.parametrize("signum, suffix", [(signal.SIGTERM, ".xml"), (signal.SIGINT, ".json")],
+                         ids=["SIGTERM-xml", "SIGINT-json"])
+def test_the_report_of_an_interrupted_batch_lists_every_item(sandbox_factory, tmp_path, signum, suffix):
+    # not just the finished few (all green): the ones in flight are errors, the ones not started skipped
+    from tests.test_process_faults import finish, make_batch, mediactl, phases, upload_args, wait_for
+
+    server = sandbox_factory("--latency-ms", "400")
+    target = f"report-{signum.name}"
+    files = make_batch("otherpage", tmp_path / target, 6)
+    env = {**os.environ, **server.env}
+    data_dir = Path(env["MEDIACTL_DATA_DIR"])
+    report = tmp_path / f"r{suffix}"
+    proc = mediactl(env, "--report", str(report), *upload_args("otherpage", tmp_path / target, target), "-j", "2")
+    wait_for("a create in flight", lambda: phases(data_dir)["sending"] >= 1, proc)
+    proc.send_signal(signum)
+    code, _, err = finish(proc)
+    expected = {signal.SIGTERM: 143, signal.SIGINT: 130}[signum]
+    assert code == expected, err
+    if suffix == ".xml":
+        [suite] = list(junitparser.JUnitXml.fromfile(str(report)))
+        assert suite.tests == len(files), report.read_text()
+        cases = {Path(case.name).name: case for case in suite}
+        states = {name: ("error" if case.result and isinstance(case.result[0], junitparser.Error) else
+                         "skipped" if case.is_skipped else "passed" if case.is_passed else "failed")
+                  for name, case in cases.items()}
+        messages = {name: case.result[0].message if case.result else "" for name, case in cases.items()}
+    else:
+        body = json.loads(report.read_text())
+        assert body["exit_code"] == expected and body["totals"]["total"] == len(files), body
+        states = {Path(i["name"]).name: i["status"] for i in body["items"]}
+        messages = {Path(i["name"]).name: i["message"] for i in body["items"]}
+    assert sorted(states) == sorted(files), states
+    assert "failed" not in states.values(), states
+    assert "error" in states.values() and "skipped" in states.values(), states
+    for name, state in states.items():
+        if state == "error":
+            assert messages[name].startswith("interrupted: ") and "resume --batch " in messages[name], messages
+        if state == "skipped":
+            assert messages[name] == "not started: interrupted", messages
+
+
+def _closed_stdout_run(*args: str) -> subprocess.CompletedProcess:
+    """mediactl with a stdout whose reader has already gone (`| head -1` once it has read its line)."""
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        return subprocess.run([sys.executable, "-m", "mediactl", "--no-progress", *args], stdout=write_end,
+                              stderr=subprocess.PIPE, text=True, timeout=120, check=False)
+    finally:
+        os.close(write_end)
+
+
+def test_a_dry_run_whose_stdout_closes_still_reports_its_whole_plan(cli, sandbox, tmp_path):
+    from tests.test_process_faults import make_batch
+
+    files = make_batch("otherpage", tmp_path / "batch", 5)
+    run = _closed_stdout_run("otherpage", "upload", "-r", str(tmp_path / "batch"), "--community", "x",
+                             "--dry-run", "--report", str(tmp_path / "ud.xml"), "-o", "jsonl")
+    assert run.returncode == 0, run.stderr
+    [suite] = list(junitparser.JUnitXml.fromfile(str(tmp_path / "ud.xml")))
+    assert suite.tests == len(files) and sorted(Path(c.name).name for c in suite) == sorted(files)
+    # resume --dry-run: entries a run that went away left (a stale lease) are its plan
+    from mediactl.journal import Journal
+    from mediactl.leases import STALE_AFTER
+    from tests.test_leases import _entry_owned_by
+
+    journal = Journal(tmp_path / "data")
+    for name in sorted(files)[:3]:
+        _entry_owned_by(journal, tmp_path / "batch" / name, f"gone-{name}", "another-machine",
+                        time.time() - STALE_AFTER - 5)
+    run = _closed_stdout_run("--report", str(tmp_path / "rd.json"), "resume", "--dry-run", "-o", "jsonl")
+    assert run.returncode == 0, run.stderr
+    body = json.loads((tmp_path / "rd.json").read_text())
+    assert sorted(Path(i["file"]).name for i in body["items"]) == sorted(files)[:3], body
+
+
+def test_a_verb_the_provider_does_not_offer_writes_its_refusal_as_the_report(cli, sandbox, tmp_path):
+    # as `sync --delete` refused on a provider without delete does: one error testcase, the exit code's
+    for args in (["otherpage", "delete", "x", "--dry-run", "--report", str(tmp_path / "d.xml")],
+                 ["--report", str(tmp_path / "d.json"), "otherpage", "delete", "x"]):
+        run = cli(*args)
+        assert run.code == 2 and "offers no delete" in run.stderr, run
+    [suite] = list(junitparser.JUnitXml.fromfile(str(tmp_path / "d.xml")))
+    [case] = list(suite)
+    assert (suite.name, suite.tests, suite.errors, suite.failures) == ("mediactl otherpage delete", 1, 1, 0)
+    assert "offers no delete" in case.result[0].message
+    body = json.loads((tmp_path / "d.json").read_text())
+    assert body["exit_code"] == 2 and [(i["status"], i["code"]) for i in body["items"]] == [("error", 2)], body

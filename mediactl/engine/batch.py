@@ -73,6 +73,8 @@ def run_batch(rt: Runtime, items: Sequence[Any], worker: Callable[[Any], dict], 
         from mediactl import reports
     stopping = threading.Event()  # set on Ctrl-C, a bug or a host that is down: workers take no new item
     down: list[MediactlError] = []
+    begun: set[int] = set()  # the items a worker has taken (for the report of an interrupted batch)
+    report_closed: list[bool] = []  # once an interrupt has recorded the rest: a late finish records nothing
 
     def emit(result: dict) -> None:
         _emit(on_result, result)
@@ -80,7 +82,7 @@ def run_batch(rt: Runtime, items: Sequence[Any], worker: Callable[[Any], dict], 
     def finish(item: Any, result: dict | None, error: MediactlError | None, started: float) -> None:
         with lock:
             outcomes.append(Outcome(item, result if keep is None or result is None else keep(result), error))
-            if command:  # --report / GitHub Actions: every item's outcome (mediactl/reports.py)
+            if command and not report_closed:  # --report / GitHub Actions: every item's outcome (reports.py)
                 path = getattr(item, "path", None)
                 reports.record(rt, id(item), describe(item), result, error, command=command,
                                file=os.fsdecode(path) if isinstance(path, Path) else None,
@@ -97,6 +99,8 @@ def run_batch(rt: Runtime, items: Sequence[Any], worker: Callable[[Any], dict], 
 
     def call(item: Any) -> None:
         started = time.monotonic()
+        if command:
+            begun.add(id(item))  # a set's add is atomic; only membership is read, under the lock
         try:
             finish(item, worker(item), None, started)
         except MediactlError as exc:
@@ -114,6 +118,11 @@ def run_batch(rt: Runtime, items: Sequence[Any], worker: Callable[[Any], dict], 
             raise bugs[0]
     except KeyboardInterrupt as exc:
         stopping.set()
+        if command:
+            with lock:
+                report_closed.append(True)
+                _record_interrupted(rt, items, {id(o.item) for o in outcomes}, begun, describe, exc, journal,
+                                    batch)
         _interrupted(rt, outcomes, len(items), journal, exc, batch)
         exc.reported = True  # type: ignore[attr-defined]  # said above, with the hint: no bare `interrupted`
         raise
@@ -144,6 +153,31 @@ def _command_path(rt: Runtime) -> str:
         return current_context().command_path
     except RuntimeError:  # called outside a command (a test driving the runner directly)
         return "mediactl batch"
+
+
+def _record_interrupted(rt: Runtime, items: Sequence[Any], finished: set[int], begun: set[int],
+                        describe: Callable[[Any], str], exc: BaseException, journal, batch: str | None) -> None:
+    """The report of an interrupted batch lists every item: the ones in flight as errors (with how to resume
+    them), the ones no worker took as skipped, so a CI reader does not see the finished few as all green."""
+    from mediactl import reports
+    from mediactl.interrupts import exit_code, why
+
+    resume = ""
+    if journal is not None:
+        from mediactl.providers.summary import profile_flag
+
+        only = f" --batch {batch}" if batch else ""
+        resume = f"; resume with `mediactl {profile_flag(rt.profile)}resume{only}`"
+    for item in items:
+        if id(item) in finished:
+            continue
+        path = getattr(item, "path", None)
+        file = os.fsdecode(path) if isinstance(path, Path) else None
+        if id(item) in begun:
+            reports.record_interrupted(rt, id(item), describe(item), f"interrupted: {why(exc)}{resume}",
+                                       exit_code(exc), file=file)
+        else:
+            reports.record_skipped(rt, id(item), describe(item), "not started: interrupted", file=file)
 
 
 def _run_threads(items: Sequence[Any], call: Callable[[Any], None], concurrency: int, stopping: threading.Event,

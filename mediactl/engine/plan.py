@@ -145,9 +145,9 @@ class UploadPlan:
             rows.append({"action": decision.action, "why": decision.why, "name": item.name, "target": self.target,
                          "local": {**local_info(item.path, 0, decision.sha256), "size": size},  # None: unreadable
                          "provider": self.provider})
-        render_plan(self.rt, rows, UPLOAD_PLAN_COLUMNS, primary="local.path")
         record_plan(self.rt, [(item.given or str(item.path), row["action"], row["why"], row["local"]["path"])
                               for item, row in zip(items, rows, strict=True)])
+        render_plan(self.rt, rows, UPLOAD_PLAN_COLUMNS, primary="local.path")
         counts = Counter(row["action"] for row in rows)
         upload_bytes = sum(row["local"]["size"] or 0 for row in rows if row["action"] == "upload")
         self.rt.info(f"dry run: {counts['upload']} to upload ({human_bytes(upload_bytes)}), {counts['skip']} to "
@@ -168,8 +168,8 @@ def plan_delete(rt: Runtime, provider: str, ids: Sequence[str], *, key: str, loo
                          "provider": provider})
             continue
         rows.append({"action": "delete", key: one, "why": "exists", "provider": provider})
-    render_plan(rt, rows, [("ACTION", "action"), (key.upper(), key), ("WHY", "why")], primary=key)
     record_plan(rt, [(str(row[key]), row["action"], row["why"], None) for row in rows])
+    render_plan(rt, rows, [("ACTION", "action"), (key.upper(), key), ("WHY", "why")], primary=key)
     counts = Counter(row["action"] for row in rows)
     rt.info(f"dry run: {counts['delete']} to delete, {counts['refuse']} refused, of {len(rows)}; nothing was deleted")
 
@@ -210,9 +210,9 @@ def plan_resume(rt: Runtime, entries: Sequence[dict],
         except MediactlError as exc:
             row.update(action="refuse", why=exc.message)
         rows.append(row)
-    render_plan(rt, rows, RESUME_PLAN_COLUMNS, primary="local.path")
     record_plan(rt, [(f"{row['provider']} {row['local']['path']}", row["action"], row["why"], row["local"]["path"])
                      for row in rows])
+    render_plan(rt, rows, RESUME_PLAN_COLUMNS, primary="local.path")
     counts = Counter(row["action"] for row in rows)
     skipped = f"{counts['skip']} superseded, " if counts["skip"] else ""
     rt.info(f"dry run: {counts['resume']} to resume, {counts['upload']} to upload, {skipped}{counts['refuse']} "
@@ -220,7 +220,8 @@ def plan_resume(rt: Runtime, entries: Sequence[dict],
 
 
 def record_plan(rt: Runtime, rows: list[tuple[str, str, str, str | None]]) -> None:
-    """The plan in the run's --report, a testcase per row (mediactl/reports.py), when one is kept."""
+    """The plan in the run's --report, a testcase per row (mediactl/reports.py), when one is kept: recorded
+    before the plan is rendered, so a reader of stdout that goes away (`| head -1`) does not empty the report."""
     if rt.recorder is not None:
         from mediactl.reports import record_plan as record
 

@@ -153,6 +153,16 @@ def _not_offered(spec: ProviderSpec, verb: str) -> Callable[..., None]:
     from mediactl.errors import UsageError
 
     def command(ctx: typer.Context) -> None:
+        from mediactl.app.context import AppContext
+        from mediactl.runtime import reports_wanted
+
+        app = AppContext.of(ctx)
+        if reports_wanted(app.options.report, app.env):  # refused like `sync --delete`: the report's one error
+            from mediactl.reports import BATCH_VERBS, batch_reported
+
+            if verb in BATCH_VERBS:
+                with batch_reported(app, f"mediactl {spec.name} {verb}"):
+                    raise UsageError(missing(spec, verb))
         raise UsageError(missing(spec, verb))
 
     command.__annotations__ = {"ctx": typer.Context}  # typer is not a module global here (start-up)

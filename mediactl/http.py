@@ -1,7 +1,8 @@
 """HTTP for every provider: base URL, auth headers, timeouts, retries, redirects and redacted logs.
 
 `ApiClient` is the only place requests are sent from. What it guarantees:
-- every request has a connect and a read timeout;
+- every request has a connect and a read timeout (`--timeout inf`, or one beyond LONGEST_SOCKET_TIMEOUT, is
+  a read without one);
 - 429/500/502/503/504 and connection failures are retried with exponential backoff and full jitter,
   honouring `Retry-After` (seconds or HTTP date) and `X-RateLimit-Reset`, shared by every worker per host;
   a non-idempotent request (a create) is retried only on 429 or when the connection failed before anything

@@ -104,7 +104,9 @@ class MediactlGroup(TyperGroup):
         try:
             return super().invoke(ctx)
         except NoSuchOption as exc:  # a misspelt global option after the verb: say which one was meant
-            if not exc.possibilities:
+            if exc.option_name in all_flags():  # a global letter in a cluster of the verb's own (-rv)
+                exc.message, exc.possibilities = _global_in_cluster(ctx, exc.option_name), None
+            elif not exc.possibilities:
                 import difflib
 
                 exc.possibilities = difflib.get_close_matches(exc.option_name, all_flags(), n=2, cutoff=0.7) or None
@@ -117,6 +119,18 @@ class MediactlGroup(TyperGroup):
             raise
         except (Exception, KeyboardInterrupt) as exc:  # ours, Ctrl-C, a closed stdout, a bug: the shared boundary
             ctx.exit(exit_code_for(_runtime_of(ctx), exc, _provider_of(ctx)))
+
+
+def _global_in_cluster(ctx: ClickContext, flag: str) -> str:
+    """The message for a global short option the verb was handed: only inside a cluster mixing in the
+    verb's own letters (a cluster of global letters alone is hoisted), or a value-taking one written last."""
+    args = ctx.meta.get("mediactl.args", [])
+    cluster = next((a for a in args if len(a) > 2 and a[0] == "-" and a[1] != "-" and flag[1] in a[1:]), None)
+    if cluster is None:
+        return f"Option '{flag}' requires an argument."
+    apart = " ".join(f"-{letter}" for letter in cluster[1:])
+    return (f"No such option: {flag} (in {cluster}: global options cannot share a cluster with the command's "
+            f"own short options; write them apart: {apart})")
 
 
 def _runtime_of(ctx: ClickContext) -> AppContext:

@@ -1,7 +1,8 @@
 """HTTP for every provider: base URL, auth headers, timeouts, retries, redirects and redacted logs.
 
 `ApiClient` is the only place requests are sent from. What it guarantees:
-- every request has a connect and a read timeout;
+- every request has a connect and a read timeout (`--timeout inf`, or one beyond LONGEST_SOCKET_TIMEOUT, is
+  a read without one);
 - 429/500/502/503/504 and connection failures are retried with exponential backoff and full jitter,
   honouring `Retry-After` (seconds or HTTP date) and `X-RateLimit-Reset`, shared by every worker per host;
   a non-idempotent request (a create) is retried only on 429 or when the connection failed before anything
@@ -58,6 +59,10 @@ BACKOFF_CAP = 8.0
 MAX_ANSWER_BYTES = 16 * 2**20  # a JSON answer larger than this is an error, not read into memory
 MAX_ERROR_BYTES = 64 * 2**10  # an error body is read up to this, the rest dropped
 DEADLINE_FACTOR = 3  # a body must be complete within this many read timeouts after its headers
+# Beyond this a read timeout is "never": socket.settimeout refuses what the platform's time_t cannot hold
+# (1e10 s on Linux, and inf), so a longer --timeout (or inf) reads without a socket timeout at all.
+LONGEST_SOCKET_TIMEOUT = 1e9  # seconds, some 31 years
+LONGEST_WAIT = 86400.0  # the watchdogs' thread waits at most a day at a time (threading refuses inf and huge)
 READ_CHUNK = 64 * 1024
 
 # Names (case-insensitive) whose values are secrets wherever they appear: headers, query strings,
@@ -328,8 +333,8 @@ class Deadlines:
                     self._cond.wait()
                     continue
                 delay = self._heap[0].when - time.monotonic()
-                if delay > 0:
-                    self._cond.wait(delay)
+                if delay > 0:  # an alarm at inf (--timeout inf) is waited for a day at a time, forever
+                    self._cond.wait(min(delay, LONGEST_WAIT))
                     continue
                 alarm = heapq.heappop(self._heap)
                 callback, alarm.callback = alarm.callback, None
@@ -383,6 +388,13 @@ def _socket_of(resp: requests.Response) -> socket.socket | None:
     if sock is None:  # urllib3 1: through the http.client response
         sock = getattr(getattr(getattr(getattr(resp.raw, "_fp", None), "fp", None), "raw", None), "_sock", None)
     return sock if isinstance(sock, socket.socket) else None
+
+
+def socket_timeouts(read_timeout: float) -> tuple[float, float | None]:
+    """(connect, read) timeouts for requests from --timeout: connect at most 10 s; a read timeout too
+    long for the platform's sockets (or inf) is none at all."""
+    return (min(10.0, read_timeout),
+            read_timeout if read_timeout <= LONGEST_SOCKET_TIMEOUT else None)
 
 
 def read_bounded(resp: requests.Response, limit: int, *, deadline: float, truncate: bool) -> None:
@@ -819,7 +831,7 @@ class ApiClient:
             url = url + sep + urlencode({k: v for k, v in params.items() if v is not None}, doseq=True)
         request = _Prepared(method, url, *self._payload(json_body, body, headers))
         read_timeout = timeout if timeout is not None else self.timeout
-        timeouts = (min(10.0, read_timeout), read_timeout)
+        timeouts = (min(10.0, read_timeout), read_timeout)  # for the deadlines; may be inf
         with_auth = send_auth and self._same_host(url)  # a path handed back may name another host
 
         attempt = 0
@@ -915,7 +927,8 @@ class ApiClient:
             try:
                 with watchdog:
                     resp = self.session.request(request.method, request.url, data=data, headers=req_headers,
-                                                timeout=timeouts, allow_redirects=False, stream=True,
+                                                timeout=socket_timeouts(timeouts[1]),
+                                                allow_redirects=False, stream=True,
                                                 **self._per_request_settings(request.url))
             except requests.RequestException:
                 if watchdog.expired:

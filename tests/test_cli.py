@@ -60,3 +60,22 @@ def test_internal_error_is_one_line_without_traceback(cli, monkeypatch):
     assert "internal error: RuntimeError: kaboom" in run.stderr and "Traceback" not in run.stderr
     run = cli("-vv", "config", "path")
     assert "Traceback" in run.stderr
+
+
+def test_clustered_global_short_flags_work_after_the_verb(cli, sandbox, tmp_path):
+    # they were handed to the verb, which answered "No such option: -v (Possible options: -v)"
+    (tmp_path / "a.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"0" * 16)
+    upload = cli("otherpage", "upload", str(tmp_path / "a.png"), "-vq")
+    assert upload.code == 0 and "POST" in upload.stderr and "uploaded a.png" not in upload.stderr, upload
+    assert cli("otherpage", "upload", str(tmp_path / "a.png"), "-qy").code == 0
+    listed = cli("otherpage", "list", "-vo", "json")
+    assert listed.code == 0 and isinstance(json.loads(listed.stdout), list), listed
+    assert hoist_global_options(["otherpage", "list", "-qojson", "-yq"]) == ["-qojson", "-yq", "otherpage", "list"]
+
+
+def test_a_cluster_mixing_a_verbs_and_a_global_short_flag_says_to_write_them_apart(cli, sandbox, tmp_path):
+    (tmp_path / "a.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"0" * 16)
+    run = cli("otherpage", "upload", str(tmp_path / "a.png"), "-rv")
+    assert run.code == 2 and "write them apart: -r -v" in run.stderr and "Possible options" not in run.stderr, run
+    last = cli("otherpage", "list", "-o")
+    assert last.code == 2 and "Option '-o' requires an argument." in last.stderr, last

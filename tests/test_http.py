@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import threading
 import time
 from http.client import RemoteDisconnected
 
@@ -208,3 +209,30 @@ def test_error_says_how_many_attempts_were_made_and_marks_an_ambiguous_create():
         client.request("POST", "/things", json_body={"a": 1})
     assert caught.value.attempts == 1 and caught.value.ambiguous
     assert "after 1 attempt:" in caught.value.message and len(responses.calls) == 1
+
+
+@pytest.mark.parametrize("timeout", ["inf", "1e12", "9000000000"])
+def test_an_infinite_or_huge_timeout_works_end_to_end(cli, sandbox, tmp_path, timeout):
+    # socket.settimeout and Condition.wait refuse what time_t cannot hold: that was exit 1, OverflowError
+    (tmp_path / "a.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"0" * 16)
+    upload = cli("--timeout", timeout, "otherpage", "upload", str(tmp_path / "a.png"))
+    assert upload.code == 0 and "uploaded a.png" in upload.stderr, upload
+    listed = cli("--timeout", timeout, "otherpage", "list")
+    assert listed.code == 0 and "a-png" in listed.stdout, listed
+
+
+def test_the_watchdogs_thread_survives_an_alarm_at_infinity(monkeypatch):
+    from mediactl.http import Deadlines
+
+    died: list[BaseException | None] = []
+    monkeypatch.setattr(threading, "excepthook", lambda args: died.append(args.exc_value))
+    deadlines = Deadlines()
+    deadlines.at(float("inf"), lambda: None)  # what --timeout inf schedules for every request
+    for _ in range(2):  # a later alarm still fires: the thread that waits for infinity is alive
+        fired = threading.Event()
+        deadlines.at(time.monotonic(), fired.set)
+        assert fired.wait(10)
+    thread = deadlines._thread
+    assert thread is not None
+    thread.join(0.5)  # a thread that died on wait(inf) has ended by now
+    assert thread.is_alive() and died == []

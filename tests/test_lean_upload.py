@@ -65,7 +65,7 @@ GLOBAL_OPTIONS = [["-q"], ["--quiet"], ["-v"], ["-vv"], ["--verbose"], ["--json"
                   ["--output=plain"], ["-o", "xml"], ["-ojson"], ["--no-progress"], ["--timeout", "2.5"],
                   ["--timeout", "0.05"], ["--timeout=7"], ["--timeout", "1e3"], ["--retries", "0"],
                   ["--retries", "-1"], ["--retries=3"], ["-y"], ["--yes"], ["--profile", "work"], ["--profile=x"],
-                  ["--config-dir", "cfg"], ["--report", "r.json"], ["--version"], ["-qv"], ["-yq"]]
+                  ["--config-dir", "cfg"], ["--report", "r.json"], ["--version"], ["-qv"], ["-yq"], ["-qo", "json"]]
 ENVIRONMENTS = [{}, {"GITHUB_ACTIONS": "true"}, {"MEDIACTL_PROFILE": "envp"}, {"MEDIACTL_TIMEOUT": "3"},
                 {"MEDIACTL_RETRIES": "2"},
                 {"MEDIACTL_OUTPUT": "jsonl"}, {"MEDIACTL_DEBUG": "1"}, {"MEDIACTL_NO_PROGRESS": "1"},

@@ -76,6 +76,24 @@ def test_connections_are_kept_alive_and_unread_bodies_dropped(sandbox):
         assert answers.read() == b""  # the server closed it
 
 
+def test_expect_100_continue_is_answered_with_exactly_one_interim_response(sandbox):
+    """http.server's handle_expect_100 and werkzeug's run_wsgi each sent a `100 Continue` on HTTP/1.1."""
+    path = urlsplit(sandbox.env["MEDIACTL_OTHERPAGE_BASE_URL"]).path + "/community/c/file"
+    key = sandbox.env["MEDIACTL_OTHERPAGE_API_KEY"]
+    parts = urlsplit(sandbox.base_url)
+    body = b'{"name": "e.png"}'
+    with socket.create_connection((parts.hostname, parts.port), timeout=10) as sock, sock.makefile("rb") as answers:
+        sock.sendall((f"POST {path} HTTP/1.1\r\nHost: {parts.netloc}\r\nContent-Type: application/json\r\n"
+                      f"X-Api-Key: {key}\r\nExpect: 100-continue\r\nConnection: close\r\n"
+                      f"Content-Length: {len(body)}\r\n\r\n").encode())
+        assert _answer(answers) == ("HTTP/1.1 100 Continue\r\n", {}, b"")  # before the body is sent
+        sock.sendall(body)
+        status, headers, answer = _answer(answers)
+        assert status.startswith("HTTP/1.1 201"), (status, answer)
+        assert json.loads(answer)["upload"]["url"]
+        assert answers.read() == b""  # nothing else: no second interim answer, then the close
+
+
 def test_malformed_bodies_rejected(sandbox):
     env = sandbox.env
     op = requests.post(env["MEDIACTL_OTHERPAGE_BASE_URL"] + "/community/c/file", json={"name": "noext"},

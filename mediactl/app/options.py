@@ -126,6 +126,9 @@ GLOBAL_OPTIONS: tuple[GlobalOption, ...] = (
 
 HOISTED_FLAGS = frozenset(f for o in GLOBAL_OPTIONS if not o.takes_value for f in o.flags)
 HOISTED_WITH_VALUE = frozenset(f for o in GLOBAL_OPTIONS if o.takes_value for f in o.flags)
+# the letters of the global short options (-q -v -y; -o takes a value), for clusters such as -vq or -qojson
+SHORT_FLAG_LETTERS = frozenset(f[1] for f in HOISTED_FLAGS if len(f) == 2 and f[1] != "-")
+SHORT_VALUE_LETTERS = frozenset(f[1] for f in HOISTED_WITH_VALUE if len(f) == 2 and f[1] != "-")
 
 
 def all_flags() -> list[str]:
@@ -202,12 +205,27 @@ def run_context(values: Mapping[str, Any], env: Mapping[str, str], *, explicit: 
     return app
 
 
+def global_cluster(arg: str) -> int | None:
+    """For a short-option cluster made only of global options (-vq, -qy, -qojson, -qo VALUE): how many of
+    the words after it it takes (0 or 1); None for anything else (a cluster with a command's own letters)."""
+    if len(arg) < 3 or arg[0] != "-" or arg[1] == "-":
+        return None
+    for k, letter in enumerate(arg[1:], 2):
+        if letter in SHORT_VALUE_LETTERS:  # as Click: the rest of the cluster is its value, or the next word
+            return 0 if k < len(arg) else 1
+        if letter not in SHORT_FLAG_LETTERS:
+            return None
+    return 0
+
+
 def hoist_global_options(args: list[str]) -> list[str]:
-    """Move global options found after the command name to the front, so they work anywhere."""
+    """Move global options found after the command name to the front, so they work anywhere. A cluster
+    of short options is moved when all its letters are global ones; one mixing in a command's letters
+    is left for the command (which names the global letter it does not know: cli.MediactlGroup)."""
     # skip the options before the command name (the token after one that takes a value is its value)
     i = 0
     while i < len(args) and args[i].startswith("-") and args[i] != "--":
-        i += 2 if args[i] in HOISTED_WITH_VALUE else 1
+        i += 2 if args[i] in HOISTED_WITH_VALUE else 1 + (global_cluster(args[i]) or 0)
     head, rest, tail, moved = list(args[:i]), args[i:], [], []
     j = 0
     while j < len(rest):
@@ -216,11 +234,12 @@ def hoist_global_options(args: list[str]) -> list[str]:
             tail.extend(rest[j:])
             break
         name = arg.split("=", 1)[0]
-        if arg in HOISTED_FLAGS or (arg.startswith("-v") and set(arg[1:]) == {"v"}):
+        takes = global_cluster(arg)
+        if arg in HOISTED_FLAGS or takes == 0:
             moved.append(arg)
         elif name in HOISTED_WITH_VALUE and "=" in arg:
             moved.append(arg)
-        elif arg in HOISTED_WITH_VALUE and j + 1 < len(rest):
+        elif (arg in HOISTED_WITH_VALUE or takes == 1) and j + 1 < len(rest):
             moved.extend(rest[j:j + 2])
             j += 1
         else:

@@ -95,6 +95,11 @@ class KeepAliveHandler(WSGIRequestHandler):
             self.connections.discard(self.connection)
         super().finish()
 
+    def handle_expect_100(self) -> bool:
+        """Send nothing here: `_run_wsgi` sends the `100 Continue`, as werkzeug's run_wsgi does. On an
+        HTTP/1.1 connection http.server's parse_request also sent one from here: the client got two."""
+        return True
+
     def run_wsgi(self) -> None:
         self.connection.settimeout(None)  # as werkzeug: no timeout while a request is under way
         try:

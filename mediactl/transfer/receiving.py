@@ -226,13 +226,19 @@ def _shown(client, url: str) -> str:
 
 def _fetch_once(client, url: str, part: Path | None, progress: ProgressFn, attempt: int) -> tuple[int, str]:
     """One attempt: GET (redirects by hand, credentials dropped at the first one), body to `part`."""
-    from mediactl.http import MAX_REDIRECTS, REDIRECT_STATUSES, HostLimiter, check_url_scheme, connection_error
+    from mediactl.http import (
+        MAX_REDIRECTS,
+        REDIRECT_STATUSES,
+        HostLimiter,
+        check_url_scheme,
+        connection_error,
+        socket_timeouts,
+    )
 
     check_url_scheme(url, what="download URL")
     with_auth = client._same_host(url)
     current = url
-    read_timeout = client.timeout
-    timeouts = (min(10.0, read_timeout), read_timeout)
+    timeouts = socket_timeouts(client.timeout)
     for _ in range(MAX_REDIRECTS + 1):
         headers = {"Accept": "*/*", "Accept-Encoding": "identity"}
         if with_auth:

@@ -245,14 +245,12 @@ def _is_usage_error(exc: BaseException) -> bool:
 
 
 def main(argv: Sequence[str]) -> None:
-    """The launcher's hook: runs the upload and exits with its code (the launcher runs it inside
-    mediactl/interrupts.py `run_as_process`, as the full CLI); returns only when the full CLI should take
-    the line."""
+    """The launcher's hook: runs the upload and exits with its code (the launcher runs this inside
+    mediactl/interrupts.py `run_as_process`, as it does the full CLI); returns only when the full CLI should
+    take the line."""
     line = parse(argv, os.environ)
     if line is None:
         return
     import sys
 
-    from mediactl.interrupts import run_as_process
-
-    run_as_process(lambda: sys.exit(run(line, os.environ)))
+    sys.exit(run(line, os.environ))

@@ -162,12 +162,7 @@ def _record_interrupted(rt: Runtime, items: Sequence[Any], finished: set[int], b
     from mediactl import reports
     from mediactl.interrupts import exit_code, why
 
-    resume = ""
-    if journal is not None:
-        from mediactl.providers.summary import profile_flag
-
-        only = f" --batch {batch}" if batch else ""
-        resume = f"; resume with `mediactl {profile_flag(rt.profile)}resume{only}`"
+    resume = f"; resume with `{_resume_command(rt, batch)}`" if journal is not None else ""
     for item in items:
         if id(item) in finished:
             continue
@@ -260,12 +255,16 @@ def _interrupted(rt: Runtime, outcomes: list[Outcome], total: int, journal, exc:
     print(f"interrupted: {why(exc)}; {done} of {total} finished, {failed} failed, {marked} in flight{asked}, "
           f"{max(0, total - len(outcomes) - marked)} not started", file=rt.stderr, flush=True)
     if journal is not None:
-        from mediactl.providers.summary import profile_flag
-
-        only = f" --batch {batch}" if batch else ""
-        print(f"hint: `mediactl {profile_flag(rt.profile)}resume{only}` checks with the provider what landed and "
-              "finishes the rest",
+        print(f"hint: `{_resume_command(rt, batch)}` checks with the provider what landed and finishes the rest",
               file=rt.stderr, flush=True)
+
+
+def _resume_command(rt: Runtime, batch: str | None) -> str:
+    """The command that finishes an interrupted batch: the interrupt's hint and its report's errors name it."""
+    from mediactl.providers.summary import profile_flag
+
+    only = f" --batch {batch}" if batch else ""
+    return f"mediactl {profile_flag(rt.profile)}resume{only}"
 
 
 def batch_code(outcomes: Iterable[Outcome]) -> int:

@@ -177,13 +177,10 @@ def track(journal: Journal, *, provider: str, profile: str, target: str, path: P
         if entry is not None:
             journal.update(entry, phase="failed", error=error.message)
         raise error from None
-    entry = journal.start(provider=provider, profile=profile, target=target, path=path, name=name,
-                          size=size if size is not None else st.st_size, mtime_ns=st.st_mtime_ns,
-                          sha256=sha256, entry=entry)
-    upload = TrackedUpload(journal, entry, provider, path)
-    row = journal.entry(entry)
-    if row:
-        upload.orphans, upload.prior_unanswered = row.get("orphans") or 0, row.get("unanswered") or 0
+    entry, orphans, unanswered = journal.start(
+        provider=provider, profile=profile, target=target, path=path, name=name,
+        size=size if size is not None else st.st_size, mtime_ns=st.st_mtime_ns, sha256=sha256, entry=entry)
+    upload = TrackedUpload(journal, entry, provider, path, orphans=orphans, prior_unanswered=unanswered)
     try:
         yield upload
     except MediactlError as exc:

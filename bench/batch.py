@@ -33,7 +33,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from _measure import ROOT, measure, table
+from _measure import ROOT, compile_bytecode, measure, table
 
 GOAL_FILES_PER_S = 300
 GOAL_RSS_MIB = 100
@@ -101,6 +101,7 @@ def main() -> None:
     parser.add_argument("--ref-files", type=int, default=200, help="files the curl loop sends per run")
     parser.add_argument("--src", type=Path, default=ROOT, help="source tree whose mediactl package to measure")
     args = parser.parse_args()
+    compile_bytecode(args.src / "mediactl", Path(__file__).resolve().parent)
     jobs_list = args.jobs or [8]
     for tool in ("curl", "jq", "bash"):
         if not shutil.which(tool):

@@ -29,7 +29,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from _measure import ROOT, measure
+from _measure import ROOT, compile_bytecode, measure
 
 from tests.sandbox_fixtures import start_sandbox
 
@@ -104,6 +104,7 @@ def main() -> None:
     parser.add_argument("--workdir", type=Path, default=None)
     parser.add_argument("--only", choices=("download", "plan"), default=None)
     args = parser.parse_args()
+    compile_bytecode()
     if shutil.which("curl") is None:
         raise SystemExit("bench/download.py needs curl")
     work = Path(tempfile.mkdtemp(prefix="mediactl-bench-download-", dir=args.workdir))

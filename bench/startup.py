@@ -35,6 +35,9 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+from _measure import compile_bytecode  # noqa: E402
+
 HEAVY = ("typer", "rich", "pydantic", "requests", "urllib3", "requests_toolbelt", "sqlite3", "werkzeug",
          "jsonschema", "mediactl.sandbox", "mediactl.http", "mediactl.transfer")
 NEVER_FOR_COMPLETION = ("typer", "rich", "pydantic")
@@ -93,6 +96,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=15)
     parser.add_argument("--only", default="", help="run only the cases whose name contains this text")
     args = parser.parse_args()
+    compile_bytecode()
     work = Path(tempfile.mkdtemp(prefix="mediactl-startup-"))
     receiver = FirstByteReceiver()
     env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1", "MEDIACTL_CONFIG_DIR": str(work / "config"),

@@ -40,7 +40,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from _measure import ROOT, measure
+from _measure import ROOT, compile_bytecode, measure
 
 NO_EXPECT = ["-H", "Expect:"]
 PATHS = ("seaweedfs", "sandbox", "base64", "put", "parts")
@@ -190,6 +190,7 @@ def main() -> None:
     parser.add_argument("--profile", action="store_true",
                         help="then profile one more run of each mediactl path (cProfile of its main thread)")
     args = parser.parse_args()
+    compile_bytecode()
     if args.runs < 3:
         parser.error("--runs must be at least 3 (the median of fewer is not stable)")
     only = set(args.only or PATHS)

@@ -36,8 +36,9 @@ from xml.sax.saxutils import escape
 from werkzeug.exceptions import HTTPException
 from werkzeug.http import parse_options_header
 from werkzeug.routing import Rule
-from werkzeug.sansio.multipart import Data, Epilogue, Field, File, MultipartDecoder, NeedData
 from werkzeug.wrappers import Request, Response
+
+from mediactl.sandbox.multipart import MalformedMultipart, read_parts
 
 REGION = "us-west-2"
 ALGORITHM = "AWS4-HMAC-SHA256"
@@ -199,28 +200,17 @@ def _parse(request: Request, spool_dir: str) -> _Form | Response:
     boundary = opts.get("boundary")
     if ctype != "multipart/form-data" or not boundary:
         return s3_error(412, "PreconditionFailed", "Bucket POST must be of the enclosure-type multipart/form-data")
-    decoder = MultipartDecoder(boundary.encode(), max_parts=1000)
     form = _Form()
-    stream = request.stream
     current: dict | None = None
     field_bytes = 0
-    eof = False
     try:
-        while True:
-            event = decoder.next_event()
-            if isinstance(event, NeedData):
-                if eof:
-                    return s3_error(400, "MalformedPOSTRequest",
-                                    "The body of your POST request is not well-formed multipart/form-data.")
-                chunk = stream.read(256 * 1024)
-                eof = not chunk
-                decoder.receive_data(chunk or None)
-                continue
-            if isinstance(event, Field | File):
-                if event.name.lower() != "file":
-                    current = {"kind": "field", "name": event.name, "buf": bytearray()}
+        for event in read_parts(request.stream.read, boundary.encode(), max_parts=1000):
+            if event[0] == "part":
+                _, name, filename = event
+                if name.lower() != "file":
+                    current = {"kind": "field", "name": name, "buf": bytearray()}
                     if form.files:
-                        form.fields_after_file.append(event.name)
+                        form.fields_after_file.append(name)
                     continue
                 form.files += 1
                 if form.files > 1:
@@ -228,32 +218,31 @@ def _parse(request: Request, spool_dir: str) -> _Form | Response:
                     continue
                 fd, path = tempfile.mkstemp(dir=spool_dir, prefix=".upload.")
                 current = {"kind": "file", "fh": os.fdopen(fd, "wb"), "hashers": _hashers(form.fields)}
-                form.file_path, form.filename = path, getattr(event, "filename", None)
-            elif isinstance(event, Data):
-                if current is None or current["kind"] == "ignored":
-                    continue
-                if current["kind"] == "field":
-                    current["buf"] += event.data
-                    field_bytes += len(event.data)
-                    if field_bytes > MAX_PRE_DATA:
-                        return s3_error(400, "MaxPostPreDataLengthExceeded",
-                                        "Your POST request fields preceeding the upload file was too large.")
-                    if not event.more_data:
-                        form.fields.append((current["name"], current["buf"].decode("utf-8", "replace")))
-                        current = None
-                else:
-                    current["fh"].write(event.data)
-                    for hasher in current["hashers"].values():
-                        hasher.update(event.data)
-                    form.file_size += len(event.data)
-                    if not event.more_data:
-                        current["fh"].close()
-                        form.digests = {name: h.digest() for name, h in current["hashers"].items()}
-                        form.file_md5 = form.digests["content-md5"].hex()
-                        current = None
-            elif isinstance(event, Epilogue):
-                break
-    except (ValueError, HTTPException) as exc:
+                form.file_path, form.filename = path, filename
+                continue
+            _, data, more_data = event
+            if current is None or current["kind"] == "ignored":
+                continue
+            if current["kind"] == "field":
+                current["buf"] += data
+                field_bytes += len(data)
+                if field_bytes > MAX_PRE_DATA:
+                    return s3_error(400, "MaxPostPreDataLengthExceeded",
+                                    "Your POST request fields preceeding the upload file was too large.")
+                if not more_data:
+                    form.fields.append((current["name"], current["buf"].decode("utf-8", "replace")))
+                    current = None
+            else:
+                current["fh"].write(data)
+                for hasher in current["hashers"].values():
+                    hasher.update(data)
+                form.file_size += len(data)
+                if not more_data:
+                    current["fh"].close()
+                    form.digests = {name: h.digest() for name, h in current["hashers"].items()}
+                    form.file_md5 = form.digests["content-md5"].hex()
+                    current = None
+    except (MalformedMultipart, HTTPException) as exc:
         return s3_error(400, "MalformedPOSTRequest", f"The body of your POST request is not well-formed: {exc}")
     finally:
         if current is not None and current.get("kind") == "file":

@@ -135,3 +135,14 @@ def test_parse_request_decides_and_answers_as_http_servers(raw):
     assert mine.rfile.tell() == theirs.rfile.tell()
     if hasattr(theirs, "headers"):
         assert mine.headers.items() == theirs.headers.items()
+
+
+def test_the_date_header_is_http_servers_and_moves_with_the_second(monkeypatch):
+    import time
+
+    plain = _Plain(b"GET / HTTP/1.1\r\n\r\n")
+    mine = KeepAliveHandler.__new__(KeepAliveHandler)
+    for now in (1_800_000_000.2, 1_800_000_000.9, 1_800_000_001.0, 1_800_000_061.5, 1_700_000_000.0):
+        monkeypatch.setattr(time, "time", lambda now=now: now)
+        assert mine.date_time_string() == BaseHTTPRequestHandler.date_time_string(plain)
+    assert mine.date_time_string(86400.0) == BaseHTTPRequestHandler.date_time_string(plain, 86400.0)

@@ -111,8 +111,8 @@ CREDENTIAL_HEADERS = ("authorization", "x-api-key", "apikey", "x-connection-id")
 
 def _has_credentials(request: Request) -> bool:
     """Whether a request carried any provider's credentials (the request log says so, for tests)."""
-    return any(name in (k.lower() for k in request.headers.keys()) for name in CREDENTIAL_HEADERS) \
-        or "access_token" in request.args
+    sent = {k.lower() for k in request.headers.keys()}
+    return any(name in sent for name in CREDENTIAL_HEADERS) or "access_token" in request.args
 
 
 class DropConnection(Exception):

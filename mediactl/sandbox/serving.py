@@ -22,11 +22,13 @@ from __future__ import annotations
 
 import contextlib
 import email.parser
+import email.utils
 import http.client
 import io
 import re
 import socket
 import threading
+import time
 from http import HTTPStatus
 from typing import Any
 
@@ -45,6 +47,7 @@ MAX_HEADER_LINE = 65536  # as http.client's _MAXLINE: a longer header line is 43
 MAX_HEADERS = 100  # as http.client's _MAXHEADERS: more lines are 431 "Too many headers"
 # A line the email parser takes as one header as it stands: a name of the characters it allows in one
 # (printable ASCII but `:`), a colon, a value without CR or LF, one line break.
+_date_cache: tuple[int, str] = (-1, "")  # (second, its Date header value): see date_time_string
 _PLAIN_HEADER = re.compile(r"([!-9;-~]+):[ \t]*([^\r\n]*)\r?\n")
 
 
@@ -139,6 +142,17 @@ class KeepAliveHandler(WSGIRequestHandler):
         with self.connections_lock:
             self.connections.discard(self.connection)
         super().finish()
+
+    def date_time_string(self, timestamp: float | None = None) -> str:
+        """The Date header's value, as http.server's, formatted once per second rather than per answer."""
+        if timestamp is not None:
+            return super().date_time_string(timestamp)
+        global _date_cache
+        second = int(time.time())
+        cached = _date_cache
+        if cached[0] != second:
+            cached = _date_cache = (second, email.utils.formatdate(second, usegmt=True))
+        return cached[1]
 
     def parse_request(self) -> bool:
         """http.server's parse_request (the same in Python 3.11 to 3.13), the headers read with

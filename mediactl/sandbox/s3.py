@@ -108,7 +108,7 @@ def sign_form(
         "conditions": conditions,
     }
     policy_b64 = base64.b64encode(json.dumps(policy).encode()).decode()
-    signature = hmac.new(signing_key(secret_key, date, region), policy_b64.encode(), hashlib.sha256).hexdigest()
+    signature = hmac.digest(signing_key(secret_key, date, region), policy_b64.encode(), "sha256").hex()
     return [*leading, *sig_fields, ("Policy", policy_b64), ("X-Amz-Signature", signature), *trailing]
 
 
@@ -385,8 +385,8 @@ def _check_signature(sandbox, fields: dict[str, str], resource: str) -> Response
     if fields["x-amz-date"][:8] != date:
         return s3_error(400, "AuthorizationQueryParametersError", "Error parsing the X-Amz-Credential parameter; "
                         f"the date '{date}' does not match X-Amz-Date '{fields['x-amz-date']}'.", resource)
-    expected = hmac.new(signing_key(sandbox.creds["s3_secret_key"], date, region), fields["policy"].encode(),
-                        hashlib.sha256).hexdigest()
+    expected = hmac.digest(signing_key(sandbox.creds["s3_secret_key"], date, region), fields["policy"].encode(),
+                           "sha256").hex()
     if not hmac.compare_digest(expected, fields["x-amz-signature"]):
         return s3_error(403, "SignatureDoesNotMatch",
                         "The request signature we calculated does not match the signature you provided. "

@@ -37,6 +37,7 @@ from werkzeug.serving import DechunkedInput, WSGIRequestHandler
 
 IDLE_TIMEOUT = 120.0  # seconds a kept-alive connection may wait for its next request
 DRAIN_TIMEOUT = 10.0  # seconds between bytes while dropping a body the app did not read
+WRITE_BUFFER = 64 * 1024  # bytes of an answer gathered before a send (KeepAliveHandler.wbufsize)
 DRAIN_LIMIT = 10_000_000_000  # as werkzeug: beyond this, a body left unread closes the connection
 # what werkzeug counts as the client going away (its TLS EOF included when ssl is there)
 DROPPED_ERRORS: tuple[type[Exception], ...] = getattr(werkzeug.serving, "connection_dropped_errors",
@@ -125,13 +126,16 @@ class KeepAliveHandler(WSGIRequestHandler):
 
     protocol_version = "HTTP/1.1"
     timeout = IDLE_TIMEOUT  # socketserver applies it to the connection; a request itself runs without one
+    # Answers are buffered and sent by the flush after each write of the app's (and after each request, by
+    # http.server): an answer's headers and a body up to this size leave in one send, not two.
+    wbufsize = WRITE_BUFFER
     connections: set[socket.socket]  # the open connections, for `close_all` (each server's own subclass)
     connections_lock: threading.Lock
 
     def setup(self) -> None:
         super().setup()
-        # The headers and the body of an answer are two writes: with Nagle's algorithm on, the second
-        # waits for the client's (delayed) ACK of the first, some 40 ms per answer on a kept-alive
+        # The headers and a large body (past WRITE_BUFFER) are two writes: with Nagle's algorithm on, the
+        # second waits for the client's (delayed) ACK of the first, some 40 ms per answer on a kept-alive
         # connection (a closed one flushed at once).
         with contextlib.suppress(OSError):
             self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -141,7 +145,10 @@ class KeepAliveHandler(WSGIRequestHandler):
     def finish(self) -> None:
         with self.connections_lock:
             self.connections.discard(self.connection)
-        super().finish()
+        try:
+            super().finish()
+        except OSError:  # closing wfile flushed an answer the client went away from: nothing to tell
+            self.rfile.close()
 
     def date_time_string(self, timestamp: float | None = None) -> str:
         """The Date header's value, as http.server's, formatted once per second rather than per answer."""
@@ -237,6 +244,7 @@ class KeepAliveHandler(WSGIRequestHandler):
     def _run_wsgi(self) -> None:
         if self.headers.get("Expect", "").lower().strip(" \t") == "100-continue":
             self.wfile.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+            self.wfile.flush()  # now: the client waits for it before it sends the body
         self.environ = environ = self.make_environ()
         body: BoundedInput | None = None
         if isinstance(environ["wsgi.input"], DechunkedInput):

@@ -229,3 +229,16 @@ def test_a_malformed_body_is_400_malformed_post_request(sandbox, body):
 def test_a_body_that_is_not_multipart_is_412(sandbox):
     resp = _s3_post(sandbox, b"key=a", "application/x-www-form-urlencoded")
     assert resp.status_code == 412 and b"<Code>PreconditionFailed</Code>" in resp.content
+
+
+VALUE_TEXT = st.text(alphabet='ab "\\%2;,*=\t\xe9\u20ac', max_size=8)
+
+
+@settings(max_examples=400, deadline=None)
+@given(name=VALUE_TEXT, filename=st.none() | VALUE_TEXT,
+       shape=st.sampled_from(['form-data; name="{n}"', "form-data; name={n}", 'Form-Data; name="{n}"',
+                              'form-data;name="{n}"', 'form-data; name*=UTF-8\'\'{n}', 'form-data; name="{n}"; ']))
+def test_names_and_file_names_are_werkzeugs(name, filename, shape):
+    disposition = shape.format(n=name) + ("" if filename is None else f'; filename="{filename}"')
+    body = form((disposition, b"1"))
+    assert ours(body, [len(body)]) == werkzeugs(body)

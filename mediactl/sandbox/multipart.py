@@ -94,8 +94,9 @@ def _part_header(raw: bytes) -> tuple[str, str | None]:
     return options["name"], options.get("filename")
 
 
-def read_parts(read: Callable[[int], bytes], boundary: bytes, *, max_parts: int = 1000) -> Iterator[Event]:
-    """The parts of the body `read` returns (module docstring)."""
+def read_parts(read: Callable[[int], bytes], boundary: bytes, *, max_parts: int = 1000,
+               chunk: int = CHUNK) -> Iterator[Event]:
+    """The parts of the body `read` returns, `chunk` bytes asked at a time (module docstring)."""
     dash = b"--" + boundary
     keep = len(dash) + 2  # bytes at the end of the buffer that may be the start of a delimiter
     buf = bytearray()
@@ -106,9 +107,9 @@ def read_parts(read: Callable[[int], bytes], boundary: bytes, *, max_parts: int 
         nonlocal eof
         if eof:
             raise MalformedMultipart("the body ends before the form's closing boundary")
-        chunk = read(CHUNK)
-        if chunk:
-            buf.extend(chunk)
+        data = read(chunk)
+        if data:
+            buf.extend(data)
         else:
             eof = True
 

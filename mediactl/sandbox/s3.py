@@ -23,10 +23,11 @@ import datetime as dt
 import functools
 import hashlib
 import hmac
+import itertools
 import json
 import os
 import re
-import tempfile
+import secrets
 import zlib
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -39,6 +40,7 @@ from werkzeug.http import parse_options_header
 from werkzeug.routing import Rule
 from werkzeug.wrappers import Request, Response
 
+from mediactl.sandbox.multipart import CHUNK as MULTIPART_CHUNK
 from mediactl.sandbox.multipart import MalformedMultipart, read_parts
 
 REGION = "us-west-2"
@@ -186,6 +188,23 @@ class _Form:
         self.files = 0
 
 
+# Spool files: names of this process's own (pid and a random part, then a counter), opened as mkstemp opens
+# its (exclusive, 0600, not inherited), without mkstemp's random name per file.
+_SPOOL_PREFIX = f".upload.{os.getpid()}.{secrets.token_hex(4)}."
+_SPOOL_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0) \
+    | getattr(os, "O_BINARY", 0)
+_spool_numbers = itertools.count()
+
+
+def _spool_file(spool_dir: str) -> tuple[int, str]:
+    while True:
+        path = os.path.join(spool_dir, f"{_SPOOL_PREFIX}{next(_spool_numbers)}")
+        try:
+            return os.open(path, _SPOOL_FLAGS, 0o600), path
+        except FileExistsError:  # left by an earlier process that drew the same name: the next number
+            continue
+
+
 def _hashers(fields: list[tuple[str, str]]) -> dict:
     """MD5 always (the ETag), and the checksums the form asks to be checked."""
     asked = {name.lower() for name, _ in fields}
@@ -205,8 +224,11 @@ def _parse(request: Request, spool_dir: str) -> _Form | Response:
     form = _Form()
     current: dict | None = None
     field_bytes = 0
+    # Reads of no more than the body: a read allocates the buffer it asks for (256 KiB for a 1 KiB form).
+    length = request.content_length
+    chunk = MULTIPART_CHUNK if length is None else max(1, min(MULTIPART_CHUNK, length))
     try:
-        for event in read_parts(request.stream.read, boundary.encode(), max_parts=1000):
+        for event in read_parts(request.stream.read, boundary.encode(), max_parts=1000, chunk=chunk):
             if event[0] == "part":
                 _, name, filename = event
                 if name.lower() != "file":
@@ -218,7 +240,7 @@ def _parse(request: Request, spool_dir: str) -> _Form | Response:
                 if form.files > 1:
                     current = {"kind": "ignored"}
                     continue
-                fd, path = tempfile.mkstemp(dir=spool_dir, prefix=".upload.")
+                fd, path = _spool_file(spool_dir)
                 current = {"kind": "file", "fh": os.fdopen(fd, "wb"), "hashers": _hashers(form.fields)}
                 form.file_path, form.filename = path, filename
                 continue

@@ -242,3 +242,8 @@ def test_names_and_file_names_are_werkzeugs(name, filename, shape):
     disposition = shape.format(n=name) + ("" if filename is None else f'; filename="{filename}"')
     body = form((disposition, b"1"))
     assert ours(body, [len(body)]) == werkzeugs(body)
+
+
+def test_a_long_preamble_read_in_chunks_is_skipped():
+    body = form(('form-data; name="a"', b"1"), preamble=b"-xyzz\r\n" * 50_000)
+    assert ours(body, [65536] * 10) == werkzeugs(body) == [("a", None, b"1")]

@@ -117,8 +117,9 @@ def read_parts(read: Callable[[int], bytes], boundary: bytes, *, max_parts: int 
     search = 0
     while True:
         at = buf.find(dash, search)
-        if at < 0:
-            search = max(0, len(buf) - len(dash))
+        if at < 0:  # the preamble so far is dropped, but for what may be the start of a boundary
+            del buf[: max(0, len(buf) - len(dash))]
+            search = 0
             more()
             continue
         end = _delimiter_end(buf, at + len(dash), eof)

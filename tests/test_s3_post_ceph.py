@@ -819,3 +819,22 @@ def test_a_tagging_field_that_is_not_a_tag_set_is_malformed_xml(target):
     bucket = target.make_bucket(acl="public-read-write")
     resp = post(target, bucket, [("key", "foo.txt"), ("tagging", "<Tagging><oops>"), ("file", "bar")])
     assert (resp.status_code, error_code(resp)) == (400, "MalformedXML")
+
+
+@pytest.mark.parametrize("expiration", [
+    "2030-01-01T12:00:00.000Z", "2030-12-31T23:59:59Z", "2028-02-29T00:00:00Z", "2030-02-29T00:00:00Z",
+    "2030-04-31T00:00:00Z", "2030-00-10T00:00:00Z", "2030-01-00T00:00:00Z", "0000-01-01T00:00:00Z",
+    "2030-01-01T24:00:00Z", "2030-01-01T23:60:00Z", "2030-01-01T23:59:60Z", "2030-01-01T23:59:61Z",
+    "\u0662\u0660\u0663\u0660-01-01T00:00:00Z",  # digits that are not ASCII: \\d takes them, so does strptime
+])
+def test_the_expiration_is_read_as_strptime_reads_it(expiration):
+    from mediactl.sandbox.s3 import PolicyError, parse_policy
+
+    policy = base64.b64encode(json.dumps({"expiration": expiration, "conditions": []}).encode()).decode()
+    try:
+        expected = dt.datetime.strptime(expiration[:19], "%Y-%m-%dT%H:%M:%S").replace(tzinfo=dt.UTC)
+    except ValueError:
+        with pytest.raises(PolicyError, match="Invalid 'expiration' value"):
+            parse_policy(policy)
+    else:
+        assert parse_policy(policy)[0] == expected

@@ -107,12 +107,14 @@ def json_response(body: Any, status: int = 200, headers: dict | None = None) -> 
 
 
 CREDENTIAL_HEADERS = ("authorization", "x-api-key", "apikey", "x-connection-id")
+# Where the WSGI environ holds them (a header with `_` in its name never gets there: werkzeug drops it).
+_CREDENTIAL_KEYS = tuple("HTTP_" + name.upper().replace("-", "_") for name in CREDENTIAL_HEADERS)
 
 
 def _has_credentials(request: Request) -> bool:
     """Whether a request carried any provider's credentials (the request log says so, for tests)."""
-    return any(name in (k.lower() for k in request.headers.keys()) for name in CREDENTIAL_HEADERS) \
-        or "access_token" in request.args
+    environ = request.environ
+    return any(key in environ for key in _CREDENTIAL_KEYS) or "access_token" in request.args
 
 
 class DropConnection(Exception):

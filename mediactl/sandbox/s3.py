@@ -20,12 +20,14 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
+import functools
 import hashlib
 import hmac
+import itertools
 import json
 import os
 import re
-import tempfile
+import secrets
 import zlib
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -36,8 +38,10 @@ from xml.sax.saxutils import escape
 from werkzeug.exceptions import HTTPException
 from werkzeug.http import parse_options_header
 from werkzeug.routing import Rule
-from werkzeug.sansio.multipart import Data, Epilogue, Field, File, MultipartDecoder, NeedData
 from werkzeug.wrappers import Request, Response
+
+from mediactl.sandbox.multipart import CHUNK as MULTIPART_CHUNK
+from mediactl.sandbox.multipart import MalformedMultipart, read_parts
 
 REGION = "us-west-2"
 ALGORITHM = "AWS4-HMAC-SHA256"
@@ -75,6 +79,7 @@ def _hmac(key: bytes, msg: str) -> bytes:
     return hmac.new(key, msg.encode(), hashlib.sha256).digest()
 
 
+@functools.lru_cache(maxsize=64)  # one key per secret and day: four HMACs saved on each form and each POST
 def signing_key(secret: str, date: str, region: str = REGION) -> bytes:
     k = _hmac(("AWS4" + secret).encode(), date)
     k = _hmac(k, region)
@@ -105,7 +110,7 @@ def sign_form(
         "conditions": conditions,
     }
     policy_b64 = base64.b64encode(json.dumps(policy).encode()).decode()
-    signature = hmac.new(signing_key(secret_key, date, region), policy_b64.encode(), hashlib.sha256).hexdigest()
+    signature = hmac.digest(signing_key(secret_key, date, region), policy_b64.encode(), "sha256").hex()
     return [*leading, *sig_fields, ("Policy", policy_b64), ("X-Amz-Signature", signature), *trailing]
 
 
@@ -183,6 +188,23 @@ class _Form:
         self.files = 0
 
 
+# Spool files: names of this process's own (pid and a random part, then a counter), opened as mkstemp opens
+# its (exclusive, 0600, not inherited), without mkstemp's random name per file.
+_SPOOL_PREFIX = f".upload.{os.getpid()}.{secrets.token_hex(4)}."
+_SPOOL_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0) \
+    | getattr(os, "O_BINARY", 0)
+_spool_numbers = itertools.count()
+
+
+def _spool_file(spool_dir: str) -> tuple[int, str]:
+    while True:
+        path = os.path.join(spool_dir, f"{_SPOOL_PREFIX}{next(_spool_numbers)}")
+        try:
+            return os.open(path, _SPOOL_FLAGS, 0o600), path
+        except FileExistsError:  # left by an earlier process that drew the same name: the next number
+            continue
+
+
 def _hashers(fields: list[tuple[str, str]]) -> dict:
     """MD5 always (the ETag), and the checksums the form asks to be checked."""
     asked = {name.lower() for name, _ in fields}
@@ -199,61 +221,52 @@ def _parse(request: Request, spool_dir: str) -> _Form | Response:
     boundary = opts.get("boundary")
     if ctype != "multipart/form-data" or not boundary:
         return s3_error(412, "PreconditionFailed", "Bucket POST must be of the enclosure-type multipart/form-data")
-    decoder = MultipartDecoder(boundary.encode(), max_parts=1000)
     form = _Form()
-    stream = request.stream
     current: dict | None = None
     field_bytes = 0
-    eof = False
+    # Reads of no more than the body: a read allocates the buffer it asks for (256 KiB for a 1 KiB form).
+    length = request.content_length
+    chunk = MULTIPART_CHUNK if length is None else max(1, min(MULTIPART_CHUNK, length))
     try:
-        while True:
-            event = decoder.next_event()
-            if isinstance(event, NeedData):
-                if eof:
-                    return s3_error(400, "MalformedPOSTRequest",
-                                    "The body of your POST request is not well-formed multipart/form-data.")
-                chunk = stream.read(256 * 1024)
-                eof = not chunk
-                decoder.receive_data(chunk or None)
-                continue
-            if isinstance(event, Field | File):
-                if event.name.lower() != "file":
-                    current = {"kind": "field", "name": event.name, "buf": bytearray()}
+        for event in read_parts(request.stream.read, boundary.encode(), max_parts=1000, chunk=chunk):
+            if event[0] == "part":
+                _, name, filename = event
+                if name.lower() != "file":
+                    current = {"kind": "field", "name": name, "buf": bytearray()}
                     if form.files:
-                        form.fields_after_file.append(event.name)
+                        form.fields_after_file.append(name)
                     continue
                 form.files += 1
                 if form.files > 1:
                     current = {"kind": "ignored"}
                     continue
-                fd, path = tempfile.mkstemp(dir=spool_dir, prefix=".upload.")
+                fd, path = _spool_file(spool_dir)
                 current = {"kind": "file", "fh": os.fdopen(fd, "wb"), "hashers": _hashers(form.fields)}
-                form.file_path, form.filename = path, getattr(event, "filename", None)
-            elif isinstance(event, Data):
-                if current is None or current["kind"] == "ignored":
-                    continue
-                if current["kind"] == "field":
-                    current["buf"] += event.data
-                    field_bytes += len(event.data)
-                    if field_bytes > MAX_PRE_DATA:
-                        return s3_error(400, "MaxPostPreDataLengthExceeded",
-                                        "Your POST request fields preceeding the upload file was too large.")
-                    if not event.more_data:
-                        form.fields.append((current["name"], current["buf"].decode("utf-8", "replace")))
-                        current = None
-                else:
-                    current["fh"].write(event.data)
-                    for hasher in current["hashers"].values():
-                        hasher.update(event.data)
-                    form.file_size += len(event.data)
-                    if not event.more_data:
-                        current["fh"].close()
-                        form.digests = {name: h.digest() for name, h in current["hashers"].items()}
-                        form.file_md5 = form.digests["content-md5"].hex()
-                        current = None
-            elif isinstance(event, Epilogue):
-                break
-    except (ValueError, HTTPException) as exc:
+                form.file_path, form.filename = path, filename
+                continue
+            _, data, more_data = event
+            if current is None or current["kind"] == "ignored":
+                continue
+            if current["kind"] == "field":
+                current["buf"] += data
+                field_bytes += len(data)
+                if field_bytes > MAX_PRE_DATA:
+                    return s3_error(400, "MaxPostPreDataLengthExceeded",
+                                    "Your POST request fields preceeding the upload file was too large.")
+                if not more_data:
+                    form.fields.append((current["name"], current["buf"].decode("utf-8", "replace")))
+                    current = None
+            else:
+                current["fh"].write(data)
+                for hasher in current["hashers"].values():
+                    hasher.update(data)
+                form.file_size += len(data)
+                if not more_data:
+                    current["fh"].close()
+                    form.digests = {name: h.digest() for name, h in current["hashers"].items()}
+                    form.file_md5 = form.digests["content-md5"].hex()
+                    current = None
+    except (MalformedMultipart, HTTPException) as exc:
         return s3_error(400, "MalformedPOSTRequest", f"The body of your POST request is not well-formed: {exc}")
     finally:
         if current is not None and current.get("kind") == "file":
@@ -283,8 +296,9 @@ def parse_policy(policy_b64: str) -> tuple[dt.datetime, list[tuple]]:
     if not isinstance(expiration, str) or not ISO_8601_UTC.fullmatch(expiration):
         raise PolicyError(f"Invalid Policy: Invalid 'expiration' value: '{expiration}' (ISO 8601 UTC, "
                           "e.g. 2030-01-01T12:00:00.000Z)")
-    try:
-        expires = dt.datetime.strptime(expiration[:19], "%Y-%m-%dT%H:%M:%S").replace(tzinfo=dt.UTC)
+    try:  # what strptime("%Y-%m-%dT%H:%M:%S") gives for what the pattern let through, without its cost
+        expires = dt.datetime(int(expiration[0:4]), int(expiration[5:7]), int(expiration[8:10]),
+                              int(expiration[11:13]), int(expiration[14:16]), int(expiration[17:19]), tzinfo=dt.UTC)
     except ValueError:
         raise PolicyError(f"Invalid Policy: Invalid 'expiration' value: '{expiration}'") from None
     if "conditions" not in doc:
@@ -393,8 +407,8 @@ def _check_signature(sandbox, fields: dict[str, str], resource: str) -> Response
     if fields["x-amz-date"][:8] != date:
         return s3_error(400, "AuthorizationQueryParametersError", "Error parsing the X-Amz-Credential parameter; "
                         f"the date '{date}' does not match X-Amz-Date '{fields['x-amz-date']}'.", resource)
-    expected = hmac.new(signing_key(sandbox.creds["s3_secret_key"], date, region), fields["policy"].encode(),
-                        hashlib.sha256).hexdigest()
+    expected = hmac.digest(signing_key(sandbox.creds["s3_secret_key"], date, region), fields["policy"].encode(),
+                           "sha256").hex()
     if not hmac.compare_digest(expected, fields["x-amz-signature"]):
         return s3_error(403, "SignatureDoesNotMatch",
                         "The request signature we calculated does not match the signature you provided. "

@@ -123,7 +123,7 @@ class Journal:
     def _writer(self) -> sqlite3.Connection:
         """The one connection every write of this process goes through, used only under `_writing`. Its
         page cache stays current: when each thread wrote through its own connection, each write first
-        re-read the pages the others had changed (about 70 reads from the file per uploaded file)."""
+        re-read the pages the others had changed (about 60 reads from the file per uploaded file at -j 8)."""
         conn = self._writer_conn
         if conn is None:
             conn = self._writer_conn = self._connect(shared=True)

@@ -193,7 +193,7 @@ def read_only_journal(data_dir: Path, journal_class: type[J]) -> J | None:
                 self._local.conn = conn
             return conn
 
-        def _writer(self) -> sqlite3.Connection:  # a write fails on the read-only connection, as reads go
+        def _writer(self) -> sqlite3.Connection:  # writes go to the read-only connection, which refuses them
             return self._db()
 
     return ReadOnlyJournal(data_dir)

@@ -46,9 +46,9 @@ DROPPED_ERRORS: tuple[type[Exception], ...] = getattr(werkzeug.serving, "connect
 
 MAX_HEADER_LINE = 65536  # as http.client's _MAXLINE: a longer header line is 431 "Line too long"
 MAX_HEADERS = 100  # as http.client's _MAXHEADERS: more lines are 431 "Too many headers"
+_date_cache: tuple[int, str] = (-1, "")  # (second, its Date header value): see date_time_string
 # A line the email parser takes as one header as it stands: a name of the characters it allows in one
 # (printable ASCII but `:`), a colon, a value without CR or LF, one line break.
-_date_cache: tuple[int, str] = (-1, "")  # (second, its Date header value): see date_time_string
 _PLAIN_HEADER = re.compile(r"([!-9;-~]+):[ \t]*([^\r\n]*)\r?\n")
 
 

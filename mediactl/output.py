@@ -329,8 +329,9 @@ class Progress:
         each chunk size, and says when its file is done."""
         name = sanitize(name, one_line=True)
         task_id = None
-        if self.enabled and self._rich is not None:
-            task_id = self._rich.add_task(name, total=total)
+        with self._lock:
+            if self.enabled and self._rich is not None:
+                task_id = self._rich.add_task(name, total=total)
         return FileProgress(self, name, total, task_id)
 
     # -- called by FileProgress, under no lock -------------------------------------------------------------
@@ -341,6 +342,8 @@ class Progress:
         with self._lock:
             file.sent += n
             self.in_flight.add(file)
+            if not self.enabled:  # silenced while this call waited for the lock
+                return
             if self._rich is not None:
                 self._rich.update(file.task_id, completed=file.shown())
                 if self._overall is not None:
@@ -416,6 +419,12 @@ class Progress:
         if self._rich is not None:
             self._rich.stop()
             self._rich = None
+
+    def silence(self) -> None:
+        """No line or bar from here on: an interrupted batch's summary is its last word (engine/batch.py)."""
+        with self._lock:
+            self.enabled = False
+            self.close()
 
     def __enter__(self) -> Progress:
         return self

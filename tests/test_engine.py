@@ -106,3 +106,65 @@ def test_the_engine_imports_neither_typer_nor_rich():
             names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
                 [node.module or ""] if isinstance(node, ast.ImportFrom) else []
             assert not [n for n in names if n.split(".")[0] in ("typer", "rich", "click")], (path.name, names)
+
+
+def test_an_item_that_finishes_after_the_interrupt_summary_prints_nothing(tmp_path):
+    """The summary of an interrupted batch is its last word: items still in flight that finish while it is
+    printed (or after) add no result and no progress line, and what it counts is what came out before it."""
+    import _thread
+    import io
+    import signal
+    import threading
+
+    from mediactl import interrupts
+    from mediactl.engine.batch import run_batch
+    from mediactl.output import Progress
+    from mediactl.runtime import Runtime
+
+    stderr = io.StringIO()
+    rt = Runtime(stdout=io.StringIO(), stderr=stderr, stderr_isatty=False, no_progress=False,
+                 progress_interval=0.0)
+    progress = Progress(rt, 6, None)
+    release, finished = threading.Event(), threading.Semaphore(0)
+    results: list[dict] = []
+    silenced = []
+
+    in_flight: list[int] = []
+
+    def worker(item: int) -> dict:
+        task = progress.task(f"f{item}", 10)
+        if item == 0:
+            task.done()
+            return {"id": item}  # the one finished before the interrupt
+        in_flight.append(item)
+        if item == 1:
+            while not results or len(in_flight) < 5:  # the first result out, the others in flight: interrupt
+                threading.Event().wait(0.01)
+            _thread.interrupt_main()
+        release.wait(10)  # in flight while the summary is printed
+        task(10)
+        task.done()
+        finished.release()
+        return {"id": item}
+
+    def on_interrupt() -> None:
+        silenced.append(True)
+        progress.silence()
+        release.set()  # the in-flight items finish now, while the summary is being printed
+
+    saved = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            run_batch(rt, list(range(6)), worker, concurrency=6, on_result=results.append,
+                      on_interrupt=on_interrupt)
+        for _ in range(5):
+            assert finished.acquire(timeout=10)
+    finally:
+        for signum, handler in saved.items():
+            signal.signal(signum, handler)
+        interrupts.stopping.clear()
+    assert silenced == [True]
+    assert results == [{"id": 0}], results
+    lines = stderr.getvalue().splitlines()
+    assert lines[-1].startswith("interrupted: Ctrl-C; 1 of 6 finished"), lines
+    assert [line for line in lines if line.startswith("uploaded ")] == ["uploaded f0 (10 B) [1/6]"], lines

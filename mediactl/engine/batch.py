@@ -52,14 +52,17 @@ def second_pass_worthy(error: MediactlError) -> bool:
 def run_batch(rt: Runtime, items: Sequence[Any], worker: Callable[[Any], dict], *, concurrency: int,
               on_result: Callable[[dict], None], describe: Callable[[Any], str] = str,
               journal=None, defer: Callable[[MediactlError], bool] | None = None,
-              batch: str | None = None, keep: Callable[[dict], dict] | None = None) -> list[Outcome]:
+              batch: str | None = None, keep: Callable[[dict], dict] | None = None,
+              on_interrupt: Callable[[], None] | None = None) -> list[Outcome]:
     """Run `worker` on each item (in parallel up to `concurrency`), reporting results as they finish.
 
     A failed item is reported (stderr, and stdout in json/jsonl) and does not stop the batch, unless its
     host is down: then no new item starts and the rest are reported as not started. A failure `defer`
     accepts is kept in the outcomes unreported, for the caller's second pass. Ctrl-C stops starting new
     items, marks the in-flight ones interrupted in the journal, prints a summary and exits 130 (through
-    the error boundary), its `hint:` last (naming `batch`, the upload run, when given); a second Ctrl-C
+    the error boundary), its `hint:` last (naming `batch`, the upload run, when given): an item still in
+    flight that finishes after the summary prints nothing (its journal entry says how it ended), and
+    `on_interrupt` (the caller's progress display going quiet) is called first; a second Ctrl-C
     exits at once. A bug in one worker stops the batch once the
     others have finished their items. `keep` picks what the outcomes hold of each result once it has been
     handed on (the summary's fields), so a long batch does not hold every result.
@@ -74,15 +77,17 @@ def run_batch(rt: Runtime, items: Sequence[Any], worker: Callable[[Any], dict], 
     stopping = threading.Event()  # set on Ctrl-C, a bug or a host that is down: workers take no new item
     down: list[MediactlError] = []
     begun: set[int] = set()  # the items a worker has taken (for the report of an interrupted batch)
-    report_closed: list[bool] = []  # once an interrupt has recorded the rest: a late finish records nothing
+    closed: list[bool] = []  # once an interrupt has summarized the batch: a late finish reports nothing
 
     def emit(result: dict) -> None:
         _emit(on_result, result)
 
     def finish(item: Any, result: dict | None, error: MediactlError | None, started: float) -> None:
         with lock:
+            if closed:
+                return
             outcomes.append(Outcome(item, result if keep is None or result is None else keep(result), error))
-            if command and not report_closed:  # --report / GitHub Actions: every item's outcome (reports.py)
+            if command:  # --report / GitHub Actions: every item's outcome (reports.py)
                 path = getattr(item, "path", None)
                 reports.record(rt, id(item), describe(item), result, error, command=command,
                                file=os.fsdecode(path) if isinstance(path, Path) else None,
@@ -118,12 +123,14 @@ def run_batch(rt: Runtime, items: Sequence[Any], worker: Callable[[Any], dict], 
             raise bugs[0]
     except KeyboardInterrupt as exc:
         stopping.set()
-        if command:
-            with lock:
-                report_closed.append(True)
+        with lock:  # what the summary counts is what was printed: no result comes out after it
+            closed.append(True)
+            if on_interrupt is not None:
+                on_interrupt()
+            if command:
                 _record_interrupted(rt, items, {id(o.item) for o in outcomes}, begun, describe, exc, journal,
                                     batch)
-        _interrupted(rt, outcomes, len(items), journal, exc, batch)
+            _interrupted(rt, outcomes, len(items), journal, exc, batch)
         exc.reported = True  # type: ignore[attr-defined]  # said above, with the hint: no bare `interrupted`
         raise
     if down:
@@ -467,7 +474,8 @@ def _upload_batch(rt: AppContext, settings: Settings, provider: str, items: Sequ
             return item.given or str(item.path)
 
         outcomes = run_batch(rt, items, one, concurrency=concurrency, on_result=out.add, describe=describe,
-                             journal=journal, defer=second_pass_worthy, batch=batch, keep=summary_fields)
+                             journal=journal, defer=second_pass_worthy, batch=batch, keep=summary_fields,
+                             on_interrupt=progress.silence)
         outcomes = _second_pass(rt, provider, journal, entries, outcomes, concurrency=concurrency,
                                 on_result=out.add, describe=describe, batch=batch, keep=summary_fields)
     if unconfirmed:

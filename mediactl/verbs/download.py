@@ -105,7 +105,7 @@ def download(opts: DownloadOptions, deps: RoundTripDeps) -> None:
             return row
 
         outcomes = run_batch(rt, planned, one, concurrency=opts.concurrency, on_result=out.add,
-                             describe=lambda item: item[0].id)
+                             describe=lambda item: item[0].id, on_interrupt=progress.silence)
     batch_exit(outcomes)
 
 

@@ -188,7 +188,7 @@ def carry_out(opts: SyncOptions, deps: RoundTripDeps, plan: list[PlanRow]) -> No
         describe = _describe
         first = [row for row in plan if row.action != "delete"]  # sends, and the unchanged rows' lines
         outcomes = run_batch(rt, first, send, concurrency=opts.concurrency, on_result=show, describe=describe,
-                             journal=journal, defer=second_pass_worthy)
+                             journal=journal, defer=second_pass_worthy, on_interrupt=progress.silence)
         outcomes = _second_pass(rt, deps.provider, journal, entries, outcomes, concurrency=opts.concurrency,
                                 on_result=show, describe=describe)
         failed = [o for o in outcomes if o.error is not None]

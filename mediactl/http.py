@@ -797,7 +797,7 @@ class ApiClient:
         """One -v log line on stderr; reasons, headers and bodies are server text, so it is sanitized."""
         from mediactl.ui.textsafe import sanitize
 
-        print(sanitize(line, one_line=True), file=self.rt.stderr, flush=True)
+        self.rt.stderr_line(sanitize(line, one_line=True))
 
     def _log_request(self, method: str, url: str, headers: Mapping[str, str], body_desc: str) -> None:
         if self.rt.verbose >= 1:
@@ -976,8 +976,7 @@ class ApiClient:
                 read_bounded(resp, MAX_ERROR_BYTES, deadline=deadline, truncate=True)
         except requests.RequestException as exc:
             if self.rt.verbose >= 1:
-                print(f"< {type(exc).__name__} ({(time.monotonic() - started) * 1000:.0f} ms)",
-                      file=self.rt.stderr, flush=True)
+                self.rt.stderr_line(f"< {type(exc).__name__} ({(time.monotonic() - started) * 1000:.0f} ms)")
             raise
         finally:
             close = getattr(data, "close", None)

@@ -413,7 +413,7 @@ class Progress:
         return f"{self.done_files}/{self.total_files} files"
 
     def _print(self, line: str) -> None:
-        print(line, file=self.rt.stderr, flush=True)
+        self.rt.stderr_line(line)
 
     def close(self) -> None:
         if self._rich is not None:

@@ -186,11 +186,15 @@ class Runtime:
         self.stderr_line(sanitize(line, one_line=True))
 
     def stderr_line(self, text: str) -> None:
-        """Write a line on stderr; a stderr whose reader went away (`2>&1 | head`) is not a failure."""
+        """Write a line on stderr in one write, so that lines from several workers (-v logs, progress) do not
+        run into each other (print writes the text and its newline apart); a stderr whose reader went away
+        (`2>&1 | head`) is not a failure."""
+        stderr = self.streams.stderr
         try:
-            print(text, file=self.streams.stderr, flush=True)
+            stderr.write(text + "\n")
+            stderr.flush()
         except BrokenPipeError:
-            to_devnull(self.streams.stderr)
+            to_devnull(stderr)
 
 
 def reports_wanted(report_file: Path | None, env: Mapping[str, str]) -> bool:

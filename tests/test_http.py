@@ -236,3 +236,29 @@ def test_the_watchdogs_thread_survives_an_alarm_at_infinity(monkeypatch):
     assert thread is not None
     thread.join(0.5)  # a thread that died on wait(inf) has ended by now
     assert thread.is_alive() and died == []
+
+
+class _SwitchingStderr(io.StringIO):
+    """A stderr that lets another thread run after every write, as a busy terminal or pipe may."""
+
+    def write(self, text: str) -> int:
+        written = super().write(text)
+        time.sleep(0)
+        return written
+
+
+def test_verbose_log_lines_of_parallel_workers_do_not_run_into_each_other():
+    stderr = _SwitchingStderr()
+    rt = Runtime(stdout=io.StringIO(), stderr=stderr, verbose=2, retries=0, timeout=5)
+    with ScriptedServer(lambda req, i: Reply(200, '{"ok": true}', {"Content-Type": "application/json"})) as srv:
+        client = ApiClient(rt, provider="t", base_url=srv.url)
+        workers = [threading.Thread(target=lambda: [client.json("GET", "/thing") for _ in range(15)])
+                   for _ in range(6)]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join()
+    lines = stderr.getvalue().splitlines()
+    assert len(lines) >= 6 * 15 * 2, len(lines)
+    assert all(line.startswith(("> ", "< ")) and line.count("GET ") <= 1 and line.count("< 200") <= 1
+               for line in lines), [line for line in lines if not line.startswith(("> ", "< "))][:5]

@@ -246,6 +246,12 @@ class DeadlineAdapter(requests.adapters.HTTPAdapter):
         self.poolmanager.pool_classes_by_scheme = {"http": _TrackedHTTPPool, "https": _TrackedHTTPSPool}
 
 
+def origin(url: str) -> tuple[str, str]:
+    """(scheme, netloc): what the per-origin caches of the environment's settings are keyed by."""
+    parts = urlsplit(url)
+    return parts.scheme, parts.netloc
+
+
 class OriginCachedSession(requests.Session):
     """requests' Session, reading the environment (proxies, NO_PROXY, the CA bundle variables, ~/.netrc) once
     per origin instead of once per request: requests scans the whole environment for each, a tenth of the CPU
@@ -257,10 +263,8 @@ class OriginCachedSession(requests.Session):
         self._netrc: dict[tuple[str, str], Any] = {}
 
     def merge_environment_settings(self, url: Any, proxies: Any, stream: Any, verify: Any, cert: Any) -> Any:
-        parts = urlsplit(url)
         try:
-            key = (parts.scheme, parts.netloc, tuple(sorted((proxies or {}).items())), stream, verify, cert,
-                   self.trust_env)
+            key = (*origin(url), tuple(sorted((proxies or {}).items())), stream, verify, cert, self.trust_env)
             hash(key)
         except TypeError:  # a value that cannot be a key (a cert tuple of lists): as requests does
             return super().merge_environment_settings(url, proxies, stream, verify, cert)
@@ -291,8 +295,7 @@ class OriginCachedSession(requests.Session):
 
     def _netrc_auth(self, url: str) -> Any:
         """~/.netrc's (or $NETRC's) credentials for the URL's host, as requests finds them, once per origin."""
-        parts = urlsplit(url)
-        key = (parts.scheme, parts.netloc)
+        key = origin(url)
         if key not in self._netrc:
             self._netrc[key] = requests.utils.get_netrc_auth(url)
         return self._netrc[key]
@@ -418,10 +421,15 @@ def _socket_of(resp: requests.Response) -> socket.socket | None:
     return sock if isinstance(sock, socket.socket) else None
 
 
+def connect_timeout(read_timeout: float) -> float:
+    """The connect timeout that goes with a --timeout: the same, at most 10 s."""
+    return min(10.0, read_timeout)
+
+
 def socket_timeouts(read_timeout: float) -> tuple[float, float | None]:
-    """(connect, read) timeouts for requests from --timeout: connect at most 10 s; a read timeout too
-    long for the platform's sockets (or inf) is none at all."""
-    return (min(10.0, read_timeout),
+    """(connect, read) timeouts for requests from --timeout: a read timeout too long for the platform's
+    sockets (or inf) is none at all."""
+    return (connect_timeout(read_timeout),
             read_timeout if read_timeout <= LONGEST_SOCKET_TIMEOUT else None)
 
 
@@ -859,7 +867,7 @@ class ApiClient:
             url = url + sep + urlencode({k: v for k, v in params.items() if v is not None}, doseq=True)
         request = _Prepared(method, url, *self._payload(json_body, body, headers))
         read_timeout = timeout if timeout is not None else self.timeout
-        timeouts = (min(10.0, read_timeout), read_timeout)  # for the deadlines; may be inf
+        timeouts = (connect_timeout(read_timeout), read_timeout)  # for the deadlines; may be inf
         with_auth = send_auth and self._same_host(url)  # a path handed back may name another host
 
         attempt = 0
@@ -990,14 +998,13 @@ class ApiClient:
         requests lets REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE win over the session's own `verify`. A plain-http
         URL (loopback only) never goes through a proxy that is not on loopback: the credentials would
         cross the network in clear text. Worked out once per origin (the environment is read once)."""
-        parts = urlsplit(url)
-        key = (parts.scheme, parts.netloc)
+        key = origin(url)
         known = self._origin_settings.get(key)
         if known is None:
             known = self._origin_settings[key] = self._origin_settings_for(url)
         out, refused_proxy = known
         if refused_proxy and self.rt.verbose >= 1:
-            self._log(f"  not using proxy {without_userinfo(refused_proxy)} for {parts.netloc}: plain "
+            self._log(f"  not using proxy {without_userinfo(refused_proxy)} for {key[1]}: plain "
                       "http to a proxy off this machine would carry the credentials in clear text")
         return dict(out)
 

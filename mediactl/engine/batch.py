@@ -259,11 +259,11 @@ def _interrupted(rt: Runtime, outcomes: list[Outcome], total: int, journal, exc:
     failed = len(outcomes) - done
     asked = (f" ({doubtful} with a create sent and unanswered: `resume` asks the provider whether it landed)"
              if doubtful else "")
-    print(f"interrupted: {why(exc)}; {done} of {total} finished, {failed} failed, {marked} in flight{asked}, "
-          f"{max(0, total - len(outcomes) - marked)} not started", file=rt.stderr, flush=True)
+    rt.stderr_line(f"interrupted: {why(exc)}; {done} of {total} finished, {failed} failed, {marked} in flight"
+                   f"{asked}, {max(0, total - len(outcomes) - marked)} not started")
     if journal is not None:
-        print(f"hint: `{_resume_command(rt, batch)}` checks with the provider what landed and finishes the rest",
-              file=rt.stderr, flush=True)
+        rt.stderr_line(f"hint: `{_resume_command(rt, batch)}` checks with the provider what landed and finishes the "
+                       "rest")
 
 
 def _resume_command(rt: Runtime, batch: str | None) -> str:
